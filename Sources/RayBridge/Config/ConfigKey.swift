@@ -1,0 +1,35 @@
+/// The ConfigMap keys of the contract; the names are the Bridge Operator ray pod's.
+public enum ConfigKey {
+    public static let resourceURL = "resourceURL"
+    public static let id = "id"
+    public static let kill = "kill"
+    public static let updateInterval = "updateInterval"
+    public static let scriptLocation = "jobdata.scriptLocation"
+    public static let jobScript = "jobdata.jobScript"
+    public static let scriptExtraLocation = "jobdata.scriptExtraLocation"
+    public static let scriptMetadata = "jobdata.scriptMetadata"
+    public static let jobParameters = "jobdata.jobParameters"
+    public static let jobProperties = "jobproperties"
+    public static let resubmit = "resubmit"
+    public static let s3Endpoint = "s3.endpoint"
+    public static let s3Secure = "s3.secure"
+    public static let s3Region = "s3.region"
+    public static let s3Secret = "s3.secret"
+    public static let s3Bucket = "s3upload.bucket"
+    public static let s3Prefix = "s3upload.prefix"
+    public static let resourceSecret = "resourcesecret"
+
+    /// Keys that do not define the run: changing them never reruns anything.
+    public static let operational: Set<String> = [id, kill, updateInterval]
+
+    /// Accepted for compatibility with the ray pod, where they had no effect.
+    public static func isIgnored(_ key: String) -> Bool {
+        key == "jobdata.additionalData" || key == "s3upload.files" || key.hasPrefix("status.")
+    }
+
+    public static let known: Set<String> = [
+        resourceURL, id, kill, updateInterval, scriptLocation, jobScript, scriptExtraLocation,
+        scriptMetadata, jobParameters, jobProperties, resubmit, s3Endpoint, s3Secure, s3Region,
+        s3Secret, s3Bucket, s3Prefix, resourceSecret,
+    ]
+}

@@ -1,0 +1,234 @@
+import Foundation
+
+/// Turns the keys of the mounted ConfigMap into a `JobSpec`, collecting every problem at once
+/// so one edit can fix them all.
+public struct ConfigMapParser: Sendable {
+    public var jobName: String
+
+    public init(jobName: String) {
+        self.jobName = jobName
+    }
+
+    public static let defaultUpdateInterval = 20
+    public static let allowedJobProperties: Set<String> = [
+        "entrypoint_num_cpus", "entrypoint_num_gpus", "entrypoint_memory", "entrypoint_resources",
+        "entrypoint_label_selector", "metadata", "runtime_env",
+    ]
+
+    public func parse(_ values: [String: String]) -> ConfigParseResult {
+        var problems: [ConfigProblem] = []
+        var warnings: [String] = []
+        func text(_ key: String) -> String { (values[key] ?? "").trimmingCharacters(in: .whitespacesAndNewlines) }
+        func fail(_ key: String, _ message: String) { problems.append(ConfigProblem(key: key, message)) }
+
+        for key in values.keys.sorted() where !ConfigKey.known.contains(key) && !ConfigKey.isIgnored(key) {
+            warnings.append("unknown key \"\(key)\" is ignored")
+        }
+
+        let rayURL = parseRayURL(text(ConfigKey.resourceURL), fail: { fail(ConfigKey.resourceURL, $0) })
+        let attachId = text(ConfigKey.id).isEmpty ? nil : text(ConfigKey.id)
+        let kill = parseBool(ConfigKey.kill, text(ConfigKey.kill), default: false, fail: fail)
+
+        var interval = Self.defaultUpdateInterval
+        let intervalText = text(ConfigKey.updateInterval)
+        if !intervalText.isEmpty {
+            if let seconds = Int(intervalText), seconds >= 1, seconds <= 86_400 {
+                interval = seconds
+            } else {
+                fail(ConfigKey.updateInterval, "must be a whole number of seconds from 1 to 86400, found \"\(intervalText.prefix(40))\"")
+            }
+        }
+
+        let s3 = parseS3(values, text: text, fail: fail)
+
+        // Script.
+        var script: ScriptSource = .inline("")
+        let location = text(ConfigKey.scriptLocation).lowercased()
+        let rawScript = values[ConfigKey.jobScript] ?? ""
+        let scriptNeeded = attachId == nil
+        switch location {
+        case "", "inline":
+            if rawScript.allSatisfy(\.isWhitespace) {
+                if scriptNeeded { fail(ConfigKey.jobScript, "is required (the Python script to run) unless id is set") }
+            } else {
+                script = .inline(rawScript)
+            }
+        case "s3":
+            if rawScript.allSatisfy(\.isWhitespace) {
+                if scriptNeeded { fail(ConfigKey.jobScript, "is required: bucket:key of the script in S3") }
+            } else {
+                switch S3ObjectRef.parse(rawScript) {
+                case .success(let ref): script = .s3(ref)
+                case .failure(let p): fail(ConfigKey.jobScript, "with scriptLocation s3 \(p.text)")
+                }
+            }
+            if s3 == nil && scriptNeeded { fail(ConfigKey.scriptLocation, "is s3 but s3.endpoint is not set") }
+        case "cluster":
+            let path = text(ConfigKey.jobScript)
+            if path.isEmpty {
+                if scriptNeeded { fail(ConfigKey.jobScript, "is required: the script's path on the Ray cluster") }
+            } else if path.contains(where: \.isNewline) {
+                fail(ConfigKey.jobScript, "with scriptLocation cluster must be a single path, found several lines")
+            } else {
+                script = .cluster(path)
+            }
+        default:
+            fail(ConfigKey.scriptLocation, "must be inline, s3 or cluster, found \"\(location.prefix(40))\"")
+        }
+
+        // Metadata and parameters.
+        var extras: ExtrasSource = .inline(ScriptExtras())
+        switch text(ConfigKey.scriptExtraLocation).lowercased() {
+        case "", "inline":
+            switch ScriptExtras.parse(
+                metadata: values[ConfigKey.scriptMetadata] ?? "", metadataKey: ConfigKey.scriptMetadata,
+                parameters: values[ConfigKey.jobParameters] ?? "", parametersKey: ConfigKey.jobParameters)
+            {
+            case .success(let parsed): extras = .inline(parsed)
+            case .failure(let found): problems += found
+            }
+        case "s3":
+            var refs: [String: S3ObjectRef] = [:]
+            for key in [ConfigKey.scriptMetadata, ConfigKey.jobParameters] where !text(key).isEmpty {
+                switch S3ObjectRef.parse(text(key)) {
+                case .success(let ref): refs[key] = ref
+                case .failure(let p): fail(key, "with scriptExtraLocation s3 \(p.text)")
+                }
+            }
+            extras = .s3(metadata: refs[ConfigKey.scriptMetadata], parameters: refs[ConfigKey.jobParameters])
+            if s3 == nil && !refs.isEmpty { fail(ConfigKey.scriptExtraLocation, "is s3 but s3.endpoint is not set") }
+        case let other:
+            fail(ConfigKey.scriptExtraLocation, "must be inline or s3, found \"\(other.prefix(40))\"")
+        }
+
+        let properties = parseJobProperties(values[ConfigKey.jobProperties] ?? "", fail: { fail(ConfigKey.jobProperties, $0) })
+
+        guard problems.isEmpty, let rayURL else {
+            return .invalid(problems, warnings: warnings)
+        }
+        let spec = JobSpec(
+            rayURL: rayURL, attachId: attachId, kill: kill, updateInterval: .seconds(interval), script: script,
+            extras: extras, jobProperties: properties, s3: s3, revision: Revision(values: values))
+        return .valid(spec, warnings: warnings)
+    }
+
+    private func parseRayURL(_ text: String, fail: (String) -> Void) -> URL? {
+        if text.isEmpty {
+            fail("is required: the Ray dashboard URL, e.g. http://ray-head.ray.svc.cluster.local:8265")
+            return nil
+        }
+        guard var components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
+            scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty
+        else {
+            fail("must be an http:// or https:// URL with a host, found \"\(text.prefix(200))\"")
+            return nil
+        }
+        if components.query != nil || components.fragment != nil {
+            fail("must not have a query or fragment, found \"\(text.prefix(200))\"")
+            return nil
+        }
+        if components.user != nil || components.password != nil {
+            fail("must not carry credentials; put the Ray token in the credentials Secret")
+            return nil
+        }
+        while components.path.hasSuffix("/") { components.path.removeLast() }
+        return components.url
+    }
+
+    private func parseBool(_ key: String, _ text: String, default value: Bool, fail: (String, String) -> Void) -> Bool {
+        switch text.lowercased() {
+        case "": return value
+        case "true": return true
+        case "false": return false
+        default:
+            fail(key, "must be \"true\" or \"false\", found \"\(text.prefix(40))\"")
+            return value
+        }
+    }
+
+    private func parseS3(_ values: [String: String], text: (String) -> String, fail: (String, String) -> Void) -> S3Settings? {
+        let endpoint = text(ConfigKey.s3Endpoint)
+        guard !endpoint.isEmpty else {
+            for key in [ConfigKey.s3Bucket, ConfigKey.s3Prefix] where !text(key).isEmpty {
+                fail(key, "is set but s3.endpoint is not, so S3 is off; set s3.endpoint or remove \(key)")
+            }
+            return nil
+        }
+        let secure = parseBool(ConfigKey.s3Secure, text(ConfigKey.s3Secure), default: true, fail: fail)
+        var url: URL?
+        let withScheme = endpoint.contains("://") ? endpoint : "\(secure ? "https" : "http")://\(endpoint)"
+        if let components = URLComponents(string: withScheme), let scheme = components.scheme?.lowercased(),
+            scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty,
+            components.path.isEmpty || components.path == "/", components.query == nil
+        {
+            var c = URLComponents()
+            c.scheme = scheme
+            c.host = host
+            c.port = components.port
+            url = c.url
+        } else {
+            fail(ConfigKey.s3Endpoint, "must be host[:port] or an http(s) URL without a path, found \"\(endpoint.prefix(200))\"")
+        }
+
+        let region = text(ConfigKey.s3Region).isEmpty ? "us-east-1" : text(ConfigKey.s3Region)
+        if !region.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) {
+            fail(ConfigKey.s3Region, "must look like us-east-1, found \"\(region.prefix(40))\"")
+        }
+        let bucket = text(ConfigKey.s3Bucket)
+        if bucket.isEmpty {
+            fail(ConfigKey.s3Bucket, "is required when s3.endpoint is set: the bucket for the job's log")
+        } else if let problem = S3BucketName.problem(bucket) {
+            fail(ConfigKey.s3Bucket, "bucket \"\(bucket.prefix(80))\" \(problem)")
+        }
+        var prefix = text(ConfigKey.s3Prefix).isEmpty ? "\(jobName)/" : text(ConfigKey.s3Prefix)
+        while prefix.hasPrefix("/") { prefix.removeFirst() }
+        if !prefix.isEmpty && !prefix.hasSuffix("/") { prefix += "/" }
+        let secret = text(ConfigKey.s3Secret)
+        for (key, name, value) in [(ConfigKey.s3Secret, "s3_secret", secret), (ConfigKey.s3Prefix, "s3_prefix", prefix)] {
+            if let problem = KwargsPair.problem(key: name, text: value) { fail(key, problem) }
+        }
+        guard let url else { return nil }
+        return S3Settings(endpoint: url, secure: url.scheme == "https", region: region, bucket: bucket, prefix: prefix, secretName: secret)
+    }
+
+    private func parseJobProperties(_ raw: String, fail: (String) -> Void) -> [String: JSONValue] {
+        let object: [String: JSONValue]
+        do {
+            object = try JSONValue.parseObject(raw)
+        } catch {
+            fail(error.message)
+            return [:]
+        }
+        for (key, value) in object.sorted(by: { $0.key < $1.key }) {
+            guard Self.allowedJobProperties.contains(key) else {
+                fail("unknown submit option \"\(key)\" (allowed: \(Self.allowedJobProperties.sorted().joined(separator: ", ")))")
+                continue
+            }
+            switch (key, value) {
+            case ("entrypoint_num_cpus", .number), ("entrypoint_num_gpus", .number):
+                if let n = Double(value.pythonScalarText ?? ""), n < 0 { fail("\(key) must not be negative") }
+            case ("entrypoint_memory", .number(let n)):
+                if Int64(n) == nil || Int64(n)! < 0 { fail("entrypoint_memory must be a whole number of bytes, found \(n)") }
+            case ("entrypoint_resources", .object(let resources)):
+                for (name, amount) in resources {
+                    guard case .number = amount else { fail("entrypoint_resources[\"\(name)\"] must be a number, found \(amount.kind)"); continue }
+                }
+            case ("entrypoint_label_selector", .object(let labels)), ("metadata", .object(let labels)):
+                for (name, v) in labels {
+                    guard case .string = v else { fail("\(key)[\"\(name)\"] must be a string, found \(v.kind)"); continue }
+                    if key == "metadata" && name.hasPrefix("raybridge.") { fail("metadata key \"\(name)\" is reserved for raybridge") }
+                }
+            case ("runtime_env", .object(let env)):
+                if env["working_dir"] != nil { fail("runtime_env.working_dir is set by raybridge (the script's package); remove it") }
+                if let vars = env["env_vars"] {
+                    guard case .object(let o) = vars, o.values.allSatisfy({ if case .string = $0 { true } else { false } }) else {
+                        fail("runtime_env.env_vars must be an object of strings"); continue
+                    }
+                }
+            default:
+                fail("\(key) has the wrong type: \(value.kind)")
+            }
+        }
+        return object
+    }
+}

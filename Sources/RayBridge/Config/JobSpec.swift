@@ -1,0 +1,20 @@
+import Foundation
+
+/// A validated ConfigMap: everything needed to run, stop or attach to the job.
+public struct JobSpec: Sendable, Equatable {
+    /// The Ray dashboard, e.g. `http://ray-head.ray.svc:8265`.
+    public var rayURL: URL
+    /// `id`: attach to this existing submission instead of submitting.
+    public var attachId: String?
+    public var kill: Bool
+    public var updateInterval: Duration
+    public var script: ScriptSource
+    public var extras: ExtrasSource
+    /// `jobproperties`: Ray submit options passed through (already validated).
+    public var jobProperties: [String: JSONValue]
+    public var s3: S3Settings?
+    public var revision: Revision
+
+    /// Whether this spec asks for a submission at all.
+    public var submits: Bool { attachId == nil && !kill }
+}

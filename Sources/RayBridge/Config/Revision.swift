@@ -1,0 +1,24 @@
+import Crypto
+import Foundation
+
+/// A hash of every key that defines a run. Two ConfigMaps with the same revision ask for the
+/// same run; the first 8 hex digits go into the deterministic submission id.
+public struct Revision: Sendable, Hashable, Codable, CustomStringConvertible {
+    public var hex: String
+
+    public init(hex: String) { self.hex = hex }
+
+    /// Hashes the defining keys: everything but `kill`, `updateInterval`, `id` and the ignored keys.
+    /// Keys are length-prefixed so no two different maps hash the same text.
+    public init(values: [String: String]) {
+        var hasher = SHA256()
+        for key in values.keys.sorted() where !ConfigKey.operational.contains(key) && !ConfigKey.isIgnored(key) {
+            let value = values[key] ?? ""
+            hasher.update(data: Data("\(key.utf8.count):\(key)\(value.utf8.count):\(value)".utf8))
+        }
+        self.hex = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+
+    public var short: String { String(hex.prefix(8)) }
+    public var description: String { short }
+}

@@ -1,0 +1,141 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// The Ray Jobs REST API (dashboard port 8265), the calls raybridge needs and nothing more.
+public struct RayClient: Sendable {
+    public var baseURL: URL
+    public var credentials: RayCredentials
+    private let http: HTTPClient
+    private let timeout: TimeAmount
+
+    /// Ray 2.60 refuses POST/PUT/DELETE from anything that looks like a browser.
+    public static let userAgent = "raybridge/\(RayBridgeVersion.string)"
+
+    public init(baseURL: URL, credentials: RayCredentials, http: HTTPClient = .shared, timeout: TimeAmount = .seconds(30)) {
+        self.baseURL = baseURL
+        self.credentials = credentials
+        self.http = http
+        self.timeout = timeout
+    }
+
+    public struct Version: Sendable, Decodable {
+        public var version: String
+        public var rayVersion: String?
+        enum CodingKeys: String, CodingKey {
+            case version
+            case rayVersion = "ray_version"
+        }
+    }
+
+    public func version() async throws(RayClientError) -> Version {
+        try decode(Version.self, from: await send(.GET, "/api/version"), what: "version")
+    }
+
+    /// Submits; a duplicate submission id is reported as `.duplicateSubmission`, which callers
+    /// treat as "already submitted".
+    public func submit(_ body: [String: JSONValue], submissionId: String) async throws(RayClientError) {
+        let data: Data
+        do { data = try JSONEncoder().encode(body) } catch { throw .rejected(status: 0, body: "cannot encode the request: \(error)") }
+        do {
+            _ = try await send(.POST, "/api/jobs/", body: data, contentType: "application/json")
+        } catch .server(_, let text) where text.contains("already exists") || text.contains("Please use a different submission_id") {
+            throw .duplicateSubmission(id: submissionId)
+        }
+    }
+
+    public func job(_ submissionId: String) async throws(RayClientError) -> RayJobDetails {
+        try decode(RayJobDetails.self, from: await send(.GET, "/api/jobs/\(escape(submissionId))", what: "job \(submissionId)"), what: "job")
+    }
+
+    /// Every job the cluster knows, including driver jobs that were not submitted through the API.
+    public func jobs() async throws(RayClientError) -> [RayJobDetails] {
+        try decode([RayJobDetails].self, from: await send(.GET, "/api/jobs/"), what: "job list")
+    }
+
+    /// Returns whether Ray stopped a running job (false: it was not running any more).
+    @discardableResult
+    public func stop(_ submissionId: String) async throws(RayClientError) -> Bool {
+        struct Stopped: Decodable { var stopped: Bool }
+        return try decode(Stopped.self, from: await send(.POST, "/api/jobs/\(escape(submissionId))/stop", what: "job \(submissionId)"), what: "stop").stopped
+    }
+
+    /// The whole driver log (Ray re-reads the file on each call).
+    public func logs(_ submissionId: String) async throws(RayClientError) -> String {
+        struct Logs: Decodable { var logs: String }
+        return try decode(Logs.self, from: await send(.GET, "/api/jobs/\(escape(submissionId))/logs", what: "job \(submissionId)", maxBytes: 1 << 30), what: "logs").logs
+    }
+
+    /// Uploads the working_dir package unless the cluster has it already.
+    public func ensurePackage(_ package: WorkingDirPackage) async throws(RayClientError) {
+        do {
+            _ = try await send(.GET, "/api/packages/gcs/\(package.name)", what: "package")
+            return
+        } catch .notFound {}
+        _ = try await send(.PUT, "/api/packages/gcs/\(package.name)", body: package.zip, contentType: "application/zip")
+    }
+
+    private func escape(_ id: String) -> String {
+        id.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? id
+    }
+
+    private func decode<T: Decodable>(_ type: T.Type, from data: Data, what: String) throws(RayClientError) -> T {
+        do {
+            return try JSONDecoder().decode(T.self, from: data)
+        } catch {
+            throw .server(status: 200, body: "unreadable \(what) answer: \(String(decoding: data.prefix(300), as: UTF8.self))")
+        }
+    }
+
+    private func send(
+        _ method: HTTPMethod, _ path: String, body: Data? = nil, contentType: String? = nil,
+        what: String = "such resource", maxBytes: Int = 16 << 20
+    ) async throws(RayClientError) -> Data {
+        let url = baseURL.absoluteString + path
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        request.headers.add(name: "User-Agent", value: Self.userAgent)
+        request.headers.add(name: "Accept", value: "application/json")
+        let token = credentials.token()
+        if let token {
+            // Ray >= 2.52 reads either header; the second survives proxies that rewrite Authorization.
+            request.headers.add(name: "Authorization", value: "Bearer \(token)")
+            request.headers.add(name: "X-Ray-Authorization", value: "Bearer \(token)")
+        }
+        if let body {
+            request.body = .bytes(ByteBuffer(bytes: body))
+            if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
+        }
+        let response: HTTPClientResponse
+        let bytes: ByteBuffer
+        do {
+            response = try await http.execute(request, timeout: timeout)
+            bytes = try await response.body.collect(upTo: maxBytes)
+        } catch {
+            throw .unreachable(url: baseURL.absoluteString, reason: Self.describe(error))
+        }
+        let data = Data(buffer: bytes)
+        switch response.status.code {
+        case 200..<300:
+            return data
+        case 401, 403:
+            throw .unauthorized(status: Int(response.status.code), tokenSent: token != nil)
+        case 404:
+            throw .notFound(what: what)
+        case 400..<500:
+            throw .rejected(status: Int(response.status.code), body: String(decoding: data.prefix(2000), as: UTF8.self))
+        default:
+            throw .server(status: Int(response.status.code), body: String(decoding: data.prefix(2000), as: UTF8.self))
+        }
+    }
+
+    static func describe(_ error: Error) -> String {
+        if let error = error as? HTTPClientError {
+            return "\(error)"
+        }
+        let text = "\(error)"
+        return text.count > 300 ? String(text.prefix(300)) + "…" : text
+    }
+}

@@ -1,0 +1,301 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+
+/// Executes what `ReconcilerStateMachine` decides: talks to Ray, sleeps, persists the journal
+/// before every submission and publishes the status directory after every step.
+public actor Reconciler {
+    public struct Configuration: Sendable {
+        public var jobName: String
+        public var statusDirectory: String
+        public var rayCredentials: RayCredentials
+        public var exitOnCompletion: Bool
+
+        public init(jobName: String, statusDirectory: String, rayCredentials: RayCredentials, exitOnCompletion: Bool = false) {
+            self.jobName = jobName
+            self.statusDirectory = statusDirectory
+            self.rayCredentials = rayCredentials
+            self.exitOnCompletion = exitOnCompletion
+        }
+    }
+
+    /// Fetches an S3 object for `scriptLocation: s3` / `scriptExtraLocation: s3`. Thrown errors
+    /// should be `SubmissionPreparationError`s so the status says what to fix.
+    public typealias ObjectFetcher = @Sendable (S3Settings, S3ObjectRef) async throws -> Data
+
+    private let configuration: Configuration
+    private let http: HTTPClient
+    private let fetchObject: ObjectFetcher?
+    private let statusWriter: AtomicDirectoryWriter
+    private let journalStore: JournalStore
+    private var logger: Logger
+    private var machine: ReconcilerStateMachine
+    private let parser: ConfigMapParser
+    private var publishedStatus: StatusSnapshot?
+    private var savedJournal: Journal?
+    private var timer: Task<Void, Never>?
+    private var timerGeneration = 0
+    private var exitContinuation: AsyncStream<Int32>.Continuation?
+    private let exitCodes: AsyncStream<Int32>
+    /// Extra fields merged into every published status (the log shipper's progress).
+    private var logShipment: StatusSnapshot.LogShipment?
+
+    public init(configuration: Configuration, http: HTTPClient = .shared, fetchObject: ObjectFetcher? = nil, logger: Logger) throws {
+        self.configuration = configuration
+        self.http = http
+        self.fetchObject = fetchObject
+        self.statusWriter = AtomicDirectoryWriter(directory: configuration.statusDirectory)
+        self.journalStore = JournalStore(statusDirectory: configuration.statusDirectory)
+        var logger = logger
+        logger[metadataKey: "job"] = "\(configuration.jobName)"
+        self.logger = logger
+        try FileManager.default.createDirectory(atPath: configuration.statusDirectory, withIntermediateDirectories: true)
+        let journal = try journalStore.load()
+        if let journal {
+            logger.info("resuming from the journal", metadata: ["runs": "\(journal.runs.count)", "current": "\(journal.currentId ?? "-")"])
+        } else {
+            logger.info("no journal in the status directory: runs will be looked up on the Ray cluster")
+        }
+        self.machine = ReconcilerStateMachine(jobName: configuration.jobName, journal: journal, exitOnCompletion: configuration.exitOnCompletion)
+        self.savedJournal = journal
+        self.parser = ConfigMapParser(jobName: configuration.jobName)
+        (self.exitCodes, self.exitContinuation) = AsyncStream.makeStream(of: Int32.self)
+    }
+
+    /// Consumes ConfigMap snapshots until they end, the task is cancelled, or `--exit-on-completion`
+    /// finds the run terminal; returns the exit code in that last case.
+    public func run(snapshots: AsyncStream<DirectorySnapshot>) async -> Int32? {
+        publish()
+        let exits = exitCodes
+        let code = await withTaskGroup(of: Int32?.self) { group in
+            group.addTask {
+                for await snapshot in snapshots {
+                    await self.configChanged(snapshot)
+                }
+                return nil
+            }
+            group.addTask {
+                for await code in exits { return code }
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+        timer?.cancel()
+        exitContinuation?.finish()
+        return code
+    }
+
+    public func configChanged(_ snapshot: DirectorySnapshot) async {
+        let result = parser.parse(snapshot.values)
+        for warning in result.warnings { logger.warning("\(warning)") }
+        switch result {
+        case .valid(let spec, _):
+            logger.info("ConfigMap read", metadata: ["revision": "\(spec.revision.short)", "kill": "\(spec.kill)", "attach": "\(spec.attachId ?? "-")"])
+        case .invalid(let problems, _):
+            logger.error("ConfigMap is invalid; the current run is left as it is", metadata: ["problems": "\(problems.map(\.description))"])
+        }
+        await drive(machine.configChanged(result))
+    }
+
+    /// The current status, as published.
+    public var status: StatusSnapshot { machine.status }
+
+    private func wake(_ generation: Int) async {
+        guard generation == timerGeneration else { return }
+        await drive(machine.wakeup())
+    }
+
+    private func drive(_ first: ReconcilerStateMachine.Action) async {
+        timer?.cancel()
+        timerGeneration += 1
+        var action = first
+        while true {
+            persistJournal()
+            publish()
+            switch action {
+            case .none:
+                return
+            case .sleep(let duration):
+                let generation = timerGeneration
+                timer = Task { [weak self] in
+                    try? await Task.sleep(for: duration)
+                    guard !Task.isCancelled else { return }
+                    await self?.wake(generation)
+                }
+                return
+            case .exit(let code):
+                logger.info("run is terminal and --exit-on-completion is set", metadata: ["exitCode": "\(code)"])
+                exitContinuation?.yield(code)
+                return
+            case .recover:
+                action = await recover()
+            case .fetch(let id):
+                action = await fetch(id)
+            case .stop(let id):
+                action = await stop(id)
+            case .submit(let run, let spec):
+                action = await submit(run, spec)
+            }
+        }
+    }
+
+    private var client: RayClient? {
+        machine.activeSpec.map { RayClient(baseURL: $0.rayURL, credentials: configuration.rayCredentials, http: http) }
+    }
+
+    private func recover() async -> ReconcilerStateMachine.Action {
+        guard let client else { return .none }
+        do {
+            let jobs = try await client.jobs()
+            let action = machine.recovered(jobs)
+            logger.info("looked up earlier runs on the cluster", metadata: ["found": "\(machine.journal.runs.count)", "current": "\(machine.currentRun?.run.submissionId ?? "-")"])
+            return action
+        } catch {
+            logger.warning("cannot list the cluster's jobs", metadata: ["error": "\(error)"])
+            return machine.requestFailed(error)
+        }
+    }
+
+    private func fetch(_ id: String) async -> ReconcilerStateMachine.Action {
+        guard let client else { return .none }
+        do {
+            let details = try await client.job(id)
+            if details.status != machine.currentRun?.details?.status {
+                logger.info("run status", metadata: ["submission": "\(id)", "status": "\(details.status.rawValue)"])
+            }
+            return machine.observed(details)
+        } catch {
+            if case .notFound = error {} else {
+                logger.warning("cannot read the run's state", metadata: ["submission": "\(id)", "error": "\(error)"])
+            }
+            return machine.requestFailed(error)
+        }
+    }
+
+    private func stop(_ id: String) async -> ReconcilerStateMachine.Action {
+        guard let client else { return .none }
+        do {
+            let stopped = try await client.stop(id)
+            logger.info("stop requested", metadata: ["submission": "\(id)", "wasRunning": "\(stopped)"])
+            return machine.stopSent()
+        } catch {
+            logger.warning("cannot stop the run", metadata: ["submission": "\(id)", "error": "\(error)"])
+            return machine.requestFailed(error)
+        }
+    }
+
+    private func submit(_ run: RunRecord, _ spec: JobSpec) async -> ReconcilerStateMachine.Action {
+        // The journal names the submission id before Ray hears of it: after a crash here the id
+        // is checked, never guessed again.
+        guard persistJournal() else {
+            return machine.preparationFailed("cannot write the journal in \(configuration.statusDirectory); is the status directory writable?", retryable: true)
+        }
+        let client = RayClient(baseURL: spec.rayURL, credentials: configuration.rayCredentials, http: http)
+        let body: [String: JSONValue]
+        do {
+            let (script, extras) = try await resolve(spec)
+            let package = try script.map { try WorkingDirPackage(script: $0) }
+            if let package { try await client.ensurePackage(package) }
+            body = SubmitRequestBuilder.body(jobName: configuration.jobName, run: run, spec: spec, extras: extras, package: package)
+        } catch let error as RayClientError {
+            logger.warning("cannot upload the script package", metadata: ["submission": "\(run.submissionId)", "error": "\(error)"])
+            return machine.requestFailed(error)
+        } catch let error as SubmissionPreparationError {
+            logger.error("cannot prepare the submission", metadata: ["submission": "\(run.submissionId)", "error": "\(error)"])
+            return machine.preparationFailed(error.description, retryable: error.retryable)
+        } catch {
+            return machine.preparationFailed("cannot prepare the submission: \(error)", retryable: false)
+        }
+        do {
+            try await client.submit(body, submissionId: run.submissionId)
+            logger.info("submitted", metadata: ["submission": "\(run.submissionId)", "revision": "\(spec.revision.short)"])
+            return machine.submitted(at: Date())
+        } catch {
+            if case .duplicateSubmission = error {
+                logger.info("already submitted before a restart; attaching", metadata: ["submission": "\(run.submissionId)"])
+            } else {
+                logger.warning("submission failed", metadata: ["submission": "\(run.submissionId)", "error": "\(error)"])
+            }
+            return machine.requestFailed(error)
+        }
+    }
+
+    /// The script text (nil for a cluster path) and the parsed extras, fetching from S3 as asked.
+    private func resolve(_ spec: JobSpec) async throws -> (String?, ScriptExtras) {
+        func fetch(_ ref: S3ObjectRef, for key: String) async throws -> String {
+            guard let fetchObject, let s3 = spec.s3 else {
+                throw SubmissionPreparationError(message: "\(key): S3 is not available to fetch \(ref)", retryable: false)
+            }
+            return String(decoding: try await fetchObject(s3, ref), as: UTF8.self)
+        }
+        let script: String?
+        switch spec.script {
+        case .inline(let text): script = text
+        case .cluster: script = nil
+        case .s3(let ref): script = try await fetch(ref, for: ConfigKey.jobScript)
+        }
+        switch spec.extras {
+        case .inline(let extras):
+            return (script, extras)
+        case .s3(let metadataRef, let parametersRef):
+            let metadata = try await metadataRef.map { try await fetch($0, for: ConfigKey.scriptMetadata) } ?? ""
+            let parameters = try await parametersRef.map { try await fetch($0, for: ConfigKey.jobParameters) } ?? ""
+            switch ScriptExtras.parse(
+                metadata: metadata, metadataKey: "\(ConfigKey.scriptMetadata) (\(metadataRef?.description ?? "-"))",
+                parameters: parameters, parametersKey: "\(ConfigKey.jobParameters) (\(parametersRef?.description ?? "-"))")
+            {
+            case .success(let extras): return (script, extras)
+            case .failure(let problems):
+                throw SubmissionPreparationError(message: problems.summary, retryable: false)
+            }
+        }
+    }
+
+    @discardableResult
+    private func persistJournal() -> Bool {
+        let journal = machine.journal
+        guard journal != savedJournal else { return true }
+        do {
+            try journalStore.save(journal)
+            savedJournal = journal
+            return true
+        } catch {
+            logger.error("cannot write the journal", metadata: ["path": "\(journalStore.path)", "error": "\(error)"])
+            return false
+        }
+    }
+
+    /// Records the log shipper's progress in the status.
+    public func updateLogShipment(_ shipment: StatusSnapshot.LogShipment?) {
+        logShipment = shipment
+        publish()
+    }
+
+    private func publish() {
+        var status = machine.status
+        status.log = logShipment
+        guard status != publishedStatus else { return }
+        do {
+            try statusWriter.write(StatusFiles.render(status, updatedAt: Date()))
+            if status.jobStatus != publishedStatus?.jobStatus || status.submissionId != publishedStatus?.submissionId {
+                logger.info("status", metadata: ["jobStatus": "\(status.jobStatus)", "submission": "\(status.submissionId)"])
+            }
+            publishedStatus = status
+        } catch {
+            logger.error("cannot write the status directory", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+/// A submission could not be put together (S3 script missing, bad parameters file...).
+public struct SubmissionPreparationError: Error, CustomStringConvertible {
+    public var message: String
+    public var retryable: Bool
+    public init(message: String, retryable: Bool) {
+        self.message = message
+        self.retryable = retryable
+    }
+    public var description: String { message }
+}

@@ -1,0 +1,398 @@
+import Foundation
+
+/// "Given this desired spec and this observed Ray state, what next?"
+///
+/// Pure: no I/O, no clocks. Every event method returns the one `Action` to execute next; the
+/// `Reconciler` actor executes it and reports the outcome as the next event. At most one request
+/// to Ray is in flight, so every decision sees the result of the previous one.
+public struct ReconcilerStateMachine: Sendable {
+    public enum Action: Sendable, Equatable {
+        /// Nothing to do until the next event.
+        case none
+        /// Wait, then call `wakeup()`. Replaces any earlier pending wait.
+        case sleep(Duration)
+        /// List the cluster's jobs to find runs of this job name (no journal: new pod or wiped status).
+        case recover
+        /// GET the job; answer with `observed` or `requestFailed`.
+        case fetch(submissionId: String)
+        /// Persist the journal (the run is in it, not yet submitted), then upload the package and
+        /// POST; answer with `submitted(at:)` or `requestFailed`.
+        case submit(RunRecord, JobSpec)
+        /// POST stop; answer with `stopSent` or `requestFailed`.
+        case stop(submissionId: String)
+        /// `--exit-on-completion`: the run is terminal and nothing else is asked for.
+        case exit(code: Int32)
+    }
+
+    public enum Desired: Sendable, Equatable {
+        case unknown
+        case invalid([ConfigProblem])
+        case valid(JobSpec)
+    }
+
+    private enum InFlight: Sendable, Equatable {
+        case recover, fetch, submit, stop
+    }
+
+    private struct Failure: Sendable, Equatable {
+        var message: String
+        var attempts: Int
+    }
+
+    public let jobName: String
+    public let exitOnCompletion: Bool
+    /// Polls while waiting for a stopped run to become terminal before moving on regardless.
+    public static let stopWaitPolls = 60
+    public static let stopPollInterval: Duration = .milliseconds(500)
+    public static let maxBackoff: Duration = .seconds(30)
+
+    public private(set) var journal: Journal
+    public private(set) var desired: Desired = .unknown
+    /// The last valid spec: an invalid edit keeps monitoring the run with it.
+    public private(set) var activeSpec: JobSpec?
+    private var needsRecovery: Bool
+    private var current: RunRecord?
+    private var observed: RayJobDetails?
+    private var inFlight: InFlight?
+    private var sleeping = false
+    private var wakeDue = false
+    private var polls = 0
+    private var stopPolls = 0
+    private var failure: Failure?
+    private var rejected: (revision: Revision, message: String)?
+    private var finished = false
+
+    public init(jobName: String, journal: Journal?, exitOnCompletion: Bool = false) {
+        self.jobName = jobName
+        self.exitOnCompletion = exitOnCompletion
+        self.journal = journal ?? Journal(jobName: jobName)
+        self.needsRecovery = journal == nil
+        if let id = journal?.currentId {
+            self.current = journal?.runs.first { $0.submissionId == id }
+        }
+    }
+
+    // MARK: Events
+
+    public mutating func configChanged(_ result: ConfigParseResult) -> Action {
+        switch result {
+        case .valid(let spec, _):
+            desired = .valid(spec)
+            activeSpec = spec
+        case .invalid(let problems, _):
+            desired = .invalid(problems)
+        }
+        // A fix of the ConfigMap should be tried at once, not after the current backoff.
+        wakeDue = true
+        return decide()
+    }
+
+    public mutating func wakeup() -> Action {
+        sleeping = false
+        wakeDue = true
+        return decide()
+    }
+
+    /// The cluster's jobs, for recovery without a journal.
+    public mutating func recovered(_ jobs: [RayJobDetails]) -> Action {
+        inFlight = nil
+        succeeded()
+        needsRecovery = false
+        var newest: [Revision: RunRecord] = [:]
+        var maxSequence = journal.nextSequence - 1
+        var latest: RunRecord?
+        for job in jobs {
+            guard let meta = job.metadata, meta["raybridge.job"] == jobName, let id = job.submissionId,
+                let revHex = meta["raybridge.revision"], let seq = meta["raybridge.sequence"].flatMap({ Int($0) })
+            else { continue }
+            let run = RunRecord(submissionId: id, revision: Revision(hex: revHex), sequence: seq, submitted: true,
+                                submittedAt: nil, stopRequested: job.status == .stopped)
+            maxSequence = max(maxSequence, seq)
+            if (newest[run.revision!]?.sequence ?? -1) < seq { newest[run.revision!] = run }
+            if (latest?.sequence ?? -1) < seq { latest = run }
+        }
+        journal.runs = newest.values.sorted { ($0.sequence ?? 0) < ($1.sequence ?? 0) }
+        journal.nextSequence = maxSequence + 1
+        if let latest {
+            setCurrent(latest)
+        }
+        return decide()
+    }
+
+    public mutating func observed(_ details: RayJobDetails) -> Action {
+        inFlight = nil
+        succeeded()
+        if var run = current, !run.submitted {
+            // The intent's POST did reach Ray before we stopped last time.
+            run.submitted = true
+            update(run)
+        }
+        observed = details
+        if details.status.isTerminal { stopPolls = 0 }
+        return decide()
+    }
+
+    public mutating func submitted(at date: Date) -> Action {
+        inFlight = nil
+        succeeded()
+        if var run = current {
+            run.submitted = true
+            run.submittedAt = run.submittedAt ?? date
+            update(run)
+        }
+        polls = 0
+        return decide()
+    }
+
+    public mutating func stopSent() -> Action {
+        inFlight = nil
+        succeeded()
+        return decide()
+    }
+
+    public mutating func requestFailed(_ error: RayClientError) -> Action {
+        let operation = inFlight
+        inFlight = nil
+        switch (operation, error) {
+        case (.submit, .duplicateSubmission):
+            // Ray has this id already: the run was submitted, by us, before a restart.
+            return submitted(at: Date())
+        case (.fetch, .notFound):
+            succeeded()
+            guard let run = current else { return decide() }
+            if !run.submitted {
+                // The intent never reached Ray: forget it; the same id is built again if still wanted.
+                journal.runs.removeAll { $0.submissionId == run.submissionId }
+                journal.nextSequence = min(journal.nextSequence, run.sequence ?? journal.nextSequence)
+                current = nil
+                journal.currentId = nil
+                observed = nil
+            } else {
+                // Gone from the cluster (head restarted without persistence). Not resubmitted on
+                // our own: that would run it twice if it had already done its work.
+                let message = run.revision == nil
+                    ? "Ray has no job with submission id \(run.submissionId) (the id key)"
+                    : "Ray no longer knows submission \(run.submissionId) (was the head restarted?); change the resubmit key to run it again"
+                observed = RayJobDetails(submissionId: run.submissionId, status: .failed, message: message, errorType: "RAYBRIDGE_RUN_LOST")
+            }
+            return decide()
+        case (.stop, .notFound):
+            succeeded()
+            return decide()
+        case (.submit, .rejected(_, let body)):
+            succeeded()
+            rejectSubmission { "Ray rejected the submission of \($0): \(body.prefix(1000))" }
+            return decide()
+        default:
+            let attempts = (failure?.attempts ?? 0) + 1
+            failure = Failure(message: error.description, attempts: attempts)
+            wakeDue = false
+            return decide()
+        }
+    }
+
+    /// Building the submission failed before Ray was asked (an S3 script or parameters file).
+    /// Permanent problems wait for the next edit; others are retried with backoff.
+    public mutating func preparationFailed(_ message: String, retryable: Bool) -> Action {
+        inFlight = nil
+        if retryable {
+            failure = Failure(message: message, attempts: (failure?.attempts ?? 0) + 1)
+            wakeDue = false
+        } else {
+            succeeded()
+            rejectSubmission { _ in message }
+        }
+        return decide()
+    }
+
+    private mutating func rejectSubmission(_ message: (String) -> String) {
+        guard let run = current, let revision = run.revision, !run.submitted else { return }
+        rejected = (revision, message(run.submissionId))
+        journal.runs.removeAll { $0.submissionId == run.submissionId }
+        journal.nextSequence = min(journal.nextSequence, run.sequence ?? journal.nextSequence)
+        current = nil
+        journal.currentId = nil
+        observed = nil
+    }
+
+    // MARK: Decisions
+
+    private mutating func decide() -> Action {
+        guard inFlight == nil, !finished else { return .none }
+
+        if failure != nil, !wakeDue {
+            // Every request to Ray waits out the backoff after a failure.
+            return sleep(backoff)
+        }
+
+        guard let spec = activeSpec else { return .none }
+        let desiredSpec: JobSpec? = if case .valid(let s) = desired { s } else { nil }
+
+        if let id = desiredSpec?.attachId {
+            if current?.submissionId != id {
+                setCurrent(RunRecord(submissionId: id, revision: nil, sequence: nil, submitted: true))
+            }
+        } else if needsRecovery, desiredSpec != nil {
+            return start(.recover, .recover)
+        }
+
+        // Learn the current run's state before deciding anything about it.
+        if let run = current, observed == nil {
+            return start(.fetch, .fetch(submissionId: run.submissionId))
+        }
+
+        let terminal = observed?.status.isTerminal ?? true
+        if var run = current, !terminal {
+            let wantsOther = desiredSpec.map { $0.attachId == nil && $0.revision != run.revision } ?? false
+            let wantsStop = (desiredSpec?.kill ?? false) || wantsOther
+            if wantsStop && !run.stopRequested {
+                run.stopRequested = true
+                update(run)
+                stopPolls = 0
+                return start(.stop, .stop(submissionId: run.submissionId))
+            }
+            if run.stopRequested && wantsStop {
+                // Bounded wait for the stop to take effect; Ray escalates to SIGKILL after 3 s.
+                if stopPolls < Self.stopWaitPolls {
+                    if consumeWake() {
+                        stopPolls += 1
+                        return start(.fetch, .fetch(submissionId: run.submissionId))
+                    }
+                    return sleep(Self.stopPollInterval)
+                }
+                if !wantsOther { return sleep(spec.updateInterval) }
+                // Gave up waiting: move on to the new revision, leaving the old run to Ray.
+            } else {
+                return poll(run, every: spec.updateInterval)
+            }
+        }
+
+        guard let want = desiredSpec, want.attachId == nil else {
+            return exitIfDone()
+        }
+        if let target = journal.runs.last(where: { $0.revision == want.revision }) {
+            if current?.submissionId != target.submissionId {
+                setCurrent(target)
+                return decide()
+            }
+            return exitIfDone()
+        }
+        if want.kill { return .none }
+        if rejected?.revision == want.revision { return .none }
+
+        let sequence = journal.nextSequence
+        let run = RunRecord(
+            submissionId: RunRecord.submissionId(jobName: jobName, sequence: sequence, revision: want.revision),
+            revision: want.revision, sequence: sequence, submitted: false)
+        journal.nextSequence = sequence + 1
+        journal.runs.append(run)
+        if journal.runs.count > Journal.maxRuns { journal.runs.removeFirst(journal.runs.count - Journal.maxRuns) }
+        setCurrent(run)
+        rejected = nil
+        return start(.submit, .submit(run, want))
+    }
+
+    private mutating func poll(_ run: RunRecord, every interval: Duration) -> Action {
+        if consumeWake() {
+            polls += 1
+            return start(.fetch, .fetch(submissionId: run.submissionId))
+        }
+        // Early transitions (SUBMITTED -> PENDING -> RUNNING) come fast: ramp 1 s, 2 s, 4 s... up to the interval.
+        let ramp = Duration.seconds(1 << min(polls, 10))
+        return sleep(min(ramp, interval))
+    }
+
+    private mutating func exitIfDone() -> Action {
+        guard exitOnCompletion, let status = observed?.status, status.isTerminal else { return .none }
+        finished = true
+        return .exit(code: status == .succeeded ? 0 : 1)
+    }
+
+    private var backoff: Duration {
+        let attempts = failure?.attempts ?? 1
+        return min(.seconds(1 << min(attempts - 1, 5)), Self.maxBackoff)
+    }
+
+    private mutating func consumeWake() -> Bool {
+        guard wakeDue else { return false }
+        wakeDue = false
+        return true
+    }
+
+    private mutating func sleep(_ duration: Duration) -> Action {
+        sleeping = true
+        return .sleep(duration)
+    }
+
+    private mutating func start(_ operation: InFlight, _ action: Action) -> Action {
+        inFlight = operation
+        wakeDue = false
+        return action
+    }
+
+    private mutating func succeeded() {
+        failure = nil
+    }
+
+    private mutating func setCurrent(_ run: RunRecord) {
+        current = run
+        observed = nil
+        polls = 0
+        stopPolls = 0
+        if run.revision != nil { journal.currentId = run.submissionId }
+    }
+
+    private mutating func update(_ run: RunRecord) {
+        current = run
+        if let i = journal.runs.firstIndex(where: { $0.submissionId == run.submissionId }) {
+            journal.runs[i] = run
+        }
+    }
+
+    // MARK: Status
+
+    public var status: StatusSnapshot {
+        var s: StatusSnapshot
+        let retry = failure.map { "\($0.message) (attempt \($0.attempts), retrying)" }
+        switch desired {
+        case .unknown:
+            s = StatusSnapshot(jobStatus: "WAITING", message: "reading the ConfigMap")
+        case .invalid(let problems):
+            s = StatusSnapshot(jobStatus: "INVALID", message: problems.summary + (current.map { "\nrun \($0.submissionId) is left as it is" } ?? ""))
+        case .valid(let spec):
+            if let observed {
+                s = StatusSnapshot(jobStatus: observed.status.rawValue, message: retry ?? observed.message ?? "")
+            } else if let rejected, rejected.revision == spec.revision {
+                s = StatusSnapshot(jobStatus: "INVALID", message: rejected.message)
+            } else if let run = current, run.submitted {
+                s = StatusSnapshot(jobStatus: "SUBMITTED", message: retry ?? "")
+            } else if let retry {
+                s = StatusSnapshot(jobStatus: "WAITING", message: retry)
+            } else if spec.kill {
+                s = StatusSnapshot(jobStatus: "WAITING", message: "kill is \"true\": nothing is submitted")
+            } else {
+                s = StatusSnapshot(jobStatus: "WAITING", message: "submitting")
+            }
+            s.revision = spec.revision.hex
+        }
+        if let run = current {
+            s.submissionId = run.submissionId
+            s.submitTime = run.submittedAt
+            s.runRevision = run.revision?.hex
+            s.sequence = run.sequence
+        }
+        if let observed {
+            s.rayStatus = observed.status.rawValue
+            s.startTime = observed.startTime
+            s.endTime = observed.endTime
+            s.errorType = observed.errorType
+            s.driverExitCode = observed.driverExitCode
+        }
+        return s
+    }
+
+    /// The run being monitored, with its last observed state.
+    public var currentRun: (run: RunRecord, details: RayJobDetails?)? {
+        current.map { ($0, observed) }
+    }
+}

@@ -1,0 +1,39 @@
+import Foundation
+
+/// What the status directory says; derived from the reconciler's state after every event.
+public struct StatusSnapshot: Sendable, Equatable {
+    public var jobStatus: String
+    public var message: String
+    public var submissionId: String
+    public var submitTime: Date?
+    /// Unix milliseconds, as Ray reports them.
+    public var startTime: Int64?
+    public var endTime: Int64?
+    public var revision: String?
+    public var runRevision: String?
+    public var sequence: Int?
+    public var rayStatus: String?
+    public var errorType: String?
+    public var driverExitCode: Int?
+    /// Filled in by the log shipper.
+    public var log: LogShipment?
+
+    public init(jobStatus: String, message: String, submissionId: String = "") {
+        self.jobStatus = jobStatus
+        self.message = message
+        self.submissionId = submissionId
+    }
+
+    public struct LogShipment: Sendable, Equatable, Codable {
+        public var destination: String
+        public var bytes: Int64
+        public var parts: Int
+        public var complete: Bool
+        public init(destination: String, bytes: Int64, parts: Int, complete: Bool) {
+            self.destination = destination
+            self.bytes = bytes
+            self.parts = parts
+            self.complete = complete
+        }
+    }
+}

@@ -1,0 +1,47 @@
+import Foundation
+
+/// Renders a `StatusSnapshot` as the files of the status directory.
+public enum StatusFiles {
+    public static func render(_ s: StatusSnapshot, updatedAt: Date) -> [String: Data] {
+        let submit = s.submitTime.map(RFC3339.format) ?? ""
+        let start = s.startTime.map { RFC3339.format(unixMilliseconds: $0) } ?? ""
+        let end = s.endTime.map { RFC3339.format(unixMilliseconds: $0) } ?? ""
+        var json: [String: JSONValue] = [
+            "id": .string(s.submissionId),
+            "jobStatus": .string(s.jobStatus),
+            "message": .string(s.message),
+            "submitTime": .string(submit),
+            "startTime": .string(start),
+            "endTime": .string(end),
+            "updatedAt": .string(RFC3339.format(updatedAt)),
+        ]
+        json["revision"] = s.revision.map(JSONValue.string) ?? .null
+        json["runRevision"] = s.runRevision.map(JSONValue.string) ?? .null
+        json["sequence"] = s.sequence.map { .number(String($0)) } ?? .null
+        json["rayStatus"] = s.rayStatus.map(JSONValue.string) ?? .null
+        json["errorType"] = s.errorType.map(JSONValue.string) ?? .null
+        json["driverExitCode"] = s.driverExitCode.map { .number(String($0)) } ?? .null
+        if let log = s.log {
+            json["log"] = .object([
+                "destination": .string(log.destination),
+                "bytes": .number(String(log.bytes)),
+                "parts": .number(String(log.parts)),
+                "complete": .bool(log.complete),
+            ])
+        } else {
+            json["log"] = .null
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let jsonData = (try? encoder.encode(JSONValue.object(json))) ?? Data("{}".utf8)
+        return [
+            "id": Data(s.submissionId.utf8),
+            "status.jobStatus": Data(s.jobStatus.utf8),
+            "status.message": Data(s.message.utf8),
+            "status.submitTime": Data(submit.utf8),
+            "status.startTime": Data(start.utf8),
+            "status.endTime": Data(end.utf8),
+            "status.json": jsonData + Data("\n".utf8),
+        ]
+    }
+}

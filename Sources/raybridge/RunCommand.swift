@@ -1,0 +1,95 @@
+import ArgumentParser
+import Foundation
+import Logging
+import RayBridge
+import ServiceLifecycle
+import UnixSignals
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the sidecar: watch the ConfigMap, drive the Ray job, publish its status.",
+        discussion: """
+            Every option can also be set through the environment variable named in its help.
+            Example:
+              raybridge run --config-dir /etc/raybridge/config --status-dir /var/run/raybridge \\
+                            --job-name my-job
+            """
+    )
+
+    @Option(help: "The mounted ConfigMap directory to watch. [env: RAYBRIDGE_CONFIG_DIR]")
+    var configDir: String?
+
+    @Option(help: "The shared emptyDir where status files (and raybridge's hidden journal) are written. [env: RAYBRIDGE_STATUS_DIR]")
+    var statusDir: String?
+
+    @Option(help: "The job's name: prefix of submission ids and default S3 prefix. Letters, digits, '-', '_', '.'. [env: RAYBRIDGE_JOB_NAME or JOBNAME]")
+    var jobName: String?
+
+    @Option(help: "Directory with the S3 Secret's files accesskey, secretkey, optional sessiontoken. [env: RAYBRIDGE_S3_CREDENTIALS_DIR] (default: /s3credentials)")
+    var s3CredentialsDir: String?
+
+    @Option(help: "Directory with the Ray Secret's file token, sent as a Bearer token. [env: RAYBRIDGE_RAY_CREDENTIALS_DIR] (default: /credentials)")
+    var rayCredentialsDir: String?
+
+    @Option(help: "Serve /healthz, /readyz and /metrics on ADDR:PORT, e.g. 0.0.0.0:9533. Off when not given. [env: RAYBRIDGE_LISTEN]")
+    var listen: String?
+
+    @Flag(help: "Exit 0 when the run SUCCEEDED, 1 when it FAILED or was STOPPED (for Job-style pods). [env: RAYBRIDGE_EXIT_ON_COMPLETION]")
+    var exitOnCompletion = false
+
+    @Option(help: "Log format: text or json. [env: RAYBRIDGE_LOG_FORMAT]")
+    var logFormat: LogFormat?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. [env: RAYBRIDGE_LOG_LEVEL]")
+    var logLevel: Logger.Level?
+
+    func run() async throws {
+        let format = try logFormat ?? Environment.value("RAYBRIDGE_LOG_FORMAT").map {
+            guard let f = LogFormat(rawValue: $0) else { throw ValidationError("RAYBRIDGE_LOG_FORMAT must be text or json") }
+            return f
+        } ?? .text
+        let level = try logLevel ?? Environment.value("RAYBRIDGE_LOG_LEVEL").map {
+            guard let l = Logger.Level(rawValue: $0) else { throw ValidationError("RAYBRIDGE_LOG_LEVEL must be one of trace, debug, info, notice, warning, error, critical") }
+            return l
+        } ?? .info
+        format.bootstrap(level: level)
+        let logger = Logger(label: "raybridge")
+
+        guard let configDir = configDir ?? Environment.value("RAYBRIDGE_CONFIG_DIR") else {
+            throw ValidationError("--config-dir (or RAYBRIDGE_CONFIG_DIR) is required: the mounted ConfigMap directory")
+        }
+        guard let statusDir = statusDir ?? Environment.value("RAYBRIDGE_STATUS_DIR") else {
+            throw ValidationError("--status-dir (or RAYBRIDGE_STATUS_DIR) is required: the shared emptyDir for status files")
+        }
+        guard let jobName = jobName ?? Environment.value("RAYBRIDGE_JOB_NAME", "JOBNAME") else {
+            throw ValidationError("--job-name (or RAYBRIDGE_JOB_NAME / JOBNAME) is required: it names the Ray submissions of this job")
+        }
+        if let problem = JobName.problem(jobName) {
+            throw ValidationError("--job-name \"\(jobName)\" \(problem)")
+        }
+        let rayCredentialsDir = rayCredentialsDir ?? Environment.value("RAYBRIDGE_RAY_CREDENTIALS_DIR") ?? "/credentials"
+        let exitOnCompletion = exitOnCompletion || Environment.flag("RAYBRIDGE_EXIT_ON_COMPLETION")
+
+        let reconciler = try Reconciler(
+            configuration: .init(
+                jobName: jobName, statusDirectory: statusDir,
+                rayCredentials: RayCredentials(directory: rayCredentialsDir), exitOnCompletion: exitOnCompletion),
+            logger: logger)
+        let watcher = DirectoryWatcher(directory: configDir, logger: logger)
+        logger.info("raybridge \(RayBridgeVersion.string) starting", metadata: [
+            "configDir": "\(configDir)", "statusDir": "\(statusDir)", "job": "\(jobName)",
+        ])
+
+        let sidecar = SidecarService(reconciler: reconciler, watcher: watcher)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: sidecar, successTerminationBehavior: .gracefullyShutdownGroup)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await group.run()
+        if let code = await sidecar.exitCode.value {
+            throw ExitCode(code)
+        }
+    }
+}

@@ -1,0 +1,236 @@
+import Foundation
+import Testing
+
+@testable import RayBridge
+
+/// The decisions, without any network: each test feeds events and checks the action returned.
+@Suite struct ReconcilerStateMachineTests {
+    typealias M = ReconcilerStateMachine
+    static let parser = ConfigMapParser(jobName: "job")
+    static let base = ["resourceURL": "http://127.0.0.1:8265", "jobdata.jobScript": "print(1)", "updateInterval": "5"]
+
+    static func config(_ extra: [String: String] = [:]) -> ConfigParseResult {
+        parser.parse(base.merging(extra) { $1 })
+    }
+
+    static func revision(_ extra: [String: String] = [:]) -> Revision {
+        config(extra).spec!.revision
+    }
+
+    static func id(_ seq: Int, _ extra: [String: String] = [:]) -> String {
+        RunRecord.submissionId(jobName: "job", sequence: seq, revision: revision(extra))
+    }
+
+    static func details(_ id: String, _ status: RayJobStatus, _ extra: [String: String] = [:], seq: Int = 1) -> RayJobDetails {
+        RayJobDetails(submissionId: id, status: status, metadata: [
+            "raybridge.job": "job", "raybridge.revision": revision(extra).hex, "raybridge.sequence": "\(seq)",
+        ])
+    }
+
+    func submitted(_ m: inout M, _ extra: [String: String] = [:]) -> (RunRecord, M.Action) {
+        guard case .submit(let run, _) = m.configChanged(Self.config(extra)) else {
+            Issue.record("expected a submit")
+            return (RunRecord(submissionId: "", revision: nil, sequence: nil, submitted: false), .none)
+        }
+        return (run, m.submitted(at: Date()))
+    }
+
+    /// A journal that exists (not a new pod), so no recovery listing is done first.
+    static func fresh(exit: Bool = false) -> M { M(jobName: "job", journal: Journal(jobName: "job"), exitOnCompletion: exit) }
+
+    @Test func newPodWithoutJournalListsTheClusterFirst() {
+        var m = M(jobName: "job", journal: nil)
+        #expect(m.configChanged(Self.config()) == .recover)
+        guard case .submit(let run, _) = m.recovered([]) else { Issue.record("submit expected"); return }
+        #expect(run.submissionId == Self.id(1))
+        #expect(run.submitted == false)
+        #expect(m.journal.runs.map(\.submissionId) == [Self.id(1)], "the intent is in the journal before the POST")
+    }
+
+    @Test func recoveryAttachesToTheNewestRunOfTheRevisionInsteadOfSubmitting() {
+        var m = M(jobName: "job", journal: nil)
+        _ = m.configChanged(Self.config())
+        let jobs = [
+            Self.details(Self.id(1), .succeeded, seq: 1),
+            Self.details(Self.id(2, ["resubmit": "x"]), .succeeded, ["resubmit": "x"], seq: 2),
+            RayJobDetails(submissionId: "other-job-1-aaaa", status: .running, metadata: ["raybridge.job": "other"]),
+        ]
+        // The newest run (seq 2) is of another revision and terminal; revision of seq 1 is wanted and exists.
+        #expect(m.recovered(jobs) == .fetch(submissionId: Self.id(2, ["resubmit": "x"])))
+        #expect(m.observed(Self.details(Self.id(2, ["resubmit": "x"]), .succeeded, ["resubmit": "x"], seq: 2)) == .fetch(submissionId: Self.id(1)))
+        #expect(m.observed(Self.details(Self.id(1), .succeeded)) == .none)
+        #expect(m.journal.nextSequence == 3)
+        #expect(m.status.jobStatus == "SUCCEEDED")
+    }
+
+    @Test func recoveryStopsARunningOlderRevisionThenSubmits() {
+        var m = M(jobName: "job", journal: nil)
+        _ = m.configChanged(Self.config(["resubmit": "new"]))
+        #expect(m.recovered([Self.details(Self.id(1), .running)]) == .fetch(submissionId: Self.id(1)))
+        #expect(m.observed(Self.details(Self.id(1), .running)) == .stop(submissionId: Self.id(1)))
+        #expect(m.stopSent() == .sleep(M.stopPollInterval))
+        #expect(m.wakeup() == .fetch(submissionId: Self.id(1)))
+        guard case .submit(let run, _) = m.observed(Self.details(Self.id(1), .stopped)) else { Issue.record("submit expected"); return }
+        #expect(run.submissionId == Self.id(2, ["resubmit": "new"]))
+    }
+
+    @Test func submitThenPollRampsUpToTheInterval() {
+        var m = Self.fresh()
+        let (run, next) = submitted(&m)
+        #expect(run.submissionId == "job-1-\(Self.revision().short)")
+        #expect(next == .fetch(submissionId: run.submissionId))
+        #expect(m.status.jobStatus == "SUBMITTED")
+        #expect(m.observed(Self.details(run.submissionId, .pending)) == .sleep(.seconds(1)))
+        #expect(m.wakeup() == .fetch(submissionId: run.submissionId))
+        #expect(m.observed(Self.details(run.submissionId, .running)) == .sleep(.seconds(2)))
+        #expect(m.wakeup() == .fetch(submissionId: run.submissionId))
+        #expect(m.observed(Self.details(run.submissionId, .running)) == .sleep(.seconds(4)))
+        #expect(m.wakeup() == .fetch(submissionId: run.submissionId))
+        #expect(m.observed(Self.details(run.submissionId, .running)) == .sleep(.seconds(5)))
+        #expect(m.status.jobStatus == "RUNNING")
+        #expect(m.wakeup() == .fetch(submissionId: run.submissionId))
+        #expect(m.observed(Self.details(run.submissionId, .succeeded)) == .none)
+        #expect(m.status.jobStatus == "SUCCEEDED")
+        // Nothing changes: nothing is submitted again.
+        #expect(m.configChanged(Self.config()) == .none)
+        #expect(m.configChanged(Self.config(["updateInterval": "9"])) == .none)
+    }
+
+    @Test func editWhileRunningStopsWaitsAndSubmitsTheNewRevision() {
+        var m = Self.fresh()
+        let (run, _) = submitted(&m)
+        _ = m.observed(Self.details(run.submissionId, .running))
+        let edit = ["jobdata.jobParameters": "{\"x\": 2}"]
+        #expect(m.configChanged(Self.config(edit)) == .stop(submissionId: run.submissionId))
+        #expect(m.stopSent() == .sleep(M.stopPollInterval))
+        #expect(m.wakeup() == .fetch(submissionId: run.submissionId))
+        #expect(m.observed(Self.details(run.submissionId, .running)) == .sleep(M.stopPollInterval))
+        #expect(m.wakeup() == .fetch(submissionId: run.submissionId))
+        guard case .submit(let second, _) = m.observed(Self.details(run.submissionId, .stopped)) else { Issue.record("submit expected"); return }
+        #expect(second.submissionId == Self.id(2, edit))
+        #expect(second.sequence == 2)
+    }
+
+    @Test func aStopThatNeverTakesEffectIsWaitedForBoundedly() {
+        var m = Self.fresh()
+        let (run, _) = submitted(&m)
+        _ = m.observed(Self.details(run.submissionId, .running))
+        _ = m.configChanged(Self.config(["resubmit": "1"]))
+        _ = m.stopSent()
+        var action = M.Action.none
+        for _ in 0..<M.stopWaitPolls {
+            #expect(m.wakeup() == .fetch(submissionId: run.submissionId))
+            action = m.observed(Self.details(run.submissionId, .running))
+        }
+        guard case .submit = action else { Issue.record("expected to move on, got \(action)"); return }
+    }
+
+    @Test func killStopsAndSettingItBackDoesNotRerun() {
+        var m = Self.fresh()
+        let (run, _) = submitted(&m)
+        _ = m.observed(Self.details(run.submissionId, .running))
+        #expect(m.configChanged(Self.config(["kill": "true"])) == .stop(submissionId: run.submissionId))
+        _ = m.stopSent()
+        _ = m.wakeup()
+        #expect(m.observed(Self.details(run.submissionId, .stopped)) == .none)
+        #expect(m.status.jobStatus == "STOPPED")
+        #expect(m.configChanged(Self.config(["kill": "false"])) == .none)
+        guard case .submit(let rerun, _) = m.configChanged(Self.config(["kill": "false", "resubmit": "2"])) else { Issue.record("resubmit reruns"); return }
+        #expect(rerun.sequence == 2)
+    }
+
+    @Test func killBeforeAnyRunSubmitsNothing() {
+        var m = Self.fresh()
+        #expect(m.configChanged(Self.config(["kill": "true"])) == .none)
+        #expect(m.status.jobStatus == "WAITING")
+        guard case .submit = m.configChanged(Self.config()) else { Issue.record("submit once kill is false"); return }
+    }
+
+    @Test func invalidEditLeavesTheRunAloneButKeepsMonitoring() {
+        var m = Self.fresh()
+        let (run, _) = submitted(&m)
+        #expect(m.observed(Self.details(run.submissionId, .running)) == .sleep(.seconds(1)))
+        let bad = Self.parser.parse(Self.base.merging(["updateInterval": "often"]) { $1 })
+        #expect(m.configChanged(bad) == .fetch(submissionId: run.submissionId))
+        #expect(m.status.jobStatus == "INVALID")
+        #expect(m.status.message.contains("updateInterval"))
+        #expect(m.status.submissionId == run.submissionId)
+        #expect(m.observed(Self.details(run.submissionId, .running)) == .sleep(.seconds(2)))
+        #expect(m.status.jobStatus == "INVALID")
+    }
+
+    @Test func rayDownMeansWaitingWithBackoffAndAnEditRetriesAtOnce() {
+        var m = Self.fresh()
+        guard case .submit = m.configChanged(Self.config()) else { Issue.record("submit"); return }
+        let down = RayClientError.unreachable(url: "http://127.0.0.1:8265", reason: "connection refused")
+        #expect(m.requestFailed(down) == .sleep(.seconds(1)))
+        #expect(m.status.jobStatus == "WAITING")
+        #expect(m.status.message.contains("unreachable"))
+        // The intent may or may not have reached Ray: check before submitting again.
+        #expect(m.wakeup() == .fetch(submissionId: Self.id(1)))
+        #expect(m.requestFailed(down) == .sleep(.seconds(2)))
+        #expect(m.wakeup() == .fetch(submissionId: Self.id(1)))
+        #expect(m.requestFailed(down) == .sleep(.seconds(4)))
+        for _ in 0..<10 { _ = m.wakeup(); _ = m.requestFailed(down) }
+        #expect(m.wakeup() == .fetch(submissionId: Self.id(1)))
+        #expect(m.requestFailed(down) == .sleep(M.maxBackoff))
+        #expect(m.wakeup() == .fetch(submissionId: Self.id(1)))
+        guard case .submit(let run, _) = m.requestFailed(.notFound(what: "job")) else { Issue.record("resubmit the same id"); return }
+        #expect(run.submissionId == Self.id(1), "the same deterministic id is used again")
+    }
+
+    @Test func duplicateSubmissionMeansAlreadySubmitted() {
+        var m = Self.fresh()
+        guard case .submit(let run, _) = m.configChanged(Self.config()) else { Issue.record("submit"); return }
+        #expect(m.requestFailed(.duplicateSubmission(id: run.submissionId)) == .fetch(submissionId: run.submissionId))
+        #expect(m.status.jobStatus == "SUBMITTED")
+    }
+
+    @Test func restartWithAnIntentInTheJournalChecksItFirst() {
+        let revision = Self.revision()
+        let intent = RunRecord(submissionId: Self.id(1), revision: revision, sequence: 1, submitted: false)
+        var m = M(jobName: "job", journal: Journal(jobName: "job", nextSequence: 2, runs: [intent], currentId: intent.submissionId))
+        #expect(m.configChanged(Self.config()) == .fetch(submissionId: intent.submissionId))
+        // It did reach Ray: attach, no second submission.
+        #expect(m.observed(Self.details(intent.submissionId, .running)) == .sleep(.seconds(1)))
+        #expect(m.journal.runs.first?.submitted == true)
+    }
+
+    @Test func rejectedSubmissionIsInvalidUntilTheNextEdit() {
+        var m = Self.fresh()
+        _ = m.configChanged(Self.config())
+        #expect(m.requestFailed(.rejected(status: 400, body: "bad runtime_env")) == .none)
+        #expect(m.status.jobStatus == "INVALID")
+        #expect(m.status.message.contains("bad runtime_env"))
+        #expect(m.configChanged(Self.config()) == .none)
+        guard case .submit(let run, _) = m.configChanged(Self.config(["resubmit": "fixed"])) else { Issue.record("submit after edit"); return }
+        #expect(run.sequence == 1, "a rejected id is never used, so its sequence is reused")
+    }
+
+    @Test func attachModeMonitorsAndObeysKillButNeverSubmits() {
+        var m = Self.fresh()
+        let attach = ["id": "raysubmit_x", "jobdata.jobScript": ""]
+        #expect(m.configChanged(Self.config(attach)) == .fetch(submissionId: "raysubmit_x"))
+        #expect(m.observed(RayJobDetails(submissionId: "raysubmit_x", status: .running)) == .sleep(.seconds(1)))
+        #expect(m.configChanged(Self.config(attach.merging(["kill": "true"]) { $1 })) == .stop(submissionId: "raysubmit_x"))
+        _ = m.stopSent()
+        _ = m.wakeup()
+        #expect(m.observed(RayJobDetails(submissionId: "raysubmit_x", status: .stopped)) == .none)
+        #expect(m.journal.runs.isEmpty)
+    }
+
+    @Test(arguments: [(RayJobStatus.succeeded, Int32(0)), (.failed, 1), (.stopped, 1)])
+    func exitOnCompletion(status: RayJobStatus, code: Int32) {
+        var m = Self.fresh(exit: true)
+        let (run, _) = submitted(&m)
+        #expect(m.observed(Self.details(run.submissionId, status)) == .exit(code: code))
+    }
+
+    @Test func unauthorizedIsRetriedWithAClearMessage() {
+        var m = Self.fresh()
+        _ = m.configChanged(Self.config())
+        #expect(m.requestFailed(.unauthorized(status: 401, tokenSent: false)) == .sleep(.seconds(1)))
+        #expect(m.status.jobStatus == "WAITING")
+        #expect(m.status.message.contains("requires a token"))
+    }
+}

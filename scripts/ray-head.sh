@@ -1,0 +1,282 @@
+#!/usr/bin/env bash
+# A local, loopback-only Ray head for raybridge's tests and demo.
+#
+#   scripts/ray-head.sh start [--token TOKEN]   start (or keep) a head; token auth with --token
+#   scripts/ray-head.sh stop                    stop it and make sure no Ray process is left
+#   scripts/ray-head.sh status                  print the mode and whether /api/version answers
+#
+# State under .run/: ray.mode ("disabled" or "token"), ray.token (token mode only), ray.env
+# (RAY_DASHBOARD_URL, RAY_AUTH_MODE, RAY_AUTH_TOKEN), ray.pids, ray-start.log / ray-stop.log,
+# and Ray's own temp dir .run/ray/ (logs: .run/ray/session_latest/logs/).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+VENV="${RAYBRIDGE_VENV:-$ROOT/.venv}"
+RUN="$ROOT/.run"
+PORT="${RAY_DASHBOARD_PORT:-8265}"
+GCS_PORT=6379 # Ray's default; only checked, so that a foreign Ray gives a clear error
+URL="http://127.0.0.1:$PORT"
+MODE_FILE="$RUN/ray.mode"
+TOKEN_FILE="$RUN/ray.token"
+ENV_FILE="$RUN/ray.env"
+PIDS_FILE="$RUN/ray.pids"
+START_LOG="$RUN/ray-start.log"
+STOP_LOG="$RUN/ray-stop.log"
+START_TIMEOUT=60
+
+# Every process of our head inherits this variable (Ray passes its environment down to the
+# daemons, workers and job entrypoints). It is how `stop` finds leftovers precisely, including
+# workers whose command line Ray rewrites to `ray::IDLE` and entrypoints in their own session.
+MARKER="RAYBRIDGE_RAY_HEAD=$ROOT"
+
+# Ray puts unix sockets under its temp dir (<temp>/session_<date>_<pid>/sockets/plasma_store), and
+# a socket path may not exceed 107 bytes; keep the temp dir short, else use /tmp plus a symlink.
+RAY_TMP="$RUN/ray"
+if [ "${#RAY_TMP}" -gt 40 ]; then
+  RAY_TMP="/tmp/raybridge-ray-$(id -u)-$(printf '%s' "$ROOT" | cksum | cut -d' ' -f1)"
+fi
+
+log() { printf '[ray-head] %s\n' "$*" >&2; }
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+die() {
+  log "ERROR: $*"
+  exit 1
+}
+
+usage() {
+  echo "usage: $0 start [--token TOKEN] | stop | status" >&2
+  exit 2
+}
+
+# GET /api/version; prints the body, fails unless HTTP 2xx. $1 = token ("" for none).
+# A non-browser User-Agent, because Ray 2.60 refuses some requests that look like a browser's.
+api_version() {
+  local args=(-fsS --max-time 3 -A raybridge-scripts)
+  [ -n "$1" ] && args+=(-H "Authorization: Bearer $1")
+  curl "${args[@]}" "$URL/api/version" 2>/dev/null
+}
+
+# Is something accepting connections on 127.0.0.1:$1?
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# PIDs of Ray processes that belong to this checkout: those carrying MARKER, the daemons
+# (gcs_server, raylet, dashboard) started from this venv (e.g. by hand, without MARKER), and all
+# their descendants. The last rule is needed because setproctitle, which Ray uses to rename
+# processes (ray-dashboard-JobHead-0, ray::IDLE, ...), may overwrite /proc/PID/environ.
+our_pids() {
+  local seeds pid cmd
+  seeds=$(
+    # -z: environ is NUL-separated; -x -F: the whole entry, literally; -l: print the file name.
+    grep -lzxF -- "$MARKER" /proc/[0-9]*/environ 2>/dev/null | sed 's|^/proc/\([0-9]*\)/environ$|\1|' || true
+    for pid in $(pgrep -f 'ray/core/src/ray/(gcs/gcs_server|raylet/raylet)|ray/dashboard/dashboard\.py' || true); do
+      cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || continue
+      case $cmd in "$VENV"/*) echo "$pid" ;; esac
+    done
+  )
+  # Close over the process tree: a process whose parent is ours is ours.
+  ps -eo pid=,ppid= | awk -v seeds="$seeds" -v self="$$" -v subshell="${BASHPID:-$$}" '
+    BEGIN { n = split(seeds, s); for (i = 1; i <= n; i++) ours[s[i]] = 1 }
+    { parent[$1] = $2 }
+    END {
+      do {
+        changed = 0
+        for (p in parent) if (!(p in ours) && (parent[p] in ours)) { ours[p] = 1; changed = 1 }
+      } while (changed)
+      for (p in ours) if ((p in parent) && p != self && p != subshell) print p
+    }' | sort -n
+}
+
+# Waits up to $1 seconds for all of the remaining PIDs to exit; fails if some are still alive.
+wait_gone() {
+  local secs=$1 pid alive
+  shift
+  local deadline=$((SECONDS + secs))
+  while :; do
+    alive=""
+    for pid in "$@"; do kill -0 "$pid" 2>/dev/null && alive+=" $pid"; done
+    [ -z "$alive" ] && return 0
+    [ "$SECONDS" -ge "$deadline" ] && return 1
+    sleep 0.2
+  done
+}
+
+show_logs() {
+  log "----- tail of $START_LOG -----"
+  tail -n 30 "$START_LOG" >&2 2>/dev/null || true
+  local f
+  for f in dashboard.log dashboard.err gcs_server.err raylet.err raylet.out; do
+    f="$RAY_TMP/session_latest/logs/$f"
+    if [ -s "$f" ]; then
+      log "----- tail of $f -----"
+      tail -n 30 "$f" >&2
+    fi
+  done
+}
+
+do_stop() {
+  local t0 pids
+  t0=$(now_ms)
+  pids=$(our_pids)
+  if [ -z "$pids" ] && [ ! -f "$MODE_FILE" ]; then
+    log "not running"
+    rm -f "$TOKEN_FILE" "$ENV_FILE" "$PIDS_FILE"
+    return 0
+  fi
+  log "ray stop --force"
+  # Note: `ray stop` kills every Ray process of this user on the machine, not only ours.
+  if ! PATH="$VENV/bin:$PATH" timeout 60 "$VENV/bin/ray" stop --force --log-style=record --log-color=false \
+    >"$STOP_LOG" 2>&1; then
+    log "ray stop failed or timed out (see $STOP_LOG); killing by pid"
+  fi
+
+  pids=$(our_pids)
+  if [ -n "$pids" ]; then
+    # shellcheck disable=SC2086  # word splitting of the pid list is intended
+    log "leftovers after ray stop, sending SIGTERM:" $pids
+    # shellcheck disable=SC2086
+    kill -TERM $pids 2>/dev/null || true
+    # shellcheck disable=SC2086
+    if ! wait_gone 5 $pids; then
+      pids=$(our_pids)
+      # shellcheck disable=SC2086
+      log "still alive, sending SIGKILL:" $pids
+      # shellcheck disable=SC2086
+      kill -KILL $pids 2>/dev/null || true
+      # shellcheck disable=SC2086
+      wait_gone 5 $pids || true
+    fi
+  fi
+
+  rm -f "$MODE_FILE" "$TOKEN_FILE" "$ENV_FILE" "$PIDS_FILE"
+  pids=$(our_pids)
+  # shellcheck disable=SC2086
+  [ -z "$pids" ] || die "Ray processes survived SIGKILL:" $pids
+  log "stopped in $(($(now_ms) - t0)) ms"
+}
+
+do_start() {
+  local token="" mode=disabled
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --token)
+        if [ $# -lt 2 ] || [ -z "$2" ]; then die "--token needs a value"; fi
+        token=$2
+        shift 2
+        ;;
+      --token=*)
+        token=${1#--token=}
+        [ -n "$token" ] || die "--token needs a value"
+        shift
+        ;;
+      *) usage ;;
+    esac
+  done
+  [ -n "$token" ] && mode=token
+  [ -x "$VENV/bin/ray" ] || die "no ray in $VENV; run scripts/install-deps.sh"
+
+  # Already running in the wanted mode (same token) and answering: nothing to do.
+  if [ -f "$MODE_FILE" ] && [ "$(cat "$MODE_FILE")" = "$mode" ] &&
+    [ "$(cat "$TOKEN_FILE" 2>/dev/null || true)" = "$token" ] && api_version "$token" >/dev/null; then
+    log "already running at $URL (mode $mode)"
+    return 0
+  fi
+  # Anything of ours in another mode, half-started or dead: start from scratch.
+  if [ -f "$MODE_FILE" ] || [ -n "$(our_pids)" ]; then
+    log "a head in another mode or not answering is around: restarting"
+    do_stop
+  fi
+  local p
+  for p in "$PORT" "$GCS_PORT"; do
+    port_busy "$p" && die "port 127.0.0.1:$p is already in use by a process that is not ours (ss -ltnp)"
+  done
+
+  mkdir -p "$RUN" "$RAY_TMP"
+  [ "$RAY_TMP" = "$RUN/ray" ] || ln -sfn "$RAY_TMP" "$RUN/ray"
+  # Keep the logs of the last few sessions only (each start makes a new session dir).
+  find "$RAY_TMP" -maxdepth 1 -name 'session_2*' -type d -printf '%T@ %p\n' 2>/dev/null |
+    sort -rn | tail -n +6 | cut -d' ' -f2- | xargs -r rm -rf
+
+  local auth_env=(RAY_AUTH_MODE="$mode")
+  [ "$mode" = token ] && auth_env+=(RAY_AUTH_TOKEN="$token")
+
+  local t0
+  t0=$(now_ms)
+  log "starting Ray head on 127.0.0.1 (dashboard $URL, mode $mode)"
+  # - venv bin first on PATH: jobs inherit it, and the entrypoint's `python` must have ray.
+  # - RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0: without it Ray turns --node-ip-address=127.0.0.1 into
+  #   the machine's interface address and its gRPC servers (GCS 6379, raylet, agents, client
+  #   server 10001) listen on all interfaces; with it everything listens on 127.0.0.1 only.
+  # - RAY_AUTH_MODE is always explicit: unset, Ray switches token auth on by itself when a
+  #   ~/.ray/auth_token exists. Inherited RAY_AUTH_TOKEN*/RAY_ADDRESS are dropped.
+  # - setsid: the daemons get their own session, so a Ctrl-C in the caller's terminal does not
+  #   hit them; `stop` (e.g. from services.sh's trap) ends them in order.
+  if ! env -u RAY_AUTH_TOKEN -u RAY_AUTH_TOKEN_PATH -u RAY_ADDRESS \
+    PATH="$VENV/bin:$PATH" \
+    RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 \
+    "$MARKER" \
+    "${auth_env[@]}" \
+    setsid -w timeout 120 "$VENV/bin/ray" start --head \
+    --node-ip-address=127.0.0.1 \
+    --num-cpus=2 \
+    --object-store-memory=$((256 * 1024 * 1024)) \
+    --include-dashboard=true \
+    --dashboard-host=127.0.0.1 \
+    --dashboard-port="$PORT" \
+    --temp-dir="$RAY_TMP" \
+    --disable-usage-stats \
+    --log-style=record --log-color=false \
+    >"$START_LOG" 2>&1 </dev/null; then
+    show_logs
+    log "ERROR: ray start failed; cleaning up"
+    do_stop || true
+    exit 1
+  fi
+
+  local deadline=$((SECONDS + START_TIMEOUT)) version=""
+  until version=$(api_version "$token"); do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      show_logs
+      log "ERROR: $URL/api/version did not answer within ${START_TIMEOUT}s; cleaning up"
+      do_stop || true
+      exit 1
+    fi
+    sleep 0.5
+  done
+
+  printf '%s\n' "$mode" >"$MODE_FILE"
+  if [ "$mode" = token ]; then
+    (umask 077 && printf '%s\n' "$token" >"$TOKEN_FILE")
+  else
+    rm -f "$TOKEN_FILE"
+  fi
+  {
+    echo "RAY_DASHBOARD_URL=$URL"
+    echo "RAY_AUTH_MODE=$mode"
+    if [ "$mode" = token ]; then echo "RAY_AUTH_TOKEN=$token"; fi
+  } >"$ENV_FILE"
+  our_pids >"$PIDS_FILE"
+  log "up in $(($(now_ms) - t0)) ms: $version"
+}
+
+do_status() {
+  local mode token version
+  mode=$(cat "$MODE_FILE" 2>/dev/null || echo none)
+  token=$(cat "$TOKEN_FILE" 2>/dev/null || true)
+  if version=$(api_version "$token"); then
+    echo "mode: $mode; $URL/api/version answers: $version"
+  else
+    echo "mode: $mode; $URL/api/version does not answer"
+    return 1
+  fi
+}
+
+[ $# -ge 1 ] || usage
+cmd=$1
+shift
+case $cmd in
+  start) do_start "$@" ;;
+  stop) [ $# -eq 0 ] || usage; do_stop ;;
+  status) [ $# -eq 0 ] || usage; do_status ;;
+  *) usage ;;
+esac
