@@ -23,7 +23,7 @@ ENV_FILE="$RUN/ray.env"
 PIDS_FILE="$RUN/ray.pids"
 START_LOG="$RUN/ray-start.log"
 STOP_LOG="$RUN/ray-stop.log"
-START_TIMEOUT=60
+START_TIMEOUT="${RAY_START_TIMEOUT:-60}" # seconds for /api/version to answer after `ray start`
 
 # Every process of our head inherits this variable (Ray passes its environment down to the
 # daemons, workers and job entrypoints). It is how `stop` finds leftovers precisely, including
@@ -70,7 +70,7 @@ our_pids() {
     # -z: environ is NUL-separated; -x -F: the whole entry, literally; -l: print the file name.
     grep -lzxF -- "$MARKER" /proc/[0-9]*/environ 2>/dev/null | sed 's|^/proc/\([0-9]*\)/environ$|\1|' || true
     for pid in $(pgrep -f 'ray/core/src/ray/(gcs/gcs_server|raylet/raylet)|ray/dashboard/dashboard\.py' || true); do
-      cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || continue
+      cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") || continue
       case $cmd in "$VENV"/*) echo "$pid" ;; esac
     done
   )
@@ -87,37 +87,55 @@ our_pids() {
     }' | sort -n
 }
 
+# Does $1 run? A zombie (dead, only not yet reaped by PID 1) does not count.
+alive() {
+  local st
+  st=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+  [[ $st != Z* ]]
+}
+
 # Waits up to $1 seconds for all of the remaining PIDs to exit; fails if some are still alive.
 wait_gone() {
-  local secs=$1 pid alive
+  local secs=$1 pid left
   shift
   local deadline=$((SECONDS + secs))
   while :; do
-    alive=""
-    for pid in "$@"; do kill -0 "$pid" 2>/dev/null && alive+=" $pid"; done
-    [ -z "$alive" ] && return 0
+    left=""
+    for pid in "$@"; do
+      if alive "$pid"; then left+=" $pid"; fi
+    done
+    [ -z "$left" ] && return 0
     [ "$SECONDS" -ge "$deadline" ] && return 1
     sleep 0.2
   done
 }
 
+# Prints the tails of `ray start`'s output and of the new session's logs. $1 = the session dir
+# that was the latest before this start (its logs are old news).
 show_logs() {
   log "----- tail of $START_LOG -----"
   tail -n 30 "$START_LOG" >&2 2>/dev/null || true
-  local f
-  for f in dashboard.log dashboard.err gcs_server.err raylet.err raylet.out; do
-    f="$RAY_TMP/session_latest/logs/$f"
+  local session f
+  session=$(readlink -f "$RAY_TMP/session_latest" 2>/dev/null || true)
+  if [ -z "$session" ] || [ "$session" = "$1" ]; then
+    log "(Ray created no session dir, so there are no Ray logs to show)"
+    return 0
+  fi
+  for f in gcs_server.err raylet.err dashboard.err dashboard.log raylet.out; do
+    f="$session/logs/$f"
     if [ -s "$f" ]; then
       log "----- tail of $f -----"
-      tail -n 30 "$f" >&2
+      tail -n 20 "$f" >&2
     fi
   done
+  log "all Ray logs: $session/logs/"
 }
 
 do_stop() {
-  local t0 pids
+  local t0 pids all pid deadline
   t0=$(now_ms)
   pids=$(our_pids)
+  all=$pids
   if [ -z "$pids" ] && [ ! -f "$MODE_FILE" ]; then
     log "not running"
     rm -f "$TOKEN_FILE" "$ENV_FILE" "$PIDS_FILE"
@@ -131,6 +149,7 @@ do_stop() {
   fi
 
   pids=$(our_pids)
+  all+=" $pids"
   if [ -n "$pids" ]; then
     # shellcheck disable=SC2086  # word splitting of the pid list is intended
     log "leftovers after ray stop, sending SIGTERM:" $pids
@@ -152,6 +171,12 @@ do_stop() {
   pids=$(our_pids)
   # shellcheck disable=SC2086
   [ -z "$pids" ] || die "Ray processes survived SIGKILL:" $pids
+  # The daemons are orphans, and PID 1 reaps them only every second or two here: wait for that,
+  # so that a `pgrep raylet` right after finds no zombie.
+  deadline=$((SECONDS + 5))
+  for pid in $all; do
+    while [ -e "/proc/$pid" ] && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
+  done
   log "stopped in $(($(now_ms) - t0)) ms"
 }
 
@@ -200,8 +225,9 @@ do_start() {
   local auth_env=(RAY_AUTH_MODE="$mode")
   [ "$mode" = token ] && auth_env+=(RAY_AUTH_TOKEN="$token")
 
-  local t0
+  local t0 prev_session
   t0=$(now_ms)
+  prev_session=$(readlink -f "$RAY_TMP/session_latest" 2>/dev/null || true)
   log "starting Ray head on 127.0.0.1 (dashboard $URL, mode $mode)"
   # - venv bin first on PATH: jobs inherit it, and the entrypoint's `python` must have ray.
   # - RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0: without it Ray turns --node-ip-address=127.0.0.1 into
@@ -209,14 +235,17 @@ do_start() {
   #   server 10001) listen on all interfaces; with it everything listens on 127.0.0.1 only.
   # - RAY_AUTH_MODE is always explicit: unset, Ray switches token auth on by itself when a
   #   ~/.ray/auth_token exists. Inherited RAY_AUTH_TOKEN*/RAY_ADDRESS are dropped.
-  # - setsid: the daemons get their own session, so a Ctrl-C in the caller's terminal does not
-  #   hit them; `stop` (e.g. from services.sh's trap) ends them in order.
+  # - timeout --foreground: plain timeout moves `ray start` (and so every daemon) into a
+  #   process group of its own; this way the daemons stay in the caller's group, and a Ctrl-C or
+  #   a kill of that group reaches them too, should the caller's cleanup never run.
+  # - Output to a log file and stdin from /dev/null: the daemons inherit these, and must not
+  #   hold the caller's pipes open (a `$(...)` or a CI log reader would wait forever).
   if ! env -u RAY_AUTH_TOKEN -u RAY_AUTH_TOKEN_PATH -u RAY_ADDRESS \
     PATH="$VENV/bin:$PATH" \
     RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 \
     "$MARKER" \
     "${auth_env[@]}" \
-    setsid -w timeout 120 "$VENV/bin/ray" start --head \
+    timeout --foreground 120 "$VENV/bin/ray" start --head \
     --node-ip-address=127.0.0.1 \
     --num-cpus=2 \
     --object-store-memory=$((256 * 1024 * 1024)) \
@@ -227,7 +256,7 @@ do_start() {
     --disable-usage-stats \
     --log-style=record --log-color=false \
     >"$START_LOG" 2>&1 </dev/null; then
-    show_logs
+    show_logs "$prev_session"
     log "ERROR: ray start failed; cleaning up"
     do_stop || true
     exit 1
@@ -236,7 +265,7 @@ do_start() {
   local deadline=$((SECONDS + START_TIMEOUT)) version=""
   until version=$(api_version "$token"); do
     if [ "$SECONDS" -ge "$deadline" ]; then
-      show_logs
+      show_logs "$prev_session"
       log "ERROR: $URL/api/version did not answer within ${START_TIMEOUT}s; cleaning up"
       do_stop || true
       exit 1

@@ -80,13 +80,11 @@ public struct ConfigMapParser: Sendable {
         var extras: ExtrasSource = .inline(ScriptExtras())
         switch text(ConfigKey.scriptExtraLocation).lowercased() {
         case "", "inline":
-            switch ScriptExtras.parse(
+            let parsed = ScriptExtras.parse(
                 metadata: values[ConfigKey.scriptMetadata] ?? "", metadataKey: ConfigKey.scriptMetadata,
                 parameters: values[ConfigKey.jobParameters] ?? "", parametersKey: ConfigKey.jobParameters)
-            {
-            case .success(let parsed): extras = .inline(parsed)
-            case .failure(let found): problems += found
-            }
+            extras = .inline(parsed.extras)
+            problems += parsed.problems
         case "s3":
             var refs: [String: S3ObjectRef] = [:]
             for key in [ConfigKey.scriptMetadata, ConfigKey.jobParameters] where !text(key).isEmpty {

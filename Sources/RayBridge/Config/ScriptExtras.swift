@@ -22,7 +22,7 @@ public struct ScriptExtras: Sendable, Equatable {
     /// `parametersKey` name where the text came from (the ConfigMap key, or the S3 object).
     public static func parse(
         metadata: String, metadataKey: String, parameters: String, parametersKey: String
-    ) -> Result<ScriptExtras, [ConfigProblem]> {
+    ) -> (extras: ScriptExtras, problems: [ConfigProblem]) {
         var problems: [ConfigProblem] = []
         var extras = ScriptExtras()
 
@@ -90,7 +90,7 @@ public struct ScriptExtras: Sendable, Equatable {
         } catch {
             problems.append(.init(key: parametersKey, error.message))
         }
-        return problems.isEmpty ? .success(extras) : .failure(problems)
+        return (extras, problems)
     }
 }
 

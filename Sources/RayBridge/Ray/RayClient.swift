@@ -116,7 +116,7 @@ public struct RayClient: Sendable {
         } catch {
             throw .unreachable(url: baseURL.absoluteString, reason: Self.describe(error))
         }
-        let data = Data(buffer: bytes)
+        let data = Data(bytes.readableBytesView)
         switch response.status.code {
         case 200..<300:
             return data

@@ -192,6 +192,7 @@ public actor Reconciler {
         guard persistJournal() else {
             return machine.preparationFailed("cannot write the journal in \(configuration.statusDirectory); is the status directory writable?", retryable: true)
         }
+        CrashPoint.reach(.afterJournal)
         let client = RayClient(baseURL: spec.rayURL, credentials: configuration.rayCredentials, http: http)
         let body: [String: JSONValue]
         do {
@@ -210,6 +211,7 @@ public actor Reconciler {
         }
         do {
             try await client.submit(body, submissionId: run.submissionId)
+            CrashPoint.reach(.afterSubmit)
             logger.info("submitted", metadata: ["submission": "\(run.submissionId)", "revision": "\(spec.revision.short)"])
             return machine.submitted(at: Date())
         } catch {
@@ -240,16 +242,16 @@ public actor Reconciler {
         case .inline(let extras):
             return (script, extras)
         case .s3(let metadataRef, let parametersRef):
-            let metadata = try await metadataRef.map { try await fetch($0, for: ConfigKey.scriptMetadata) } ?? ""
-            let parameters = try await parametersRef.map { try await fetch($0, for: ConfigKey.jobParameters) } ?? ""
-            switch ScriptExtras.parse(
+            var metadata = "", parameters = ""
+            if let metadataRef { metadata = try await fetch(metadataRef, for: ConfigKey.scriptMetadata) }
+            if let parametersRef { parameters = try await fetch(parametersRef, for: ConfigKey.jobParameters) }
+            let parsed = ScriptExtras.parse(
                 metadata: metadata, metadataKey: "\(ConfigKey.scriptMetadata) (\(metadataRef?.description ?? "-"))",
                 parameters: parameters, parametersKey: "\(ConfigKey.jobParameters) (\(parametersRef?.description ?? "-"))")
-            {
-            case .success(let extras): return (script, extras)
-            case .failure(let problems):
-                throw SubmissionPreparationError(message: problems.summary, retryable: false)
+            guard parsed.problems.isEmpty else {
+                throw SubmissionPreparationError(message: parsed.problems.summary, retryable: false)
             }
+            return (script, parsed.extras)
         }
     }
 

@@ -1,0 +1,39 @@
+# raybridge: `make demo` and `make test` work on a fresh Debian machine (root, apt and pip reachable).
+SHELL := /bin/bash
+SWIFT ?= swift
+SWIFT_BUILD_FLAGS ?=
+
+.PHONY: all deps build test unit-test integration-test demo bench services-up services-down clean
+
+all: build
+
+## Installs what is missing: libinotifytools0-dev (apt) and a venv with Ray 2.60.0 and moto (pip).
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	$(SWIFT) build $(SWIFT_BUILD_FLAGS) --build-tests
+
+## Starts a local Ray head and S3 (moto), runs every test, and always stops them again.
+test: build
+	scripts/services.sh run $(SWIFT) test $(SWIFT_BUILD_FLAGS) --skip-build
+
+## Unit tests only: no services needed.
+unit-test: build
+	$(SWIFT) test $(SWIFT_BUILD_FLAGS) --skip-build --filter RayBridgeTests
+
+## A guided tour: submit, edit, kill, status files, the log in S3.
+demo: build
+	scripts/services.sh run scripts/demo.sh
+
+bench: build
+	scripts/services.sh run scripts/bench.sh
+
+services-up: deps
+	scripts/services.sh up
+
+services-down:
+	scripts/services.sh down
+
+clean:
+	rm -rf .build .run

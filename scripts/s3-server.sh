@@ -1,0 +1,237 @@
+#!/usr/bin/env bash
+# A local S3 server (moto_server) on 127.0.0.1 for raybridge's tests and demo, with SigV4
+# signature checking switched on and signed credentials for it.
+#
+#   scripts/s3-server.sh start     start (or keep) the server, credentials and buckets
+#   scripts/s3-server.sh stop      stop it and make sure it is gone
+#   scripts/s3-server.sh status    print whether it runs and answers
+#
+# Env: S3_PORT (default 9000), S3_BUCKETS (default "ray-logs ray-scripts").
+# Produces under .run/: s3.pid, s3.log, s3.env (S3_ENDPOINT, AWS_ACCESS_KEY_ID,
+# AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION), and s3/accesskey + s3/secretkey: the layout of a
+# Kubernetes Secret mounted as files (each file holds the bare value, no trailing newline).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+VENV="${RAYBRIDGE_VENV:-$ROOT/.venv}"
+RUN="$ROOT/.run"
+PORT="${S3_PORT:-9000}"
+ENDPOINT="http://127.0.0.1:$PORT"
+BUCKETS="${S3_BUCKETS:-ray-logs ray-scripts}"
+REGION=us-east-1
+PID_FILE="$RUN/s3.pid"
+LOG="$RUN/s3.log"
+CRED_DIR="$RUN/s3"
+ENV_FILE="$RUN/s3.env"
+START_TIMEOUT=30
+
+log() { printf '[s3-server] %s\n' "$*" >&2; }
+die() {
+  log "ERROR: $*"
+  exit 1
+}
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+usage() {
+  echo "usage: $0 start | stop | status" >&2
+  exit 2
+}
+
+# moto's own dashboard page: answers 200 without a signature, also once signatures are checked.
+answers() { curl -fsS -o /dev/null --max-time 3 "$ENDPOINT/moto-api/" 2>/dev/null; }
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# Is $1 a live moto_server of this venv? (Guards against a stale pid file and pid reuse.)
+# A zombie has an empty cmdline, so it does not count: it is dead, only not yet reaped by PID 1.
+is_our_moto() {
+  local cmd
+  cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline") || return 1
+  case $cmd in *"$VENV/bin/moto_server "*) return 0 ;; *) return 1 ;; esac
+}
+
+# PIDs of moto_server processes of this venv on our port: the one in the pid file, and any that
+# lost its pid file.
+our_pids() {
+  local pid
+  {
+    if [ -f "$PID_FILE" ]; then cat "$PID_FILE"; fi
+    pgrep -f "moto_server -H 127\\.0\\.0\\.1 -p $PORT\$" || true
+  } | sort -un | while read -r pid; do
+    if is_our_moto "$pid"; then echo "$pid"; fi
+  done
+}
+
+# Runs a Python snippet (stdin) with the venv's boto3. Args: the snippet's sys.argv[1:].
+py() { "$VENV/bin/python" - "$@"; }
+
+# Creates the IAM user with s3:* and an access key, switches signature checking on, and writes
+# the credential files. Must run while the server still accepts unsigned requests.
+configure_auth() {
+  mkdir -p "$CRED_DIR"
+  chmod 700 "$CRED_DIR"
+  ENDPOINT="$ENDPOINT" REGION="$REGION" CRED_DIR="$CRED_DIR" py <<'PY'
+import json, os, urllib.request
+import boto3
+
+endpoint, region, cred_dir = os.environ["ENDPOINT"], os.environ["REGION"], os.environ["CRED_DIR"]
+# Before reset-auth moto accepts any credentials: these only bootstrap the IAM user.
+iam = boto3.client("iam", endpoint_url=endpoint, region_name=region,
+                   aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap")
+user = "raybridge"
+iam.create_user(UserName=user)
+iam.put_user_policy(UserName=user, PolicyName="s3-all", PolicyDocument=json.dumps({
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
+}))
+key = iam.create_access_key(UserName=user)["AccessKey"]
+
+# From now on every request must be signed by a known key (0 unauthenticated calls left).
+# The body must reach moto raw: with curl's/urllib's default form Content-Type Flask eats it
+# and moto answers 500 (float('')).
+req = urllib.request.Request(endpoint + "/moto-api/reset-auth", data=b"0", method="POST",
+                             headers={"Content-Type": "text/plain"})
+with urllib.request.urlopen(req, timeout=10) as resp:
+    resp.read()
+
+def write(name, value):
+    path = os.path.join(cred_dir, name)
+    fd = os.open(path + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(value)
+    os.replace(path + ".tmp", path)
+
+write("accesskey", key["AccessKeyId"])
+write("secretkey", key["SecretAccessKey"])
+PY
+  local tmp="$ENV_FILE.tmp"
+  (
+    umask 077
+    {
+      echo "S3_ENDPOINT=$ENDPOINT"
+      echo "AWS_ACCESS_KEY_ID=$(cat "$CRED_DIR/accesskey")"
+      echo "AWS_SECRET_ACCESS_KEY=$(cat "$CRED_DIR/secretkey")"
+      echo "AWS_DEFAULT_REGION=$REGION"
+    } >"$tmp"
+  )
+  mv "$tmp" "$ENV_FILE"
+}
+
+# Creates the buckets in S3_BUCKETS that do not exist yet, with the signed credentials (this
+# also proves that they work).
+ensure_buckets() {
+  # shellcheck disable=SC2086  # one argument per bucket name
+  ENDPOINT="$ENDPOINT" REGION="$REGION" CRED_DIR="$CRED_DIR" py $BUCKETS <<'PY'
+import os, sys
+import boto3
+
+cred = lambda name: open(os.path.join(os.environ["CRED_DIR"], name)).read()
+s3 = boto3.client("s3", endpoint_url=os.environ["ENDPOINT"], region_name=os.environ["REGION"],
+                  aws_access_key_id=cred("accesskey"), aws_secret_access_key=cred("secretkey"))
+have = {b["Name"] for b in s3.list_buckets()["Buckets"]}
+for bucket in sys.argv[1:]:
+    if bucket not in have:
+        s3.create_bucket(Bucket=bucket)  # us-east-1: no LocationConstraint
+        print(f"[s3-server] created bucket {bucket}", file=sys.stderr)
+PY
+}
+
+do_start() {
+  [ -x "$VENV/bin/moto_server" ] || die "no moto_server in $VENV; run scripts/install-deps.sh"
+  local pids pid t0
+  t0=$(now_ms)
+  pids=$(our_pids)
+  if [ -n "$pids" ] && answers && [ -s "$ENV_FILE" ] && [ -s "$CRED_DIR/secretkey" ]; then
+    ensure_buckets
+    log "already running at $ENDPOINT"
+    return 0
+  fi
+  if [ -n "$pids" ]; then
+    log "a server is around but not answering or without credentials: restarting"
+    do_stop
+  fi
+  port_busy "$PORT" && die "port 127.0.0.1:$PORT is already in use by a process that is not ours (ss -ltnp)"
+
+  mkdir -p "$RUN"
+  rm -f "$ENV_FILE" "$CRED_DIR/accesskey" "$CRED_DIR/secretkey"
+  log "starting moto_server on $ENDPOINT"
+  # stdin from /dev/null and output to the log: the server must not hold the caller's pipes
+  # open (a `$(...)` or a CI log reader would wait for it forever).
+  "$VENV/bin/moto_server" -H 127.0.0.1 -p "$PORT" >"$LOG" 2>&1 </dev/null &
+  pid=$!
+  echo "$pid" >"$PID_FILE"
+
+  local deadline=$((SECONDS + START_TIMEOUT))
+  until answers; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      tail -n 30 "$LOG" >&2 || true
+      rm -f "$PID_FILE"
+      die "moto_server exited during start (log: $LOG)"
+    fi
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      tail -n 30 "$LOG" >&2 || true
+      do_stop || true
+      die "moto_server did not answer within ${START_TIMEOUT}s (log: $LOG)"
+    fi
+    sleep 0.2
+  done
+
+  if ! configure_auth || ! ensure_buckets; then
+    tail -n 30 "$LOG" >&2 || true
+    do_stop || true
+    die "setting up credentials or buckets failed (log: $LOG)"
+  fi
+  log "up in $(($(now_ms) - t0)) ms (pid $pid); credentials in $ENV_FILE and $CRED_DIR/"
+}
+
+do_stop() {
+  local pids killed pid
+  pids=$(our_pids)
+  killed=$pids
+  if [ -n "$pids" ]; then
+    # shellcheck disable=SC2086  # word splitting of the pid list is intended
+    kill -TERM $pids 2>/dev/null || true
+    local deadline=$((SECONDS + 5))
+    while [ -n "$(our_pids)" ] && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
+    pids=$(our_pids)
+    if [ -n "$pids" ]; then
+      # shellcheck disable=SC2086
+      log "still alive after SIGTERM, sending SIGKILL:" $pids
+      # shellcheck disable=SC2086
+      kill -KILL $pids 2>/dev/null || true
+      sleep 0.5
+    fi
+    pids=$(our_pids)
+    # shellcheck disable=SC2086
+    [ -z "$pids" ] || die "moto_server survived SIGKILL:" $pids
+    # Give PID 1 (which reaps orphans only every second or two here) time to reap it, so that
+    # a `pgrep moto_server` right after is empty.
+    deadline=$((SECONDS + 5))
+    for pid in $killed; do
+      while [ -e "/proc/$pid" ] && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
+    done
+    log "stopped"
+  else
+    log "not running"
+  fi
+  # The credentials lived only in the server's memory: remove them with it.
+  rm -f "$PID_FILE" "$ENV_FILE" "$CRED_DIR/accesskey" "$CRED_DIR/secretkey"
+}
+
+do_status() {
+  if [ -n "$(our_pids)" ] && answers; then
+    echo "running at $ENDPOINT (pid $(cat "$PID_FILE" 2>/dev/null || echo '?'))"
+  else
+    echo "not running at $ENDPOINT"
+    return 1
+  fi
+}
+
+[ $# -eq 1 ] || usage
+case $1 in
+  start) do_start ;;
+  stop) do_stop ;;
+  status) do_status ;;
+  *) usage ;;
+esac

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# The local services raybridge's tests and demo run against: a Ray head and an S3 server, both
+# on 127.0.0.1 only.
+#
+#   scripts/services.sh up            install the deps (idempotent), start the Ray head and S3
+#   scripts/services.sh down          stop both; never fails
+#   scripts/services.sh run CMD...    up, CMD, then always down; exits with CMD's status
+#
+# After `up`: .run/ray.env (RAY_DASHBOARD_URL, RAY_AUTH_MODE) and .run/s3.env (S3_ENDPOINT,
+# AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION), .run/s3/{accesskey,secretkey}.
+# Everything, CMD included, runs from the repository root, whatever the caller's directory.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SCRIPTS="$PWD/scripts"
+
+log() { printf '[services] %s\n' "$*" >&2; }
+
+usage() {
+  echo "usage: $0 up | down | run CMD [ARG...]" >&2
+  exit 2
+}
+
+up() {
+  "$SCRIPTS/install-deps.sh"
+  "$SCRIPTS/ray-head.sh" start
+  "$SCRIPTS/s3-server.sh" start
+}
+
+down() {
+  local ok=1
+  "$SCRIPTS/s3-server.sh" stop || ok=0
+  "$SCRIPTS/ray-head.sh" stop || ok=0
+  [ "$ok" = 1 ] || log "WARNING: stopping a service failed (see above); check: pgrep -af 'moto_server|ray::|gcs_server|raylet|dashboard'"
+  return 0
+}
+
+child=""
+
+# On INT/TERM: pass the signal on to CMD, wait for it, and exit (the EXIT trap then runs down).
+on_signal() {
+  local sig=$1 code=$2
+  if [ -n "$child" ] && kill -0 "$child" 2>/dev/null; then
+    kill -s "$sig" "$child" 2>/dev/null || true
+    if wait "$child"; then code=0; else code=$?; fi
+  fi
+  exit "$code"
+}
+
+on_exit() {
+  local rc=$?
+  trap - EXIT
+  # Ignore further Ctrl-C / TERM (the stop scripts inherit this), so cleanup runs to the end.
+  trap '' INT TERM
+  down
+  exit "$rc"
+}
+
+run() {
+  [ $# -ge 1 ] || usage
+  trap on_exit EXIT
+  trap 'on_signal INT 130' INT
+  trap 'on_signal TERM 143' TERM
+  up
+  # CMD runs in the background so that a TERM sent to this script is handled at once (bash
+  # runs traps only after a foreground command ends). A background command would get stdin
+  # from /dev/null and SIGINT/SIGQUIT ignored; `<&0` and `trap -` undo both, so CMD behaves as
+  # if run in the foreground (tests may send SIGINT to their children, which inherit this).
+  (
+    trap - INT QUIT
+    exec "$@"
+  ) <&0 &
+  child=$!
+  local rc=0
+  wait "$child" || rc=$?
+  child=""
+  exit "$rc"
+}
+
+[ $# -ge 1 ] || usage
+cmd=$1
+shift
+case $cmd in
+  up) [ $# -eq 0 ] || usage; up ;;
+  down) [ $# -eq 0 ] || usage; down ;;
+  run) run "$@" ;;
+  *) usage ;;
+esac
