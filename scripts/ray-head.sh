@@ -142,7 +142,7 @@ do_stop() {
     return 0
   fi
   log "ray stop --force"
-  # Note: `ray stop` kills every Ray process of this user on the machine, not only ours.
+  # Note: `ray stop` finds Ray processes by name: it stops every Ray on the machine, not only ours.
   if ! PATH="$VENV/bin:$PATH" timeout 60 "$VENV/bin/ray" stop --force --log-style=record --log-color=false \
     >"$STOP_LOG" 2>&1; then
     log "ray stop failed or timed out (see $STOP_LOG); killing by pid"
@@ -279,11 +279,12 @@ do_start() {
   else
     rm -f "$TOKEN_FILE"
   fi
-  {
+  (
+    umask 077 # may hold the token
     echo "RAY_DASHBOARD_URL=$URL"
     echo "RAY_AUTH_MODE=$mode"
     if [ "$mode" = token ]; then echo "RAY_AUTH_TOKEN=$token"; fi
-  } >"$ENV_FILE"
+  ) >"$ENV_FILE"
   our_pids >"$PIDS_FILE"
   log "up in $(($(now_ms) - t0)) ms: $version"
 }

@@ -68,10 +68,11 @@ py() { "$VENV/bin/python" - "$@"; }
 
 # Creates the IAM user with s3:* and an access key, switches signature checking on, and writes
 # the credential files. Must run while the server still accepts unsigned requests.
+# (Called in an `if`, where bash ignores set -e: hence the explicit `|| return 1`.)
 configure_auth() {
-  mkdir -p "$CRED_DIR"
-  chmod 700 "$CRED_DIR"
-  ENDPOINT="$ENDPOINT" REGION="$REGION" CRED_DIR="$CRED_DIR" py <<'PY'
+  mkdir -p "$CRED_DIR" || return 1
+  chmod 700 "$CRED_DIR" || return 1
+  ENDPOINT="$ENDPOINT" REGION="$REGION" CRED_DIR="$CRED_DIR" py <<'PY' || return 1
 import json, os, urllib.request
 import boto3
 
@@ -95,6 +96,17 @@ req = urllib.request.Request(endpoint + "/moto-api/reset-auth", data=b"0", metho
 with urllib.request.urlopen(req, timeout=10) as resp:
     resp.read()
 
+# Check that it took: a wrong secret must now be refused.
+import botocore.exceptions
+bad = boto3.client("s3", endpoint_url=endpoint, region_name=region,
+                   aws_access_key_id=key["AccessKeyId"], aws_secret_access_key="wrong")
+try:
+    bad.list_buckets()
+    raise SystemExit("[s3-server] signature checking is not on: a wrong secret was accepted")
+except botocore.exceptions.ClientError as e:
+    if e.response["Error"]["Code"] != "SignatureDoesNotMatch":
+        raise
+
 def write(name, value):
     path = os.path.join(cred_dir, name)
     fd = os.open(path + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -114,7 +126,7 @@ PY
       echo "AWS_SECRET_ACCESS_KEY=$(cat "$CRED_DIR/secretkey")"
       echo "AWS_DEFAULT_REGION=$REGION"
     } >"$tmp"
-  )
+  ) || return 1
   mv "$tmp" "$ENV_FILE"
 }
 
