@@ -1,0 +1,108 @@
+import Foundation
+import Logging
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The process's single user of libinotifytools. The library keeps all its state in globals and is not
+/// thread-safe, so one dedicated thread makes every call (see `InotifyWorker`). It sleeps in
+/// `inotifytools_next_event` with no timeout; callers hand it work under a mutex and wake it by creating
+/// a file in a private directory it also watches, so an idle process has no wake-ups at all.
+public final class InotifyThread: Sendable {
+    public static let shared = InotifyThread()
+
+    let state = Mutex(InotifyThreadState())
+    let wakeDirectory: String
+    let logger = Logger(label: "raybridge.inotify")
+
+    private init() {
+        let base = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        wakeDirectory = "\(base)/raybridge-inotify-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        // Processes rarely call stop(); don't leave one empty directory behind per process.
+        atexit {
+            InotifyThread.shared.state.withLock { $0.exiting = true }
+            rmdir(InotifyThread.shared.wakeDirectory)
+        }
+    }
+
+    /// Watches `directory` (not recursively). The first element is `.watching` or `.watchLost`.
+    /// Terminating the stream (or cancelling the task iterating it) removes the subscription.
+    public func subscribe(directory: String) -> AsyncStream<InotifyNotification> {
+        let id = state.withLock { $0.next() }
+        let (stream, continuation) = AsyncStream.makeStream(of: InotifyNotification.self)
+        continuation.onTermination = { [self] _ in enqueue(.unsubscribe(id: id)) }
+        enqueue(.subscribe(id: id, directory: directory, continuation: continuation))
+        return stream
+    }
+
+    /// Ends every subscription and the thread, and releases the library. A later `subscribe` starts anew.
+    public func stop() {
+        enqueue(.stop)
+    }
+
+    /// Canonical paths currently watched.
+    func watchedDirectories() -> Set<String> {
+        state.withLock { $0.watchedDirectories }
+    }
+
+    private func enqueue(_ request: InotifyRequest) {
+        enum Action { case none, start, wake(String) }
+        let action: Action = state.withLock { state in
+            if !state.running {
+                // Nothing to stop or unsubscribe when no thread is running.
+                guard case .subscribe = request else { return .none }
+                state.requests.append(request)
+                state.running = true
+                return .start
+            }
+            state.requests.append(request)
+            // A unique name per wake-up: an existing name would create no event, and the request could wait.
+            return .wake("wake-\(state.next())")
+        }
+        switch action {
+        case .none:
+            break
+        case .start:
+            let thread = Thread { [self] in InotifyWorker(owner: self).run() }
+            thread.start()
+        case .wake(let name):
+            touch(name)
+        }
+    }
+
+    /// Creates and removes `name` in the wake directory; the CREATE event wakes the thread.
+    @discardableResult
+    func touch(_ name: String) -> Bool {
+        let path = wakeDirectory + "/" + name
+        let fd = open(path, O_CREAT | O_RDONLY | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return false }
+        close(fd)
+        unlink(path)
+        return true
+    }
+
+    /// Requests up to and including the first `.stop`, which must be acted on before anything after it.
+    func takeRequests() -> [InotifyRequest] {
+        state.withLock { state in
+            let end = state.requests.firstIndex { if case .stop = $0 { true } else { false } }
+                .map { $0 + 1 } ?? state.requests.count
+            defer { state.requests.removeFirst(end) }
+            return Array(state.requests[..<end])
+        }
+    }
+
+    /// Called by a thread that has released the library; false if it must go on because subscriptions
+    /// arrived meanwhile.
+    func finishStopping() -> Bool {
+        state.withLock { state in
+            state.requests.removeAll { if case .unsubscribe = $0 { true } else { false } }
+            state.watchedDirectories = []
+            if state.requests.isEmpty {
+                state.running = false
+                return true
+            }
+            return false
+        }
+    }
+}
