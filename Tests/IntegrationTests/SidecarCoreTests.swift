@@ -106,8 +106,12 @@ import Glibc
         #expect(try await client.job(first).status == .stopped)
         #expect(second.hasPrefix("\(ws.jobName)-2-"))
 
-        // kill stops a run; setting it back does not rerun; resubmit does.
+        // Going back to the first revision reruns nothing (it has run once): a new value does.
         try cm.update(["jobdata.jobParameters": #"{"seconds": 120}"#])
+        try await sidecar.waitForStatus("back to the first run") { $0["id"] == first && $0["status.jobStatus"] == "STOPPED" }
+        #expect(try await RayHead.submissions(of: ws.jobName).count == 2)
+        // kill stops a run; setting it back does not rerun; resubmit does.
+        try cm.update(["jobdata.jobParameters": #"{"seconds": 121}"#])
         let third = try await sidecar.waitForStatus("third run RUNNING") { $0["status.jobStatus"] == "RUNNING" && $0["id"] != second }["id"]!
         try cm.update(["kill": "true"])
         try await sidecar.waitForStatus("third run STOPPED") { $0["status.jobStatus"] == "STOPPED" && $0["id"] == third }

@@ -140,3 +140,12 @@ import Testing
         #expect(spec.s3?.logKey(submissionId: "x-1-abc") == "team/a/logs/x-1-abc.log")
     }
 }
+
+extension ConfigMapParserTests {
+    @Test func anEmptyValueHashesLikeAMissingKey() {
+        var values = minimal
+        values["jobproperties"] = ""
+        values["resubmit"] = "  "
+        #expect(Revision(values: values) == Revision(values: minimal))
+    }
+}

@@ -93,17 +93,8 @@ public struct RayClient: Sendable {
         _ method: HTTPMethod, _ path: String, body: Data? = nil, contentType: String? = nil,
         what: String = "such resource", maxBytes: Int = 16 << 20
     ) async throws(RayClientError) -> Data {
-        let url = baseURL.absoluteString + path
-        var request = HTTPClientRequest(url: url)
-        request.method = method
-        request.headers.add(name: "User-Agent", value: Self.userAgent)
-        request.headers.add(name: "Accept", value: "application/json")
-        let token = credentials.token()
-        if let token {
-            // Ray >= 2.52 reads either header; the second survives proxies that rewrite Authorization.
-            request.headers.add(name: "Authorization", value: "Bearer \(token)")
-            request.headers.add(name: "X-Ray-Authorization", value: "Bearer \(token)")
-        }
+        var request = makeRequest(method, path)
+        let token = request.headers.contains(name: "Authorization")
         if let body {
             request.body = .bytes(ByteBuffer(bytes: body))
             if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
@@ -121,7 +112,7 @@ public struct RayClient: Sendable {
         case 200..<300:
             return data
         case 401, 403:
-            throw .unauthorized(status: Int(response.status.code), tokenSent: token != nil)
+            throw .unauthorized(status: Int(response.status.code), tokenSent: token)
         case 404:
             throw .notFound(what: what)
         case 400..<500:
@@ -129,6 +120,49 @@ public struct RayClient: Sendable {
         default:
             throw .server(status: Int(response.status.code), body: String(decoding: data.prefix(2000), as: UTF8.self))
         }
+    }
+
+    private func makeRequest(_ method: HTTPMethod, _ path: String) -> HTTPClientRequest {
+        var request = HTTPClientRequest(url: baseURL.absoluteString + path)
+        request.method = method
+        request.headers.add(name: "User-Agent", value: Self.userAgent)
+        request.headers.add(name: "Accept", value: "application/json")
+        if let token = credentials.token() {
+            // Ray >= 2.52 reads either header; the second survives proxies that rewrite Authorization.
+            request.headers.add(name: "Authorization", value: "Bearer \(token)")
+            request.headers.add(name: "X-Ray-Authorization", value: "Bearer \(token)")
+        }
+        return request
+    }
+
+    /// The driver log through the state API's file stream: the whole file from byte 0, then
+    /// whatever is appended, forever (it never closes by itself). Read the body with
+    /// backpressure: AsyncHTTPClient only reads from the socket as the body is consumed.
+    public func streamDriverLog(nodeId: String, submissionId: String) async throws(RayClientError) -> HTTPClientResponse.Body {
+        var components = URLComponents()
+        components.queryItems = [
+            URLQueryItem(name: "node_id", value: nodeId),
+            URLQueryItem(name: "filename", value: "job-driver-\(submissionId).log"),
+            URLQueryItem(name: "lines", value: "-1"),
+            URLQueryItem(name: "interval", value: "0.5"),
+        ]
+        let request = makeRequest(.GET, "/api/v0/logs/stream?" + (components.percentEncodedQuery ?? ""))
+        let response: HTTPClientResponse
+        do {
+            // No overall deadline: the stream lives as long as the run.
+            response = try await http.execute(request, deadline: .distantFuture)
+        } catch {
+            throw .unreachable(url: baseURL.absoluteString, reason: Self.describe(error))
+        }
+        guard response.status == .ok else {
+            let text = (try? await response.body.collect(upTo: 64 << 10)).map { String(buffer: $0) } ?? ""
+            switch response.status.code {
+            case 401, 403: throw .unauthorized(status: Int(response.status.code), tokenSent: request.headers.contains(name: "Authorization"))
+            case 404: throw .notFound(what: "driver log of \(submissionId)")
+            default: throw .server(status: Int(response.status.code), body: text)
+            }
+        }
+        return response.body
     }
 
     static func describe(_ error: Error) -> String {

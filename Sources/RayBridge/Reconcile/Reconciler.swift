@@ -104,6 +104,8 @@ public actor Reconciler {
 
     private func wake(_ generation: Int) async {
         guard generation == timerGeneration else { return }
+        // This runs on the timer's own task: it must not be cancelled by the drive it starts.
+        timer = nil
         await drive(machine.wakeup())
     }
 

@@ -29,11 +29,14 @@ public struct StatusSnapshot: Sendable, Equatable {
         public var bytes: Int64
         public var parts: Int
         public var complete: Bool
-        public init(destination: String, bytes: Int64, parts: Int, complete: Bool) {
+        /// The last S3 or stream error while it is being retried.
+        public var error: String?
+        public init(destination: String, bytes: Int64, parts: Int, complete: Bool, error: String? = nil) {
             self.destination = destination
             self.bytes = bytes
             self.parts = parts
             self.complete = complete
+            self.error = error
         }
     }
 }

@@ -27,6 +27,7 @@ public enum StatusFiles {
                 "bytes": .number(String(log.bytes)),
                 "parts": .number(String(log.parts)),
                 "complete": .bool(log.complete),
+                "error": log.error.map(JSONValue.string) ?? .null,
             ])
         } else {
             json["log"] = .null

@@ -1,0 +1,300 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+
+/// Streams one run's driver log to S3 while the run lives: reads Ray's state-API file stream,
+/// cuts it into parts, uploads each part as it fills, and completes the upload once the run is
+/// terminal and the stream has drained. Memory holds at most one part plus a small queue.
+///
+/// Byte-exact across restarts: the uploaded parts are recorded after each upload; a restart
+/// reconciles them with ListParts, replays the stream from byte 0 and skips what S3 already has.
+public actor LogShipper {
+    public struct Configuration: Sendable {
+        public var partSize: Int
+        /// How long the stream must be quiet, after the run is terminal, to count as drained.
+        /// Ray's stream polls the file every 0.5 s.
+        public var drainWindow: Duration
+        public var queueCapacity: Int
+
+        public init(partSize: Int = 8 << 20, drainWindow: Duration = .seconds(2), queueCapacity: Int = 1 << 20) {
+            self.partSize = partSize
+            self.drainWindow = drainWindow
+            self.queueCapacity = queueCapacity
+        }
+
+        public static let minimumPartSize = 5 << 20
+    }
+
+    public typealias Progress = @Sendable (String, StatusSnapshot.LogShipment) async -> Void
+    public typealias TerminalObserver = @Sendable (RayJobDetails) async -> Void
+
+    private let submissionId: String
+    private let ray: RayClient
+    private let s3: S3Client
+    private let store: LogUploadStore
+    private let configuration: Configuration
+    private let logger: Logger
+    private let onProgress: Progress
+    private let onTerminal: TerminalObserver
+    private var state: LogUploadState
+    /// Bytes taken from the stream so far (shipped plus those waiting in `pending`).
+    private var consumed: Int64 = 0
+    private var pending = ByteBuffer()
+    private var lastError: String?
+
+    public init(
+        submissionId: String, ray: RayClient, s3: S3Client, settings: S3Settings, store: LogUploadStore,
+        configuration: Configuration = .init(), logger: Logger,
+        onProgress: @escaping Progress, onTerminal: @escaping TerminalObserver
+    ) {
+        self.submissionId = submissionId
+        self.ray = ray
+        self.s3 = s3
+        self.store = store
+        self.configuration = configuration
+        var logger = logger
+        logger[metadataKey: "submission"] = "\(submissionId)"
+        self.logger = logger
+        self.onProgress = onProgress
+        self.onTerminal = onTerminal
+        let key = settings.logKey(submissionId: submissionId)
+        if let saved = store.load(submissionId), saved.bucket == settings.bucket, saved.key == key {
+            state = saved
+        } else {
+            state = LogUploadState(submissionId: submissionId, bucket: settings.bucket, key: key)
+        }
+    }
+
+    public var destination: String { "s3://\(state.bucket)/\(state.key)" }
+
+    /// Ships until the object is complete. Cancellation (shutdown) stops at once; what was
+    /// uploaded is recorded and the next start resumes it.
+    public func run() async {
+        guard !state.complete else { return }
+        await report()
+        await resumeUpload()
+        var failures = 0
+        while !Task.isCancelled {
+            do {
+                if try await shipStream() {
+                    try await finish()
+                    logger.info("driver log shipped", metadata: ["destination": "\(destination)", "bytes": "\(state.shipped)", "parts": "\(state.parts.count)"])
+                    return
+                }
+                failures = 0
+            } catch is CancellationError {
+                return
+            } catch {
+                failures += 1
+                lastError = "\(error)"
+                logger.warning("log shipping interrupted, retrying", metadata: ["error": "\(error)", "attempt": "\(failures)"])
+                await report()
+                try? await Task.sleep(for: Self.backoff(failures))
+            }
+        }
+    }
+
+    static func backoff(_ failures: Int) -> Duration {
+        min(.milliseconds(250) * (1 << min(failures, 7)), .seconds(30))
+    }
+
+    // MARK: Steps
+
+    /// After a restart: trust S3's part list over our file, or start over if the upload is gone.
+    private func resumeUpload() async {
+        guard let uploadId = state.uploadId else { return }
+        var failures = 0
+        while !Task.isCancelled {
+            do {
+                let listed = try await s3.listParts(bucket: state.bucket, key: state.key, uploadId: uploadId)
+                state.reconcile(with: listed.map { .init(number: $0.number, etag: $0.etag, size: $0.size) })
+                logger.info("resuming the log upload", metadata: ["parts": "\(state.parts.count)", "bytes": "\(state.shipped)"])
+                break
+            } catch where error.code == "NoSuchUpload" || error.code == "NoSuchKey" {
+                logger.warning("the open upload vanished; shipping the log again from byte 0")
+                state.restartFromZero()
+                break
+            } catch {
+                failures += 1
+                lastError = error.description
+                await report()
+                try? await Task.sleep(for: Self.backoff(failures))
+            }
+        }
+        consumed = state.shipped
+        pending.clear()
+        try? store.save(state)
+    }
+
+    /// Reads the stream once; returns true when the run is terminal and the stream drained,
+    /// false when the stream ended early (reconnect), throws on errors.
+    private func shipStream() async throws -> Bool {
+        let (nodeId, details) = try await waitForDriverNode()
+        guard let nodeId else {
+            // The run ended before a driver started (runtime env failure): Ray's job log, if
+            // any, is all there is.
+            let text = try await ray.logs(submissionId)
+            pending = ByteBuffer(string: text)
+            consumed = Int64(pending.readableBytes)
+            state.restartFromZero()
+            await onTerminal(details)
+            return true
+        }
+        let body = try await ray.streamDriverLog(nodeId: nodeId, submissionId: submissionId)
+        let queue = ChunkQueue(capacity: configuration.queueCapacity)
+        let reader = Task {
+            do {
+                for try await chunk in body { await queue.push(chunk) }
+            } catch {}
+            await queue.finish()
+        }
+        let monitor = Task { await self.watchForEnd(queue: queue, reader: reader) }
+        defer {
+            reader.cancel()
+            monitor.cancel()
+        }
+
+        // The stream replays from byte 0: skip everything already taken.
+        var skip = consumed
+        while let chunk = await queue.pop() {
+            var chunk = chunk
+            if skip > 0 {
+                let drop = Int(min(skip, Int64(chunk.readableBytes)))
+                chunk.moveReaderIndex(forwardBy: drop)
+                skip -= Int64(drop)
+            }
+            guard chunk.readableBytes > 0 else { continue }
+            consumed += Int64(chunk.readableBytes)
+            pending.writeBuffer(&chunk)
+            while pending.readableBytes >= configuration.partSize {
+                try await uploadPart(length: configuration.partSize)
+            }
+        }
+        try Task.checkCancellation()
+        monitor.cancel()
+        return await monitor.value
+    }
+
+    /// Decides the end of the run without polling a busy job: Ray is asked only when the stream
+    /// has gone quiet, at most once a second. Returns true after the run is terminal and the
+    /// stream stayed quiet for the drain window (and stops the reader then).
+    private func watchForEnd(queue: ChunkQueue, reader: Task<Void, Never>) async -> Bool {
+        var terminalAt: ContinuousClock.Instant?
+        var lastCheck = ContinuousClock.now - .seconds(10)
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(100))
+            guard await queue.isQuiet(for: .milliseconds(250)) else { continue }
+            if let terminalAt {
+                if ContinuousClock.now - terminalAt >= configuration.drainWindow, await queue.isQuiet(for: configuration.drainWindow) {
+                    reader.cancel()
+                    return true
+                }
+            } else if ContinuousClock.now - lastCheck >= .seconds(1) {
+                lastCheck = .now
+                if let details = try? await ray.job(submissionId), details.status.isTerminal {
+                    terminalAt = .now
+                    await onTerminal(details)
+                }
+            }
+        }
+        return false
+    }
+
+    private func waitForDriverNode() async throws -> (String?, RayJobDetails) {
+        var failures = 0
+        while true {
+            try Task.checkCancellation()
+            do {
+                let details = try await ray.job(submissionId)
+                if let node = details.driverNodeId, !node.isEmpty { return (node, details) }
+                if details.status.isTerminal { return (nil, details) }
+                failures = 0
+            } catch {
+                failures += 1
+                if !error.isRetryable { throw error }
+            }
+            try await Task.sleep(for: failures == 0 ? .milliseconds(250) : Self.backoff(failures))
+        }
+    }
+
+    /// Uploads the first `length` pending bytes as the next part, retrying until S3 takes it.
+    private func uploadPart(length: Int) async throws {
+        let (s3, bucket, key) = (s3, state.bucket, state.key)
+        if state.uploadId == nil {
+            state.uploadId = try await retrying("create the upload") { () async throws(S3Error) -> String in
+                try await s3.createMultipartUpload(bucket: bucket, key: key)
+            }
+            try store.save(state)
+        }
+        let number = state.parts.count + 1
+        let uploadId = state.uploadId!
+        let body = pending.getSlice(at: pending.readerIndex, length: length)!
+        let etag = try await retrying("upload part \(number)") { () async throws(S3Error) -> String in
+            try await s3.uploadPart(bucket: bucket, key: key, uploadId: uploadId, partNumber: number, body: body)
+        }
+        pending.moveReaderIndex(forwardBy: length)
+        pending.discardReadBytes()
+        state.parts.append(.init(number: number, etag: etag, size: Int64(length)))
+        try store.save(state)
+        lastError = nil
+        await report()
+    }
+
+    private func finish() async throws {
+        let (s3, bucket, key) = (s3, state.bucket, state.key)
+        if state.uploadId == nil {
+            let body = pending
+            try await retrying("put the log object") { () async throws(S3Error) in
+                try await s3.putObject(bucket: bucket, key: key, body: body)
+            }
+            state.parts = [.init(number: 1, etag: "", size: Int64(body.readableBytes))]
+        } else {
+            if pending.readableBytes > 0 { try await uploadPart(length: pending.readableBytes) }
+            let parts = state.parts.map { (number: $0.number, etag: $0.etag) }
+            let uploadId = state.uploadId!
+            do {
+                try await retrying("complete the upload") { () async throws(S3Error) in
+                    try await s3.completeMultipartUpload(bucket: bucket, key: key, uploadId: uploadId, parts: parts)
+                }
+            } catch let error as S3Error where error.code == "NoSuchUpload" {
+                state.restartFromZero()
+                consumed = 0
+                pending.clear()
+                try store.save(state)
+                throw error
+            }
+        }
+        pending = ByteBuffer()
+        state.complete = true
+        lastError = nil
+        try store.save(state)
+        await report()
+    }
+
+    /// Retries S3 calls without limit while the failure is temporary (S3 down, throttling):
+    /// Ray's log file keeps the bytes meanwhile. Permanent errors are retried too, slower, since
+    /// a fixed bucket policy should not need a restart; each attempt is reported in the status.
+    private func retrying<T: Sendable>(_ what: String, _ call: @Sendable () async throws(S3Error) -> T) async throws -> T {
+        var failures = 0
+        while true {
+            try Task.checkCancellation()
+            do {
+                return try await call()
+            } catch {
+                if error.code == "NoSuchUpload" { throw error }
+                failures += 1
+                lastError = "cannot \(what): \(error)"
+                if failures == 1 || failures % 10 == 0 {
+                    logger.warning("S3 call failed, retrying", metadata: ["call": "\(what)", "error": "\(error)", "attempt": "\(failures)"])
+                }
+                await report()
+                try await Task.sleep(for: Self.backoff(error.isRetryable ? failures : failures + 4))
+            }
+        }
+    }
+
+    private func report() async {
+        await onProgress(submissionId, .init(destination: destination, bytes: state.shipped, parts: state.parts.count, complete: state.complete, error: lastError))
+    }
+}
