@@ -35,6 +35,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Serve /healthz, /readyz and /metrics on ADDR:PORT, e.g. 0.0.0.0:9533. Off when not given. [env: RAYBRIDGE_LISTEN]")
     var listen: String?
 
+    @Option(help: "Size of the log's multipart upload parts in MiB (S3's minimum is 5). [env: RAYBRIDGE_PART_SIZE_MIB] (default: 8)")
+    var partSizeMib: Int?
+
     @Flag(help: "Exit 0 when the run SUCCEEDED, 1 when it FAILED or was STOPPED (for Job-style pods). [env: RAYBRIDGE_EXIT_ON_COMPLETION]")
     var exitOnCompletion = false
 
@@ -69,12 +72,22 @@ struct RunCommand: AsyncParsableCommand {
             throw ValidationError("--job-name \"\(jobName)\" \(problem)")
         }
         let rayCredentialsDir = rayCredentialsDir ?? Environment.value("RAYBRIDGE_RAY_CREDENTIALS_DIR") ?? "/credentials"
+        let s3CredentialsDir = s3CredentialsDir ?? Environment.value("RAYBRIDGE_S3_CREDENTIALS_DIR") ?? "/s3credentials"
         let exitOnCompletion = exitOnCompletion || Environment.flag("RAYBRIDGE_EXIT_ON_COMPLETION")
+        let partSizeMib = try partSizeMib ?? Environment.value("RAYBRIDGE_PART_SIZE_MIB").map {
+            guard let n = Int($0) else { throw ValidationError("RAYBRIDGE_PART_SIZE_MIB must be a whole number of MiB") }
+            return n
+        } ?? 8
+        guard partSizeMib >= 5, partSizeMib <= 5 * 1024 else {
+            throw ValidationError("--part-size-mib must be from 5 (S3's minimum part size) to 5120, found \(partSizeMib)")
+        }
 
         let reconciler = try Reconciler(
             configuration: .init(
                 jobName: jobName, statusDirectory: statusDir,
-                rayCredentials: RayCredentials(directory: rayCredentialsDir), exitOnCompletion: exitOnCompletion),
+                rayCredentials: RayCredentials(directory: rayCredentialsDir),
+                s3Credentials: S3CredentialsFile(directory: s3CredentialsDir), exitOnCompletion: exitOnCompletion,
+                logShipping: .init(partSize: partSizeMib << 20)),
             logger: logger)
         let watcher = DirectoryWatcher(directory: configDir, logger: logger)
         logger.info("raybridge \(RayBridgeVersion.string) starting", metadata: [

@@ -16,7 +16,7 @@ final class SidecarProcess {
          arguments: [String] = [], environment: [String: String] = [:]) throws {
         self.statusDir = statusDir
         logPath = statusDir + ".sidecar.log"
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         log.seekToEndOfFile()
         process.executableURL = URL(fileURLWithPath: TestEnvironment.binary)

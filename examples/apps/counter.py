@@ -1,6 +1,7 @@
 """The Bridge Operator's sample Ray app: an actor counter driven by --kwargs, printing env vars."""
 import argparse
 import os
+import time
 
 import ray
 
@@ -18,6 +19,7 @@ parser.add_argument('-k', '--kwargs', nargs='*', action=ParseKwargs)
 args = parser.parse_args()
 kwargs = args.kwargs or {}
 iterations = int(kwargs.get("iterations", "5"))
+delay = float(kwargs.get("delay", "0"))
 print(f"kwargs: {kwargs}")
 print(f"MY_VARIABLE1={os.environ.get('MY_VARIABLE1')} MY_VARIABLE2={os.environ.get('MY_VARIABLE2')}")
 
@@ -36,4 +38,5 @@ ray.init()
 counter = Counter.remote()
 for i in range(iterations):
     print(f"iteration {i + 1}/{iterations}: counter = {ray.get(counter.increment.remote())}", flush=True)
+    time.sleep(delay)
 print("counter: done", flush=True)

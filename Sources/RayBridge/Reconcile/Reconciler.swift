@@ -9,23 +9,29 @@ public actor Reconciler {
         public var jobName: String
         public var statusDirectory: String
         public var rayCredentials: RayCredentials
+        public var s3Credentials: S3CredentialsFile
         public var exitOnCompletion: Bool
+        public var logShipping: LogShipper.Configuration
 
-        public init(jobName: String, statusDirectory: String, rayCredentials: RayCredentials, exitOnCompletion: Bool = false) {
+        public init(
+            jobName: String, statusDirectory: String, rayCredentials: RayCredentials,
+            s3Credentials: S3CredentialsFile = S3CredentialsFile(directory: "/s3credentials"),
+            exitOnCompletion: Bool = false, logShipping: LogShipper.Configuration = .init()
+        ) {
             self.jobName = jobName
             self.statusDirectory = statusDirectory
             self.rayCredentials = rayCredentials
+            self.s3Credentials = s3Credentials
             self.exitOnCompletion = exitOnCompletion
+            self.logShipping = logShipping
         }
     }
 
-    /// Fetches an S3 object for `scriptLocation: s3` / `scriptExtraLocation: s3`. Thrown errors
-    /// should be `SubmissionPreparationError`s so the status says what to fix.
-    public typealias ObjectFetcher = @Sendable (S3Settings, S3ObjectRef) async throws -> Data
-
     private let configuration: Configuration
     private let http: HTTPClient
-    private let fetchObject: ObjectFetcher?
+    private var shipping: LogShipping?
+    /// Log progress per submission; the current run's is shown in the status.
+    private var shipments: [String: StatusSnapshot.LogShipment] = [:]
     private let statusWriter: AtomicDirectoryWriter
     private let journalStore: JournalStore
     private var logger: Logger
@@ -37,20 +43,23 @@ public actor Reconciler {
     private var timerGeneration = 0
     private var exitContinuation: AsyncStream<Int32>.Continuation?
     private let exitCodes: AsyncStream<Int32>
-    /// Extra fields merged into every published status (the log shipper's progress).
-    private var logShipment: StatusSnapshot.LogShipment?
 
-    public init(configuration: Configuration, http: HTTPClient = .shared, fetchObject: ObjectFetcher? = nil, logger: Logger) throws {
+    public init(configuration: Configuration, http: HTTPClient = .shared, logger: Logger) throws {
         self.configuration = configuration
         self.http = http
-        self.fetchObject = fetchObject
         self.statusWriter = AtomicDirectoryWriter(directory: configuration.statusDirectory)
         self.journalStore = JournalStore(statusDirectory: configuration.statusDirectory)
         var logger = logger
         logger[metadataKey: "job"] = "\(configuration.jobName)"
         self.logger = logger
         try FileManager.default.createDirectory(atPath: configuration.statusDirectory, withIntermediateDirectories: true)
-        let journal = try journalStore.load()
+        var journal: Journal?
+        do {
+            journal = try journalStore.load()
+        } catch {
+            // The cluster's job list knows every run by its metadata: recovering from it is safe.
+            logger.error("ignoring the journal; runs will be looked up on the Ray cluster", metadata: ["error": "\(error)"])
+        }
         if let journal {
             logger.info("resuming from the journal", metadata: ["runs": "\(journal.runs.count)", "current": "\(journal.currentId ?? "-")"])
         } else {
@@ -65,6 +74,11 @@ public actor Reconciler {
     /// Consumes ConfigMap snapshots until they end, the task is cancelled, or `--exit-on-completion`
     /// finds the run terminal; returns the exit code in that last case.
     public func run(snapshots: AsyncStream<DirectorySnapshot>) async -> Int32? {
+        shipping = LogShipping(
+            statusDirectory: configuration.statusDirectory, s3Credentials: configuration.s3Credentials,
+            rayCredentials: configuration.rayCredentials, http: http, configuration: configuration.logShipping, logger: logger,
+            onProgress: { [weak self] id, shipment in await self?.logProgress(id, shipment) },
+            onTerminal: { [weak self] details in await self?.noticed(details) })
         publish()
         let exits = exitCodes
         let code = await withTaskGroup(of: Int32?.self) { group in
@@ -84,6 +98,8 @@ public actor Reconciler {
         }
         timer?.cancel()
         exitContinuation?.finish()
+        // SIGTERM: uploads stop where they are; their state is on disk for the next start.
+        await shipping?.shutdown()
         return code
     }
 
@@ -116,6 +132,7 @@ public actor Reconciler {
         while true {
             persistJournal()
             publish()
+            await ensureShipping()
             switch action {
             case .none:
                 return
@@ -128,7 +145,9 @@ public actor Reconciler {
                 }
                 return
             case .exit(let code):
-                logger.info("run is terminal and --exit-on-completion is set", metadata: ["exitCode": "\(code)"])
+                logger.info("run is terminal and --exit-on-completion is set; exiting once its log is shipped", metadata: ["exitCode": "\(code)"])
+                await ensureShipping()
+                await shipping?.drain()
                 exitContinuation?.yield(code)
                 return
             case .recover:
@@ -229,10 +248,18 @@ public actor Reconciler {
     /// The script text (nil for a cluster path) and the parsed extras, fetching from S3 as asked.
     private func resolve(_ spec: JobSpec) async throws -> (String?, ScriptExtras) {
         func fetch(_ ref: S3ObjectRef, for key: String) async throws -> String {
-            guard let fetchObject, let s3 = spec.s3 else {
-                throw SubmissionPreparationError(message: "\(key): S3 is not available to fetch \(ref)", retryable: false)
+            guard let s3 = spec.s3 else {
+                throw SubmissionPreparationError(message: "\(key): s3.endpoint is not set, so \(ref) cannot be fetched", retryable: false)
             }
-            return String(decoding: try await fetchObject(s3, ref), as: UTF8.self)
+            let client = S3Client(settings: s3, credentials: configuration.s3Credentials, http: http)
+            do {
+                return String(decoding: try await client.getObject(bucket: ref.bucket, key: ref.key), as: UTF8.self)
+            } catch {
+                // A missing object or a refused key waits for an edit (or a fixed Secret: retried slowly);
+                // an unreachable S3 is retried.
+                let permanent = ["NoSuchKey", "NoSuchBucket"].contains(error.code ?? "")
+                throw SubmissionPreparationError(message: "\(key): cannot fetch \(ref): \(error)", retryable: !permanent)
+            }
         }
         let script: String?
         switch spec.script {
@@ -271,15 +298,29 @@ public actor Reconciler {
         }
     }
 
-    /// Records the log shipper's progress in the status.
-    public func updateLogShipment(_ shipment: StatusSnapshot.LogShipment?) {
-        logShipment = shipment
+    private func logProgress(_ submissionId: String, _ shipment: StatusSnapshot.LogShipment) {
+        shipments[submissionId] = shipment
         publish()
+    }
+
+    private func noticed(_ details: RayJobDetails) async {
+        let before = machine.status
+        let action = machine.noticed(details)
+        if action != .none || machine.status != before {
+            logger.info("the log stream went quiet and Ray says the run is \(details.status.rawValue)", metadata: ["submission": "\(details.submissionId ?? "-")"])
+            await drive(action)
+        }
+    }
+
+    /// Every submitted run gets its log shipped when S3 is configured.
+    private func ensureShipping() async {
+        guard let shipping, let spec = machine.activeSpec, spec.s3 != nil, let (run, _) = machine.currentRun, run.submitted else { return }
+        await shipping.ensure(submissionId: run.submissionId, spec: spec)
     }
 
     private func publish() {
         var status = machine.status
-        status.log = logShipment
+        status.log = shipments[status.submissionId]
         guard status != publishedStatus else { return }
         do {
             try statusWriter.write(StatusFiles.render(status, updatedAt: Date()))

@@ -132,6 +132,16 @@ public struct ReconcilerStateMachine: Sendable {
         return decide()
     }
 
+    /// The log shipper saw the run's state (it asks Ray when the log goes quiet): a faster way
+    /// to learn that a run ended than the poll.
+    public mutating func noticed(_ details: RayJobDetails) -> Action {
+        guard inFlight == nil, let run = current, run.submitted, details.submissionId == run.submissionId,
+            details.status != observed?.status
+        else { return .none }
+        observed = details
+        return decide()
+    }
+
     public mutating func submitted(at date: Date) -> Action {
         inFlight = nil
         succeeded()

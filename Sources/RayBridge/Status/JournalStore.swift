@@ -13,9 +13,11 @@ public struct JournalStore: Sendable {
     public func load() throws -> Journal? {
         guard let data = FileManager.default.contents(atPath: path) else { return nil }
         do {
-            return try JSONDecoder().decode(Journal.self, from: data)
+            let decoder = JSONDecoder()
+            decoder.dateDecodingStrategy = .iso8601
+            return try decoder.decode(Journal.self, from: data)
         } catch {
-            throw JournalStoreError(path: path, reason: "unreadable journal (\(error)); move it away to recover from the cluster's job list")
+            throw JournalStoreError(path: path, reason: "unreadable journal (\(error))")
         }
     }
 

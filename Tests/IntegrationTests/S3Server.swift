@@ -1,0 +1,50 @@
+import Foundation
+import RayBridge
+
+/// The real moto S3 server on 127.0.0.1, signature checking on (scripts/s3-server.sh).
+enum S3Server {
+    static var credentialsDirectory: String { TestEnvironment.repoRoot.appendingPathComponent(".run/s3").path }
+    static let port = Int(ProcessInfo.processInfo.environment["S3_PORT"] ?? "9000") ?? 9000
+    static var endpoint: String { "127.0.0.1:\(port)" }
+
+    static func ensure() throws {
+        let (status, output) = try TestEnvironment.shell([TestEnvironment.script("s3-server.sh"), "start"])
+        guard status == 0 else { throw TestFailure("could not start the S3 server:\n\(output.suffix(4000))") }
+    }
+
+    static func client(endpoint: String? = nil) -> S3Client {
+        S3Client(endpoint: URL(string: "http://\(endpoint ?? Self.endpoint)")!, region: "us-east-1",
+                 credentials: S3CredentialsFile(directory: credentialsDirectory))
+    }
+}
+
+/// scripts/fault_proxy.py in front of moto: passes requests through, or fails them on demand.
+final class FaultProxy {
+    let port: Int
+    let flag: String
+    private let process = Process()
+
+    init(port: Int) throws {
+        self.port = port
+        flag = NSTemporaryDirectory() + "raybridge-fault-\(port)"
+        try? FileManager.default.removeItem(atPath: flag)
+        process.executableURL = TestEnvironment.repoRoot.appendingPathComponent(".venv/bin/python")
+        process.arguments = [TestEnvironment.script("fault_proxy.py"), "--port", "\(port)", "--upstream", S3Server.endpoint, "--fail-flag", flag]
+        try process.run()
+        // Ready when it accepts connections.
+        for _ in 0..<100 {
+            if (try? TestEnvironment.shell(["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/\(port)"]).status) == 0 { return }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        throw TestFailure("the fault proxy did not start on port \(port)")
+    }
+
+    func fail(_ how: String) throws { try how.write(toFile: flag, atomically: true, encoding: .utf8) }
+    func heal() { try? FileManager.default.removeItem(atPath: flag) }
+
+    func stop() {
+        heal()
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+    }
+}
