@@ -1,6 +1,10 @@
 import Foundation
 import RayBridge
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The real moto S3 server on 127.0.0.1, signature checking on (scripts/s3-server.sh).
 enum S3Server {
     static var credentialsDirectory: String { TestEnvironment.repoRoot.appendingPathComponent(".run/s3").path }
@@ -36,6 +40,7 @@ final class FaultProxy {
             if (try? TestEnvironment.shell(["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/\(port)"]).status) == 0 { return }
             Thread.sleep(forTimeInterval: 0.1)
         }
+        kill(process.processIdentifier, SIGKILL)
         throw TestFailure("the fault proxy did not start on port \(port)")
     }
 
@@ -44,7 +49,8 @@ final class FaultProxy {
 
     func stop() {
         heal()
-        if process.isRunning { process.terminate() }
+        // SIGKILL: a test runner may pass on an ignored SIGTERM to its children.
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
     }
 }

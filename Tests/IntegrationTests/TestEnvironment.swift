@@ -37,23 +37,28 @@ enum TestEnvironment {
         "it-\(label)-\(UUID().uuidString.prefix(6).lowercased())"
     }
 
+    /// Runs a command to its end. Output goes through a file, not a pipe: a service the command
+    /// starts in the background would hold a pipe open forever.
     @discardableResult
     static func shell(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+        let outputPath = NSTemporaryDirectory() + "raybridge-shell-\(UUID().uuidString.prefix(8)).log"
+        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
+        defer { try? FileManager.default.removeItem(atPath: outputPath) }
+        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
+        process.standardOutput = output
+        process.standardError = output
+        process.standardInput = FileHandle.nullDevice
         try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        try? output.close()
+        return (process.terminationStatus, (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "")
     }
 }
 
-/// The real Ray head, started by scripts/ray-head.sh, in the auth mode a test needs.
 enum RayHead {
     enum Mode: Equatable { case open, token(String) }
 
