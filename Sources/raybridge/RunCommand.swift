@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Metrics
+import Prometheus
 import RayBridge
 import ServiceLifecycle
 import UnixSignals
@@ -40,6 +42,9 @@ struct RunCommand: AsyncParsableCommand {
 
     @Flag(help: "Exit 0 when the run SUCCEEDED, 1 when it FAILED or was STOPPED (for Job-style pods). [env: RAYBRIDGE_EXIT_ON_COMPLETION]")
     var exitOnCompletion = false
+
+    @Flag(help: "On SIGTERM also stop the current Ray run (by default it keeps running and a restarted sidecar attaches to it again). [env: RAYBRIDGE_STOP_ON_EXIT]")
+    var stopOnExit = false
 
     @Option(help: "Log format: text or json. [env: RAYBRIDGE_LOG_FORMAT]")
     var logFormat: LogFormat?
@@ -82,24 +87,35 @@ struct RunCommand: AsyncParsableCommand {
             throw ValidationError("--part-size-mib must be from 5 (S3's minimum part size) to 5120, found \(partSizeMib)")
         }
 
+        let listen = listen ?? Environment.value("RAYBRIDGE_LISTEN")
+        let stopOnExit = stopOnExit || Environment.flag("RAYBRIDGE_STOP_ON_EXIT")
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let health = HealthState()
+        let healthServer = try listen.map { try HealthServer(listen: $0, health: health, registry: registry, logger: logger) }
+
         let reconciler = try Reconciler(
             configuration: .init(
                 jobName: jobName, statusDirectory: statusDir,
                 rayCredentials: RayCredentials(directory: rayCredentialsDir),
                 s3Credentials: S3CredentialsFile(directory: s3CredentialsDir), exitOnCompletion: exitOnCompletion,
-                logShipping: .init(partSize: partSizeMib << 20)),
-            logger: logger)
+                stopOnExit: stopOnExit, logShipping: .init(partSize: partSizeMib << 20)),
+            health: health, logger: logger)
         let watcher = DirectoryWatcher(directory: configDir, logger: logger)
         logger.info("raybridge \(RayBridgeVersion.string) starting", metadata: [
             "configDir": "\(configDir)", "statusDir": "\(statusDir)", "job": "\(jobName)",
         ])
 
         let sidecar = SidecarService(reconciler: reconciler, watcher: watcher)
-        let group = ServiceGroup(
-            configuration: .init(
-                services: [.init(service: sidecar, successTerminationBehavior: .gracefullyShutdownGroup)],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: sidecar, successTerminationBehavior: .gracefullyShutdownGroup)
+        ]
+        if let healthServer { services.append(.init(service: healthServer)) }
+        var groupConfiguration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // Kubernetes waits terminationGracePeriodSeconds (30 s by default); we promise 5.
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(4)
+        groupConfiguration.maximumCancellationDuration = .milliseconds(500)
+        let group = ServiceGroup(configuration: groupConfiguration)
         try await group.run()
         if let code = await sidecar.exitCode.value {
             throw ExitCode(code)

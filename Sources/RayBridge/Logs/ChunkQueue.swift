@@ -20,14 +20,16 @@ actor ChunkQueue {
 
     func push(_ chunk: ByteBuffer) async {
         lastActivity = .now
+        while popWaiter == nil && bytes >= capacity && !finished {
+            await withCheckedContinuation { pushWaiters.append($0) }
+            lastActivity = .now
+        }
+        // A waiting pop means the queue is empty: hand over directly. Checked after the wait too,
+        // or a chunk queued behind a waiting pop would be overtaken by the next one.
         if let waiter = popWaiter {
             popWaiter = nil
             waiter.resume(returning: chunk)
             return
-        }
-        while bytes >= capacity && !finished {
-            await withCheckedContinuation { pushWaiters.append($0) }
-            lastActivity = .now
         }
         chunks.append(chunk)
         bytes += chunk.readableBytes

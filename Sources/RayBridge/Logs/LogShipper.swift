@@ -154,7 +154,17 @@ public actor LogShipper {
             reader.cancel()
             monitor.cancel()
         }
+        // The reader and monitor are unstructured: pass a shutdown on to them, which ends the
+        // queue and so the loop below.
+        return try await withTaskCancellationHandler {
+            try await drain(queue, monitor: monitor)
+        } onCancel: {
+            reader.cancel()
+            monitor.cancel()
+        }
+    }
 
+    private func drain(_ queue: ChunkQueue, monitor: Task<Bool, Never>) async throws -> Bool {
         // The stream replays from byte 0: skip everything already taken.
         var skip = consumed
         while let chunk = await queue.pop() {
@@ -236,6 +246,7 @@ public actor LogShipper {
         pending.moveReaderIndex(forwardBy: length)
         pending.discardReadBytes()
         state.parts.append(.init(number: number, etag: etag, size: Int64(length)))
+        RayBridgeMetrics.logShipped(bytes: length)
         try store.save(state)
         lastError = nil
         await report()
@@ -249,6 +260,7 @@ public actor LogShipper {
                 try await s3.putObject(bucket: bucket, key: key, body: body)
             }
             state.parts = [.init(number: 1, etag: "", size: Int64(body.readableBytes))]
+            RayBridgeMetrics.logShipped(bytes: body.readableBytes)
         } else {
             if pending.readableBytes > 0 { try await uploadPart(length: pending.readableBytes) }
             let parts = state.parts.map { (number: $0.number, etag: $0.etag) }
@@ -282,8 +294,10 @@ public actor LogShipper {
             do {
                 return try await call()
             } catch {
+                RayBridgeMetrics.s3Error(code: error.code ?? "Unreachable")
                 if error.code == "NoSuchUpload" { throw error }
                 failures += 1
+                RayBridgeMetrics.retried("s3")
                 lastError = "cannot \(what): \(error)"
                 if failures == 1 || failures % 10 == 0 {
                     logger.warning("S3 call failed, retrying", metadata: ["call": "\(what)", "error": "\(error)", "attempt": "\(failures)"])

@@ -31,7 +31,7 @@ public struct RayClient: Sendable {
     }
 
     public func version() async throws(RayClientError) -> Version {
-        try decode(Version.self, from: await send(.GET, "/api/version"), what: "version")
+        try decode(Version.self, from: await send(.GET, "/api/version", endpoint: "version"), what: "version")
     }
 
     /// Submits; a duplicate submission id is reported as `.duplicateSubmission`, which callers
@@ -40,41 +40,41 @@ public struct RayClient: Sendable {
         let data: Data
         do { data = try JSONEncoder().encode(body) } catch { throw .rejected(status: 0, body: "cannot encode the request: \(error)") }
         do {
-            _ = try await send(.POST, "/api/jobs/", body: data, contentType: "application/json")
+            _ = try await send(.POST, "/api/jobs/", body: data, contentType: "application/json", endpoint: "submit")
         } catch .server(_, let text) where text.contains("already exists") || text.contains("Please use a different submission_id") {
             throw .duplicateSubmission(id: submissionId)
         }
     }
 
     public func job(_ submissionId: String) async throws(RayClientError) -> RayJobDetails {
-        try decode(RayJobDetails.self, from: await send(.GET, "/api/jobs/\(escape(submissionId))", what: "job \(submissionId)"), what: "job")
+        try decode(RayJobDetails.self, from: await send(.GET, "/api/jobs/\(escape(submissionId))", what: "job \(submissionId)", endpoint: "job"), what: "job")
     }
 
     /// Every job the cluster knows, including driver jobs that were not submitted through the API.
     public func jobs() async throws(RayClientError) -> [RayJobDetails] {
-        try decode([RayJobDetails].self, from: await send(.GET, "/api/jobs/"), what: "job list")
+        try decode([RayJobDetails].self, from: await send(.GET, "/api/jobs/", endpoint: "jobs"), what: "job list")
     }
 
     /// Returns whether Ray stopped a running job (false: it was not running any more).
     @discardableResult
     public func stop(_ submissionId: String) async throws(RayClientError) -> Bool {
         struct Stopped: Decodable { var stopped: Bool }
-        return try decode(Stopped.self, from: await send(.POST, "/api/jobs/\(escape(submissionId))/stop", what: "job \(submissionId)"), what: "stop").stopped
+        return try decode(Stopped.self, from: await send(.POST, "/api/jobs/\(escape(submissionId))/stop", what: "job \(submissionId)", endpoint: "stop"), what: "stop").stopped
     }
 
     /// The whole driver log (Ray re-reads the file on each call).
     public func logs(_ submissionId: String) async throws(RayClientError) -> String {
         struct Logs: Decodable { var logs: String }
-        return try decode(Logs.self, from: await send(.GET, "/api/jobs/\(escape(submissionId))/logs", what: "job \(submissionId)", maxBytes: 1 << 30), what: "logs").logs
+        return try decode(Logs.self, from: await send(.GET, "/api/jobs/\(escape(submissionId))/logs", what: "job \(submissionId)", maxBytes: 1 << 30, endpoint: "logs"), what: "logs").logs
     }
 
     /// Uploads the working_dir package unless the cluster has it already.
     public func ensurePackage(_ package: WorkingDirPackage) async throws(RayClientError) {
         do {
-            _ = try await send(.GET, "/api/packages/gcs/\(package.name)", what: "package")
+            _ = try await send(.GET, "/api/packages/gcs/\(package.name)", what: "package", endpoint: "package_get")
             return
         } catch .notFound {}
-        _ = try await send(.PUT, "/api/packages/gcs/\(package.name)", body: package.zip, contentType: "application/zip")
+        _ = try await send(.PUT, "/api/packages/gcs/\(package.name)", body: package.zip, contentType: "application/zip", endpoint: "package_put")
     }
 
     private func escape(_ id: String) -> String {
@@ -91,8 +91,11 @@ public struct RayClient: Sendable {
 
     private func send(
         _ method: HTTPMethod, _ path: String, body: Data? = nil, contentType: String? = nil,
-        what: String = "such resource", maxBytes: Int = 16 << 20
+        what: String = "such resource", maxBytes: Int = 16 << 20, endpoint: String
     ) async throws(RayClientError) -> Data {
+        let start = ContinuousClock.now
+        var outcome = "error"
+        defer { RayBridgeMetrics.rayRequest(endpoint: endpoint, outcome: outcome, ContinuousClock.now - start) }
         var request = makeRequest(method, path)
         let token = request.headers.contains(name: "Authorization")
         if let body {
@@ -108,6 +111,7 @@ public struct RayClient: Sendable {
             throw .unreachable(url: baseURL.absoluteString, reason: Self.describe(error))
         }
         let data = Data(bytes.readableBytesView)
+        outcome = String(response.status.code)
         switch response.status.code {
         case 200..<300:
             return data

@@ -11,13 +11,16 @@ public actor Reconciler {
         public var rayCredentials: RayCredentials
         public var s3Credentials: S3CredentialsFile
         public var exitOnCompletion: Bool
+        /// SIGTERM stops the current run too (by default the run goes on without us).
+        public var stopOnExit: Bool
         public var logShipping: LogShipper.Configuration
 
         public init(
             jobName: String, statusDirectory: String, rayCredentials: RayCredentials,
             s3Credentials: S3CredentialsFile = S3CredentialsFile(directory: "/s3credentials"),
-            exitOnCompletion: Bool = false, logShipping: LogShipper.Configuration = .init()
+            exitOnCompletion: Bool = false, stopOnExit: Bool = false, logShipping: LogShipper.Configuration = .init()
         ) {
+            self.stopOnExit = stopOnExit
             self.jobName = jobName
             self.statusDirectory = statusDirectory
             self.rayCredentials = rayCredentials
@@ -30,6 +33,9 @@ public actor Reconciler {
     private let configuration: Configuration
     private let http: HTTPClient
     private var shipping: LogShipping?
+    private let health: HealthState
+    /// When the last ConfigMap change was seen, until the Ray call it causes is sent.
+    private var pendingReaction: ContinuousClock.Instant?
     /// Log progress per submission; the current run's is shown in the status.
     private var shipments: [String: StatusSnapshot.LogShipment] = [:]
     private let statusWriter: AtomicDirectoryWriter
@@ -44,9 +50,10 @@ public actor Reconciler {
     private var exitContinuation: AsyncStream<Int32>.Continuation?
     private let exitCodes: AsyncStream<Int32>
 
-    public init(configuration: Configuration, http: HTTPClient = .shared, logger: Logger) throws {
+    public init(configuration: Configuration, http: HTTPClient = .shared, health: HealthState = HealthState(), logger: Logger) throws {
         self.configuration = configuration
         self.http = http
+        self.health = health
         self.statusWriter = AtomicDirectoryWriter(directory: configuration.statusDirectory)
         self.journalStore = JournalStore(statusDirectory: configuration.statusDirectory)
         var logger = logger
@@ -98,18 +105,28 @@ public actor Reconciler {
         }
         timer?.cancel()
         exitContinuation?.finish()
+        if code == nil, configuration.stopOnExit, let (run, details) = machine.currentRun, !(details?.status.isTerminal ?? false), let client {
+            logger.info("--stop-on-exit: stopping the run", metadata: ["submission": "\(run.submissionId)"])
+            do { try await client.stop(run.submissionId) } catch { logger.error("cannot stop the run", metadata: ["error": "\(error)"]) }
+        }
         // SIGTERM: uploads stop where they are; their state is on disk for the next start.
         await shipping?.shutdown()
+        persistJournal()
+        publish()
         return code
     }
 
     public func configChanged(_ snapshot: DirectorySnapshot) async {
         let result = parser.parse(snapshot.values)
         for warning in result.warnings { logger.warning("\(warning)") }
+        RayBridgeMetrics.configReloaded()
+        health.configRead()
+        pendingReaction = snapshot.observedAt
         switch result {
         case .valid(let spec, _):
             logger.info("ConfigMap read", metadata: ["revision": "\(spec.revision.short)", "kill": "\(spec.kill)", "attach": "\(spec.attachId ?? "-")"])
         case .invalid(let problems, _):
+            RayBridgeMetrics.configInvalid()
             logger.error("ConfigMap is invalid; the current run is left as it is", metadata: ["problems": "\(problems.map(\.description))"])
         }
         await drive(machine.configChanged(result))
@@ -170,12 +187,13 @@ public actor Reconciler {
         guard let client else { return .none }
         do {
             let jobs = try await client.jobs()
+            rayAnswered()
             let action = machine.recovered(jobs)
             logger.info("looked up earlier runs on the cluster", metadata: ["found": "\(machine.journal.runs.count)", "current": "\(machine.currentRun?.run.submissionId ?? "-")"])
             return action
         } catch {
             logger.warning("cannot list the cluster's jobs", metadata: ["error": "\(error)"])
-            return machine.requestFailed(error)
+            return failed(error)
         }
     }
 
@@ -183,6 +201,7 @@ public actor Reconciler {
         guard let client else { return .none }
         do {
             let details = try await client.job(id)
+            rayAnswered()
             if details.status != machine.currentRun?.details?.status {
                 logger.info("run status", metadata: ["submission": "\(id)", "status": "\(details.status.rawValue)"])
             }
@@ -191,19 +210,22 @@ public actor Reconciler {
             if case .notFound = error {} else {
                 logger.warning("cannot read the run's state", metadata: ["submission": "\(id)", "error": "\(error)"])
             }
-            return machine.requestFailed(error)
+            return failed(error)
         }
     }
 
     private func stop(_ id: String) async -> ReconcilerStateMachine.Action {
         guard let client else { return .none }
         do {
+            recordReaction()
             let stopped = try await client.stop(id)
+            rayAnswered()
+            RayBridgeMetrics.stopped()
             logger.info("stop requested", metadata: ["submission": "\(id)", "wasRunning": "\(stopped)"])
             return machine.stopSent()
         } catch {
             logger.warning("cannot stop the run", metadata: ["submission": "\(id)", "error": "\(error)"])
-            return machine.requestFailed(error)
+            return failed(error)
         }
     }
 
@@ -223,7 +245,7 @@ public actor Reconciler {
             body = SubmitRequestBuilder.body(jobName: configuration.jobName, run: run, spec: spec, extras: extras, package: package)
         } catch let error as RayClientError {
             logger.warning("cannot upload the script package", metadata: ["submission": "\(run.submissionId)", "error": "\(error)"])
-            return machine.requestFailed(error)
+            return failed(error)
         } catch let error as SubmissionPreparationError {
             logger.error("cannot prepare the submission", metadata: ["submission": "\(run.submissionId)", "error": "\(error)"])
             return machine.preparationFailed(error.description, retryable: error.retryable)
@@ -231,8 +253,11 @@ public actor Reconciler {
             return machine.preparationFailed("cannot prepare the submission: \(error)", retryable: false)
         }
         do {
+            recordReaction()
             try await client.submit(body, submissionId: run.submissionId)
             CrashPoint.reach(.afterSubmit)
+            rayAnswered()
+            RayBridgeMetrics.submitted()
             logger.info("submitted", metadata: ["submission": "\(run.submissionId)", "revision": "\(spec.revision.short)"])
             return machine.submitted(at: Date())
         } catch {
@@ -241,7 +266,7 @@ public actor Reconciler {
             } else {
                 logger.warning("submission failed", metadata: ["submission": "\(run.submissionId)", "error": "\(error)"])
             }
-            return machine.requestFailed(error)
+            return failed(error)
         }
     }
 
@@ -298,6 +323,28 @@ public actor Reconciler {
         }
     }
 
+    private func rayAnswered() {
+        health.ray(reachable: true)
+    }
+
+    private func failed(_ error: RayClientError) -> ReconcilerStateMachine.Action {
+        switch error {
+        case .unreachable, .unauthorized, .server:
+            health.ray(reachable: false, problem: error.description)
+            RayBridgeMetrics.retried("ray")
+        case .notFound, .duplicateSubmission, .rejected:
+            health.ray(reachable: true)
+        }
+        return machine.requestFailed(error)
+    }
+
+    /// The time from the `..data` swap to the Ray call that acts on it.
+    private func recordReaction() {
+        guard let seen = pendingReaction else { return }
+        pendingReaction = nil
+        RayBridgeMetrics.reaction(ContinuousClock.now - seen)
+    }
+
     private func logProgress(_ submissionId: String, _ shipment: StatusSnapshot.LogShipment) {
         shipments[submissionId] = shipment
         publish()
@@ -325,6 +372,7 @@ public actor Reconciler {
         do {
             try statusWriter.write(StatusFiles.render(status, updatedAt: Date()))
             if status.jobStatus != publishedStatus?.jobStatus || status.submissionId != publishedStatus?.submissionId {
+                RayBridgeMetrics.jobStatus(status.jobStatus)
                 logger.info("status", metadata: ["jobStatus": "\(status.jobStatus)", "submission": "\(status.submissionId)"])
             }
             publishedStatus = status

@@ -41,6 +41,11 @@ public final class InotifyThread: Sendable {
         enqueue(.stop)
     }
 
+    /// Whether the thread is alive, for the liveness probe.
+    public var isRunning: Bool {
+        state.withLock { $0.running }
+    }
+
     /// Canonical paths currently watched.
     func watchedDirectories() -> Set<String> {
         state.withLock { $0.watchedDirectories }

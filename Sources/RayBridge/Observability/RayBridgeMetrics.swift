@@ -1,0 +1,47 @@
+import CoreMetrics
+import Metrics
+
+/// Every metric raybridge exports, in one place so the names stay consistent. Recorded through
+/// swift-metrics; `/metrics` renders them in the Prometheus text format.
+public enum RayBridgeMetrics {
+    public static let statuses = ["WAITING", "SUBMITTED", "PENDING", "RUNNING", "SUCCEEDED", "FAILED", "STOPPED", "INVALID"]
+
+    public static func submitted() { Counter(label: "raybridge_submissions_total").increment() }
+    public static func stopped() { Counter(label: "raybridge_stops_total").increment() }
+    public static func configReloaded() { Counter(label: "raybridge_config_reloads_total").increment() }
+    public static func configInvalid() { Counter(label: "raybridge_config_errors_total").increment() }
+    public static func retried(_ what: String) { Counter(label: "raybridge_retries_total", dimensions: [("call", what)]).increment() }
+
+    /// One gauge per status, 1 for the current one, so `raybridge_job_status{status="RUNNING"} == 1` works.
+    public static func jobStatus(_ current: String) {
+        for status in statuses {
+            Gauge(label: "raybridge_job_status", dimensions: [("status", status)]).record(status == current ? 1 : 0)
+        }
+    }
+
+    /// From the kubelet's `..data` swap being seen to the Ray call it caused.
+    public static func reaction(_ duration: Duration) {
+        Timer(label: "raybridge_reaction_seconds").recordNanoseconds(duration.nanoseconds)
+    }
+
+    public static func rayRequest(endpoint: String, outcome: String, _ duration: Duration) {
+        Timer(label: "raybridge_ray_request_duration_seconds", dimensions: [("endpoint", endpoint), ("outcome", outcome)])
+            .recordNanoseconds(duration.nanoseconds)
+    }
+
+    public static func logShipped(bytes: Int) {
+        Counter(label: "raybridge_log_bytes_shipped_total").increment(by: bytes)
+        Counter(label: "raybridge_log_parts_shipped_total").increment()
+    }
+
+    public static func s3Error(code: String) {
+        Counter(label: "raybridge_s3_errors_total", dimensions: [("code", code)]).increment()
+    }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}

@@ -1,0 +1,43 @@
+import NIOCore
+import Testing
+
+@testable import RayBridge
+
+@Suite struct ChunkQueueTests {
+    /// Backpressure must never reorder: a slow consumer against a fast producer, many times over.
+    @Test(.timeLimit(.minutes(1))) func chunksComeOutInOrderUnderBackpressure() async {
+        let queue = ChunkQueue(capacity: 64)
+        let count = 3000
+        let producer = Task {
+            for i in 0..<count {
+                var buffer = ByteBuffer()
+                buffer.writeInteger(UInt32(i))
+                buffer.writeRepeatingByte(0, count: Int.random(in: 0...40))
+                await queue.push(buffer)
+            }
+            await queue.finish()
+        }
+        var expected: UInt32 = 0
+        while var chunk = await queue.pop() {
+            let value = chunk.readInteger(as: UInt32.self)
+            #expect(value == expected)
+            if value != expected { break }
+            expected += 1
+            if expected % 7 == 0 { await Task.yield() }
+            if expected % 97 == 0 { try? await Task.sleep(for: .milliseconds(1)) }
+        }
+        #expect(expected == UInt32(count))
+        await producer.value
+    }
+
+    @Test func quietOnlyWhileTheConsumerWaitsForBytes() async throws {
+        let queue = ChunkQueue(capacity: 1024)
+        #expect(await queue.isQuiet(for: .zero) == false, "nobody waits yet")
+        let consumer = Task { await queue.pop() }
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(await queue.isQuiet(for: .milliseconds(10)))
+        #expect(await queue.isQuiet(for: .seconds(10)) == false)
+        await queue.push(ByteBuffer(string: "x"))
+        #expect(await consumer.value == ByteBuffer(string: "x"))
+    }
+}
