@@ -16,6 +16,7 @@ build: deps
 
 ## Starts a local Ray head and S3 (moto), runs every test, and always stops them again.
 test: build
+	scripts/validate-manifests.sh
 	scripts/services.sh run $(SWIFT) test $(SWIFT_BUILD_FLAGS) --skip-build
 
 ## Unit tests only: no services needed.

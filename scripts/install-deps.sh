@@ -27,13 +27,13 @@ want="ray==$RAY_VERSION"
 if ! "$VENV/bin/python" - "$RAY_VERSION" <<'PY' 2>/dev/null
 import sys, importlib.metadata as m
 assert m.version("ray") == sys.argv[1]
-m.version("moto"); m.version("flask"); m.version("boto3"); m.version("awscli")
+m.version("moto"); m.version("flask"); m.version("boto3"); m.version("awscli"); m.version("kubernetes-validate")
 import ray.dashboard  # noqa: F401  (the [default] extra brings the dashboard's deps)
 import aiohttp  # noqa: F401
 PY
 then
   log "installing ray[default]==$RAY_VERSION, moto[server], boto3, awscli into the venv (takes ~90 s)"
-  "$VENV/bin/pip" install -q --disable-pip-version-check "ray[default]==$RAY_VERSION" "moto[server]" boto3 awscli
+  "$VENV/bin/pip" install -q --disable-pip-version-check "ray[default]==$RAY_VERSION" "moto[server]" boto3 awscli kubernetes-validate
 else
   log "venv already has ray $RAY_VERSION and moto"
 fi
