@@ -53,6 +53,9 @@ bold "3. Edit the ConfigMap (iterations 30 -> 3): the running job is stopped and
 wait_for SUCCEEDED "$FIRST"
 say "Ray says the first run is now: $(curl -s "127.0.0.1:8265/api/jobs/$FIRST" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["status"])')"
 
+say "waiting for the run's log to be complete in S3 (the stream must drain first)..."
+for _ in $(seq 1 60); do grep -q '"complete" : true' "$STATUS/status.json" && break; sleep 0.5; done
+
 bold "4. The status directory, as the app container sees it"
 for f in id status.jobStatus status.message status.submitTime status.startTime status.endTime; do
   printf '   %-18s %s\n' "$f" "$(head -c 200 "$STATUS/$f")"
@@ -60,18 +63,18 @@ done
 say "status.json:"; sed 's/^/     /' "$STATUS/status.json"
 
 bold "5. Resubmit, then kill: set resubmit, wait for RUNNING, then kill: \"true\""
-"$PY" scripts/kubelet_write.py "$CONFIG" --set resubmit=1 --set 'jobdata.jobParameters={"iterations": 30, "delay": 1}'
 SECOND=$(run_id)
+"$PY" scripts/kubelet_write.py "$CONFIG" --set resubmit=1 --set 'jobdata.jobParameters={"iterations": 30, "delay": 1}'
 wait_for RUNNING "$SECOND"
 "$PY" scripts/kubelet_write.py "$CONFIG" --set kill=true
 wait_for STOPPED
+for _ in $(seq 1 60); do grep -q '"complete" : true' "$STATUS/status.json" && break; sleep 0.5; done
 
 bold "6. The driver logs in S3, one object per run"
 set -a; source .run/s3.env; set +a
 "$ROOT/.venv/bin/aws" --endpoint-url "$S3_ENDPOINT" s3 ls --recursive s3://ray-logs/demo/ | sed 's/^/   /'
-say "first lines of s3://ray-logs/demo/logs/$FIRST.log:"
-sleep 3  # the stopped run's log is completed once the stream has drained
-"$ROOT/.venv/bin/aws" --endpoint-url "$S3_ENDPOINT" s3 cp "s3://ray-logs/demo/logs/$(cat "$STATUS/id").log" - 2>/dev/null | head -5 | sed 's/^/     /' || true
+say "first lines of s3://ray-logs/demo/logs/$FIRST.log (the run stopped by the edit):"
+"$ROOT/.venv/bin/aws" --endpoint-url "$S3_ENDPOINT" s3 cp "s3://ray-logs/demo/logs/$FIRST.log" - 2>/dev/null | head -8 | sed 's/^/     /' || true
 
 bold "7. The sidecar's own log (last lines)"
 tail -8 "$DEMO/sidecar.log" | cut -c1-160 | sed 's/^/   /'
