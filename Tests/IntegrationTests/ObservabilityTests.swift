@@ -7,102 +7,104 @@ import Testing
 import Glibc
 #endif
 
-/// The running sidecar's probes and metrics, and its graceful shutdown, against the real Ray and S3.
-@Suite(.serialized) struct ObservabilityTests {
-    static func get(_ port: Int, _ path: String) async throws -> (status: Int, body: String) {
-        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)"), timeout: .seconds(5))
-        let body = try await response.body.collect(upTo: 1 << 20)
-        return (Int(response.status.code), String(buffer: body))
-    }
-
-    /// The value of the first sample line of `name` whose labels contain `labels`.
-    static func sample(_ metrics: String, _ name: String, _ labels: String = "") -> Double? {
-        for line in metrics.split(separator: "\n") where line.hasPrefix(name) && !line.hasPrefix("#") {
-            let head = line.split(separator: " ").first.map(String.init) ?? ""
-            guard head == name || head.hasPrefix(name + "{"), labels.isEmpty || head.contains(labels) else { continue }
-            return line.split(separator: " ").last.flatMap { Double($0) }
+extension IntegrationSuite {
+    /// The running sidecar's probes and metrics, and its graceful shutdown, against the real Ray and S3.
+    @Suite(.serialized) struct ObservabilityTests {
+        static func get(_ port: Int, _ path: String) async throws -> (status: Int, body: String) {
+            let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)"), timeout: .seconds(5))
+            let body = try await response.body.collect(upTo: 1 << 20)
+            return (Int(response.status.code), String(buffer: body))
         }
-        return nil
-    }
 
-    @Test func healthReadinessAndMetricsFollowSubmitStopAndAnInvalidEdit() async throws {
-        try RayHead.ensure(.open)
-        let ws = try SidecarCoreTests.Workspace("metrics")
-        defer { ws.cleanup() }
-        let port = 9533
-        var cm = try KubeletConfigMap(directory: ws.configDir, values: SidecarCoreTests.baseConfig(script: try TestEnvironment.app("sleeper.py"), parameters: #"{"seconds": 60}"#))
-        let sidecar = try ws.sidecar(arguments: ["--listen", "127.0.0.1:\(port)"])
-        defer { sidecar.signal(SIGKILL) }
-        try await sidecar.waitForStatus("RUNNING") { $0["status.jobStatus"] == "RUNNING" }
+        /// The value of the first sample line of `name` whose labels contain `labels`.
+        static func sample(_ metrics: String, _ name: String, _ labels: String = "") -> Double? {
+            for line in metrics.split(separator: "\n") where line.hasPrefix(name) && !line.hasPrefix("#") {
+                let head = line.split(separator: " ").first.map(String.init) ?? ""
+                guard head == name || head.hasPrefix(name + "{"), labels.isEmpty || head.contains(labels) else { continue }
+                return line.split(separator: " ").last.flatMap { Double($0) }
+            }
+            return nil
+        }
 
-        #expect(try await Self.get(port, "/healthz").status == 200)
-        #expect(try await Self.get(port, "/readyz").status == 200)
-        var metrics = try await Self.get(port, "/metrics").body
-        #expect(Self.sample(metrics, "raybridge_submissions_total") == 1, "\(metrics)")
-        #expect(Self.sample(metrics, "raybridge_job_status", #"status="RUNNING""#) == 1)
-        #expect(Self.sample(metrics, "raybridge_job_status", #"status="SUCCEEDED""#) == 0)
-        #expect(Self.sample(metrics, "raybridge_reaction_seconds_count") == 1)
-        #expect(Self.sample(metrics, "raybridge_ray_request_duration_seconds_count", #"endpoint="submit""#) == 1)
-        #expect(Self.sample(metrics, "raybridge_config_reloads_total") == 1)
+        @Test func healthReadinessAndMetricsFollowSubmitStopAndAnInvalidEdit() async throws {
+            try RayHead.ensure(.open)
+            let ws = try SidecarCoreTests.Workspace("metrics")
+            defer { ws.cleanup() }
+            let port = 9533
+            var cm = try KubeletConfigMap(directory: ws.configDir, values: SidecarCoreTests.baseConfig(script: try TestEnvironment.app("sleeper.py"), parameters: #"{"seconds": 60}"#))
+            let sidecar = try ws.sidecar(arguments: ["--listen", "127.0.0.1:\(port)"])
+            defer { sidecar.signal(SIGKILL) }
+            try await sidecar.waitForStatus("RUNNING") { $0["status.jobStatus"] == "RUNNING" }
 
-        try cm.update(["kill": "true"])
-        try await sidecar.waitForStatus("STOPPED") { $0["status.jobStatus"] == "STOPPED" }
-        metrics = try await Self.get(port, "/metrics").body
-        #expect(Self.sample(metrics, "raybridge_stops_total") == 1)
-        #expect(Self.sample(metrics, "raybridge_job_status", #"status="STOPPED""#) == 1)
-        #expect(Self.sample(metrics, "raybridge_job_status", #"status="RUNNING""#) == 0)
+            #expect(try await Self.get(port, "/healthz").status == 200)
+            #expect(try await Self.get(port, "/readyz").status == 200)
+            var metrics = try await Self.get(port, "/metrics").body
+            #expect(Self.sample(metrics, "raybridge_submissions_total") == 1, "\(metrics)")
+            #expect(Self.sample(metrics, "raybridge_job_status", #"status="RUNNING""#) == 1)
+            #expect(Self.sample(metrics, "raybridge_job_status", #"status="SUCCEEDED""#) == 0)
+            #expect(Self.sample(metrics, "raybridge_reaction_seconds_count") == 1)
+            #expect(Self.sample(metrics, "raybridge_ray_request_duration_seconds_count", #"endpoint="submit""#) == 1)
+            #expect(Self.sample(metrics, "raybridge_config_reloads_total") == 1)
 
-        try cm.update(["updateInterval": "soon"])
-        try await sidecar.waitForStatus("INVALID") { $0["status.jobStatus"] == "INVALID" }
-        metrics = try await Self.get(port, "/metrics").body
-        #expect(Self.sample(metrics, "raybridge_config_errors_total") == 1)
-        #expect(Self.sample(metrics, "raybridge_config_reloads_total") == 3)
-        #expect(Self.sample(metrics, "raybridge_job_status", #"status="INVALID""#) == 1)
-        #expect(try await Self.get(port, "/nope").status == 404)
-        await sidecar.stop()
-    }
+            try cm.update(["kill": "true"])
+            try await sidecar.waitForStatus("STOPPED") { $0["status.jobStatus"] == "STOPPED" }
+            metrics = try await Self.get(port, "/metrics").body
+            #expect(Self.sample(metrics, "raybridge_stops_total") == 1)
+            #expect(Self.sample(metrics, "raybridge_job_status", #"status="STOPPED""#) == 1)
+            #expect(Self.sample(metrics, "raybridge_job_status", #"status="RUNNING""#) == 0)
 
-    @Test func readinessFailsWhileRayIsDown() async throws {
-        try RayHead.ensure(.open)
-        let ws = try SidecarCoreTests.Workspace("ready")
-        defer { ws.cleanup() }
-        let port = 9534
-        _ = try KubeletConfigMap(directory: ws.configDir, values: SidecarCoreTests.baseConfig(script: try TestEnvironment.app("sleeper.py"), parameters: #"{"seconds": 300}"#))
-        let sidecar = try ws.sidecar(arguments: ["--listen", "127.0.0.1:\(port)"])
-        defer { sidecar.signal(SIGKILL) }
-        try await sidecar.waitForStatus("RUNNING") { $0["status.jobStatus"] == "RUNNING" }
-        #expect(try await Self.get(port, "/readyz").status == 200)
-        try RayHead.stop()
-        defer { try? RayHead.ensure(.open) }
-        try await waitUntil("/readyz fails", timeout: .seconds(60)) { try await Self.get(port, "/readyz").status == 503 }
-        let body = try await Self.get(port, "/readyz").body
-        #expect(body.contains("unreachable"), "\(body)")
-        #expect(try await Self.get(port, "/healthz").status == 200, "Ray being down is not a reason to restart the sidecar")
-        await sidecar.stop()
-    }
+            try cm.update(["updateInterval": "soon"])
+            try await sidecar.waitForStatus("INVALID") { $0["status.jobStatus"] == "INVALID" }
+            metrics = try await Self.get(port, "/metrics").body
+            #expect(Self.sample(metrics, "raybridge_config_errors_total") == 1)
+            #expect(Self.sample(metrics, "raybridge_config_reloads_total") == 3)
+            #expect(Self.sample(metrics, "raybridge_job_status", #"status="INVALID""#) == 1)
+            #expect(try await Self.get(port, "/nope").status == 404)
+            await sidecar.stop()
+        }
 
-    @Test func sigtermMidStreamExitsWithin5sAndARestartCompletesTheLogByteExact() async throws {
-        try RayHead.ensure(.open)
-        try S3Server.ensure()
-        let ws = try SidecarCoreTests.Workspace("sigterm")
-        defer { ws.cleanup() }
-        _ = try KubeletConfigMap(directory: ws.configDir, values: try LogStreamTests.config(["bytes": 40 << 20, "seconds": 12]))
-        let first = try LogStreamTests().sidecar(ws)
-        try await first.waitForStatus("a part shipped") { (LogStreamTests.logInfo($0)?["parts"] as? Int ?? 0) >= 1 }
-        let start = ContinuousClock.now
-        first.signal(SIGTERM)
-        let code = await first.waitForExit(timeout: .seconds(10))
-        let took = ContinuousClock.now - start
-        #expect(code == 0, "\(first.log.suffix(2000))")
-        #expect(took < .seconds(5), "SIGTERM took \(took)")
-        let running = try await RayHead.client().job(StatusDirectory.read(ws.statusDir)["id"]!)
-        #expect(!running.status.isTerminal || running.status == .succeeded, "the run is left to Ray, not stopped")
+        @Test func readinessFailsWhileRayIsDown() async throws {
+            try RayHead.ensure(.open)
+            let ws = try SidecarCoreTests.Workspace("ready")
+            defer { ws.cleanup() }
+            let port = 9534
+            _ = try KubeletConfigMap(directory: ws.configDir, values: SidecarCoreTests.baseConfig(script: try TestEnvironment.app("sleeper.py"), parameters: #"{"seconds": 300}"#))
+            let sidecar = try ws.sidecar(arguments: ["--listen", "127.0.0.1:\(port)"])
+            defer { sidecar.signal(SIGKILL) }
+            try await sidecar.waitForStatus("RUNNING") { $0["status.jobStatus"] == "RUNNING" }
+            #expect(try await Self.get(port, "/readyz").status == 200)
+            try RayHead.stop()
+            defer { try? RayHead.ensure(.open) }
+            try await waitUntil("/readyz fails", timeout: .seconds(60)) { try await Self.get(port, "/readyz").status == 503 }
+            let body = try await Self.get(port, "/readyz").body
+            #expect(body.contains("unreachable"), "\(body)")
+            #expect(try await Self.get(port, "/healthz").status == 200, "Ray being down is not a reason to restart the sidecar")
+            await sidecar.stop()
+        }
 
-        let second = try LogStreamTests().sidecar(ws)
-        defer { second.signal(SIGKILL) }
-        let status = try await second.waitForStatus(timeout: .seconds(180), "log complete after the restart", LogStreamTests.complete)
-        try await LogStreamTests().expectByteExact(status, jobName: ws.jobName)
-        #expect(try await RayHead.submissions(of: ws.jobName).count == 1)
-        await second.stop()
+        @Test func sigtermMidStreamExitsWithin5sAndARestartCompletesTheLogByteExact() async throws {
+            try RayHead.ensure(.open)
+            try S3Server.ensure()
+            let ws = try SidecarCoreTests.Workspace("sigterm")
+            defer { ws.cleanup() }
+            _ = try KubeletConfigMap(directory: ws.configDir, values: try LogStreamTests.config(["bytes": 40 << 20, "seconds": 12]))
+            let first = try LogStreamTests().sidecar(ws)
+            try await first.waitForStatus("a part shipped") { (LogStreamTests.logInfo($0)?["parts"] as? Int ?? 0) >= 1 }
+            let start = ContinuousClock.now
+            first.signal(SIGTERM)
+            let code = await first.waitForExit(timeout: .seconds(10))
+            let took = ContinuousClock.now - start
+            #expect(code == 0, "\(first.log.suffix(2000))")
+            #expect(took < .seconds(5), "SIGTERM took \(took)")
+            let running = try await RayHead.client().job(StatusDirectory.read(ws.statusDir)["id"]!)
+            #expect(!running.status.isTerminal || running.status == .succeeded, "the run is left to Ray, not stopped")
+
+            let second = try LogStreamTests().sidecar(ws)
+            defer { second.signal(SIGKILL) }
+            let status = try await second.waitForStatus(timeout: .seconds(180), "log complete after the restart", LogStreamTests.complete)
+            try await LogStreamTests().expectByteExact(status, jobName: ws.jobName)
+            #expect(try await RayHead.submissions(of: ws.jobName).count == 1)
+            await second.stop()
+        }
     }
 }
