@@ -34,6 +34,11 @@ final class SidecarProcess {
         try process.run()
     }
 
+    /// A failed test must not leave a sidecar behind.
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
     func signal(_ signal: Int32) {
