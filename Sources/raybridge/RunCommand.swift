@@ -13,9 +13,9 @@ struct RunCommand: AsyncParsableCommand {
         abstract: "Run the sidecar: watch the ConfigMap, drive the Ray job, publish its status.",
         discussion: """
             Every option can also be set through the environment variable named in its help.
+
             Example:
-              raybridge run --config-dir /etc/raybridge/config --status-dir /var/run/raybridge \\
-                            --job-name my-job
+              raybridge run --config-dir /etc/raybridge/config --status-dir /status --job-name my-job
             """
     )
 
@@ -53,14 +53,9 @@ struct RunCommand: AsyncParsableCommand {
     var logLevel: Logger.Level?
 
     func run() async throws {
-        let format = try logFormat ?? Environment.value("RAYBRIDGE_LOG_FORMAT").map {
-            guard let f = LogFormat(rawValue: $0) else { throw ValidationError("RAYBRIDGE_LOG_FORMAT must be text or json") }
-            return f
-        } ?? .text
-        let level = try logLevel ?? Environment.value("RAYBRIDGE_LOG_LEVEL").map {
-            guard let l = Logger.Level(rawValue: $0) else { throw ValidationError("RAYBRIDGE_LOG_LEVEL must be one of trace, debug, info, notice, warning, error, critical") }
-            return l
-        } ?? .info
+        let format = try logFormat ?? Environment.parse("RAYBRIDGE_LOG_FORMAT", as: { LogFormat(rawValue: $0) }, "text or json") ?? .text
+        let level = try logLevel ?? Environment.parse(
+            "RAYBRIDGE_LOG_LEVEL", as: { Logger.Level(rawValue: $0) }, "one of trace, debug, info, notice, warning, error, critical") ?? .info
         format.bootstrap(level: level)
         let logger = Logger(label: "raybridge")
 
@@ -79,10 +74,7 @@ struct RunCommand: AsyncParsableCommand {
         let rayCredentialsDir = rayCredentialsDir ?? Environment.value("RAYBRIDGE_RAY_CREDENTIALS_DIR") ?? "/credentials"
         let s3CredentialsDir = s3CredentialsDir ?? Environment.value("RAYBRIDGE_S3_CREDENTIALS_DIR") ?? "/s3credentials"
         let exitOnCompletion = exitOnCompletion || Environment.flag("RAYBRIDGE_EXIT_ON_COMPLETION")
-        let partSizeMib = try partSizeMib ?? Environment.value("RAYBRIDGE_PART_SIZE_MIB").map {
-            guard let n = Int($0) else { throw ValidationError("RAYBRIDGE_PART_SIZE_MIB must be a whole number of MiB") }
-            return n
-        } ?? 8
+        let partSizeMib = try partSizeMib ?? Environment.parse("RAYBRIDGE_PART_SIZE_MIB", as: { Int($0) }, "a whole number of MiB") ?? 8
         guard partSizeMib >= 5, partSizeMib <= 5 * 1024 else {
             throw ValidationError("--part-size-mib must be from 5 (S3's minimum part size) to 5120, found \(partSizeMib)")
         }
