@@ -1,0 +1,214 @@
+"""`make bench`: measures the raybridge sidecar against the real local Ray and S3 and prints a
+table (also written to docs/benchmarks.md). Programs that print numbers; nothing here asserts.
+
+Measured now: log shipping of a large log (time from the run's end to the complete S3 object,
+CPU seconds, peak RSS, MiB/s), reaction to a kubelet-style edit (internal histogram and the status
+file) next to `ray job submit --no-wait`, and idle cost. Medians over RUNS runs with min and max.
+"""
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PY = os.path.join(ROOT, ".venv/bin/python")
+RAY = os.path.join(ROOT, ".venv/bin/ray")
+BIN = os.environ.get("RAYBRIDGE_BIN", os.path.join(ROOT, ".build/debug/raybridge"))
+RAY_URL = "http://127.0.0.1:8265"
+RUNS = int(os.environ.get("BENCH_RUNS", "5"))
+LOG_MIB = int(os.environ.get("BENCH_LOG_MIB", "256"))
+IDLE_SECONDS = int(os.environ.get("BENCH_IDLE_SECONDS", "60"))
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def kubelet_write(directory, *args):
+    subprocess.run([PY, os.path.join(ROOT, "scripts/kubelet_write.py"), directory, *args], check=True)
+
+
+def read_status(status_dir):
+    try:
+        with open(os.path.join(status_dir, "..data", "status.json")) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+
+
+def wait(predicate, timeout=600, step=0.005):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    raise TimeoutError("benchmark step timed out")
+
+
+def proc_stats(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    cpu = (int(fields[11]) + int(fields[12])) / TICK
+    rss = hwm = 0
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                rss = int(line.split()[1]) / 1024
+            elif line.startswith("VmHWM:"):
+                hwm = int(line.split()[1]) / 1024
+    return cpu, rss, hwm
+
+
+def wakeups(pid):
+    total = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/status") as f:
+            for line in f:
+                if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
+                    total += int(line.split()[1])
+    return total
+
+
+class Sidecar:
+    def __init__(self, job, values, listen=None, script_file=None):
+        self.dir = tempfile.mkdtemp(prefix="raybridge-bench-")
+        self.config = os.path.join(self.dir, "config")
+        self.status = os.path.join(self.dir, "status")
+        args = []
+        for key, value in values.items():
+            args += ["--set", f"{key}={value}"]
+        if script_file:
+            args += ["--set-file", f"jobdata.jobScript={script_file}"]
+        kubelet_write(self.config, *args)
+        cmd = [BIN, "run", "--config-dir", self.config, "--status-dir", self.status, "--job-name", job,
+               "--s3-credentials-dir", os.path.join(ROOT, ".run/s3"), "--ray-credentials-dir", "/nonexistent"]
+        if listen:
+            cmd += ["--listen", listen]
+        self.log = open(os.path.join(self.dir, "sidecar.log"), "w")
+        self.process = subprocess.Popen(cmd, stdout=self.log, stderr=self.log)
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(10)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def ray_job(submission_id):
+    with urllib.request.urlopen(f"{RAY_URL}/api/jobs/{submission_id}") as r:
+        return json.load(r)
+
+
+def metrics(port):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics") as r:
+        return r.read().decode()
+
+
+def sample(text, name):
+    for line in text.splitlines():
+        if line.startswith(name + " ") or line.startswith(name + "{"):
+            return float(line.split()[-1])
+    return 0.0
+
+
+def stats(values, unit="", fmt="{:.3f}"):
+    return f"{fmt.format(statistics.median(values))}{unit} (min {fmt.format(min(values))}, max {fmt.format(max(values))})"
+
+
+def bench_log_shipping(rows):
+    ends, cpus, hwms, rates = [], [], [], []
+    for i in range(max(1, RUNS // 2)):
+        job = f"bench-log-{int(time.time())}-{i}"
+        values = {
+            "resourceURL": RAY_URL, "updateInterval": "20",
+            "jobdata.jobParameters": json.dumps({"bytes": LOG_MIB << 20}),
+            "s3.endpoint": "127.0.0.1:9000", "s3.secure": "false", "s3upload.bucket": "ray-logs",
+        }
+        sidecar = Sidecar(job, values, script_file=os.path.join(ROOT, "examples/apps/log_generator.py"))
+        try:
+            status = wait(lambda: (s := read_status(sidecar.status)).get("log", {}) and s["log"].get("complete") and s, timeout=900, step=0.02)
+            done = time.time()
+            cpu, _, hwm = proc_stats(sidecar.process.pid)
+            end_ms = ray_job(status["id"])["end_time"]
+            start_ms = ray_job(status["id"])["start_time"]
+            mib = status["log"]["bytes"] / (1 << 20)
+            ends.append(done - end_ms / 1000)
+            cpus.append(cpu)
+            hwms.append(hwm)
+            rates.append(mib / (done - start_ms / 1000))
+        finally:
+            sidecar.stop()
+    rows.append((f"log shipping, {LOG_MIB} MiB: run end -> S3 object complete", stats(ends, " s")))
+    rows.append((f"log shipping, {LOG_MIB} MiB: sidecar CPU seconds", stats(cpus, " s")))
+    rows.append((f"log shipping, {LOG_MIB} MiB: sidecar peak RSS (VmHWM)", stats(hwms, " MiB", "{:.1f}")))
+    rows.append((f"log shipping, {LOG_MIB} MiB: MiB/s from run start to object complete", stats(rates, " MiB/s", "{:.1f}")))
+
+
+def bench_reaction_and_idle(rows):
+    port = 9590
+    job = f"bench-react-{int(time.time())}"
+    values = {"resourceURL": RAY_URL, "updateInterval": "20", "jobdata.jobScript": "print('hi')"}
+    sidecar = Sidecar(job, values, listen=f"127.0.0.1:{port}")
+    internal, to_status = [], []
+    try:
+        wait(lambda: read_status(sidecar.status).get("jobStatus") == "SUCCEEDED", timeout=120, step=0.05)
+        for i in range(RUNS):
+            before = metrics(port)
+            count0, sum0 = sample(before, "raybridge_reaction_seconds_count"), sample(before, "raybridge_reaction_seconds_sum")
+            previous = read_status(sidecar.status).get("id")
+            t0 = time.time()
+            kubelet_write(sidecar.config, "--set", f"resubmit=r{i}")
+            wait(lambda: (s := read_status(sidecar.status)).get("id") != previous and s.get("jobStatus") in ("SUBMITTED", "PENDING", "RUNNING", "SUCCEEDED"), timeout=60, step=0.001)
+            to_status.append(time.time() - t0)
+            after = metrics(port)
+            internal.append((sample(after, "raybridge_reaction_seconds_sum") - sum0) / max(1, sample(after, "raybridge_reaction_seconds_count") - count0))
+            wait(lambda: read_status(sidecar.status).get("jobStatus") == "SUCCEEDED", timeout=120, step=0.05)
+        cli = []
+        for _ in range(RUNS):
+            t0 = time.time()
+            subprocess.run([RAY, "job", "submit", "--address", RAY_URL, "--no-wait", "--", "python", "-c", "pass"],
+                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            cli.append(time.time() - t0)
+        rows.append(("reaction: ..data swap seen -> submit request sent (internal)", stats([x * 1000 for x in internal], " ms")))
+        rows.append(("reaction: ..data swap -> status file shows the new run", stats([x * 1000 for x in to_status], " ms")))
+        rows.append(("`ray job submit --no-wait` (same venv), launch -> return", stats([x * 1000 for x in cli], " ms", "{:.0f}")))
+        rows.append(("ratio CLI / raybridge internal reaction (medians)", f"{statistics.median(cli) / max(1e-9, statistics.median(internal)):.0f}x"))
+
+        cpu0, _, _ = proc_stats(sidecar.process.pid)
+        w0 = wakeups(sidecar.process.pid)
+        time.sleep(IDLE_SECONDS)
+        cpu1, rss, _ = proc_stats(sidecar.process.pid)
+        w1 = wakeups(sidecar.process.pid)
+        rows.append((f"idle over {IDLE_SECONDS} s (finished job, no edits): RSS", f"{rss:.1f} MiB"))
+        rows.append((f"idle over {IDLE_SECONDS} s: CPU", f"{(cpu1 - cpu0) / IDLE_SECONDS * 100:.3f} % ({cpu1 - cpu0:.2f} s)"))
+        rows.append((f"idle over {IDLE_SECONDS} s: context switches (all threads) per second", f"{(w1 - w0) / IDLE_SECONDS:.1f}"))
+    finally:
+        sidecar.stop()
+
+
+def main():
+    rows = []
+    which = sys.argv[1:] or ["reaction", "log"]
+    if "reaction" in which:
+        bench_reaction_and_idle(rows)
+    if "log" in which:
+        bench_log_shipping(rows)
+    ray_version = subprocess.run([RAY, "--version"], capture_output=True, text=True).stdout.strip()
+    with open("/proc/meminfo") as f:
+        mem = int(f.readline().split()[1]) // (1024 * 1024)
+    header = (f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {os.cpu_count()} cores, {mem} GiB, "
+              f"{ray_version}, binary {os.path.relpath(BIN, ROOT)}; medians over {RUNS} runs "
+              f"({max(1, RUNS // 2)} for log shipping) with min and max.")
+    table = "| measure | value |\n|---|---|\n" + "\n".join(f"| {a} | {b} |" for a, b in rows)
+    print(header)
+    print(table)
+    os.makedirs(os.path.join(ROOT, "docs"), exist_ok=True)
+    with open(os.path.join(ROOT, "docs/benchmarks.md"), "w") as f:
+        f.write("# Benchmarks\n\n`make bench` writes this file.\n\n" + header + "\n\n" + table + "\n")
+
+
+if __name__ == "__main__":
+    main()
