@@ -190,7 +190,7 @@ extension IntegrationSuite {
             _ = try KubeletConfigMap(directory: ws.configDir, values: Self.baseConfig(script: "print('hello')"))
             let sidecar = try ws.sidecar()
             defer { sidecar.signal(SIGKILL) }
-            let waiting = try await sidecar.waitForStatus(timeout: .seconds(30), "WAITING") { $0["status.jobStatus"] == "WAITING" && ($0["status.message"] ?? "").contains("unreachable") }
+            let waiting = try await sidecar.waitForStatus(timeout: .seconds(90), "WAITING") { $0["status.jobStatus"] == "WAITING" && ($0["status.message"] ?? "").contains("unreachable") }
             #expect(waiting["status.message"]?.contains("127.0.0.1:\(TestEnvironment.rayPort)") == true)
             try RayHead.ensure(.open)
             try await sidecar.waitForStatus("SUCCEEDED once Ray is up") { $0["status.jobStatus"] == "SUCCEEDED" }
