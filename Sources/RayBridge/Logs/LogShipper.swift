@@ -40,7 +40,7 @@ public actor LogShipper {
     private var state: LogUploadState
     /// Bytes taken from the stream so far (shipped plus those waiting in `pending`).
     private var consumed: Int64 = 0
-    private var pending = ByteBuffer()
+    private var pending: ByteBuffer
     private var lastError: String?
 
     public init(
@@ -58,6 +58,7 @@ public actor LogShipper {
         self.logger = logger
         self.onProgress = onProgress
         self.onTerminal = onTerminal
+        self.pending = Self.partBuffer(configuration.partSize)
         let key = settings.logKey(submissionId: submissionId)
         if let saved = store.load(submissionId), saved.bucket == settings.bucket, saved.key == key {
             state = saved
@@ -123,7 +124,7 @@ public actor LogShipper {
             }
         }
         consumed = state.shipped
-        pending.clear()
+        pending = Self.partBuffer(configuration.partSize)
         try? store.save(state)
     }
 
@@ -178,7 +179,20 @@ public actor LogShipper {
             consumed += Int64(chunk.readableBytes)
             pending.writeBuffer(&chunk)
             while pending.readableBytes >= configuration.partSize {
-                try await uploadPart(length: configuration.partSize)
+                // The part keeps the full buffer alive until it is uploaded; the few bytes past it
+                // move to a fresh buffer, so memory holds one part in flight and one filling.
+                let part = pending.readSlice(length: configuration.partSize)!
+                var next = Self.partBuffer(configuration.partSize)
+                next.writeBuffer(&pending)
+                pending = next
+                do {
+                    try await uploadPart(part)
+                } catch {
+                    var restored = part
+                    restored.writeBuffer(&pending)
+                    pending = restored
+                    throw error
+                }
             }
         }
         try Task.checkCancellation()
@@ -228,8 +242,14 @@ public actor LogShipper {
         }
     }
 
-    /// Uploads the first `length` pending bytes as the next part, retrying until S3 takes it.
-    private func uploadPart(length: Int) async throws {
+    /// Sized for one part plus the chunks that overshoot it (NIO reads at most 64 KiB at a time), so
+    /// it never grows by doubling.
+    static func partBuffer(_ partSize: Int) -> ByteBuffer {
+        ByteBufferAllocator().buffer(capacity: partSize + (256 << 10))
+    }
+
+    /// Uploads `body` as the next part, retrying until S3 takes it.
+    private func uploadPart(_ body: ByteBuffer) async throws {
         let (s3, bucket, key) = (s3, state.bucket, state.key)
         if state.uploadId == nil {
             state.uploadId = try await retrying("create the upload") { () async throws(S3Error) -> String in
@@ -239,17 +259,29 @@ public actor LogShipper {
         }
         let number = state.parts.count + 1
         let uploadId = state.uploadId!
-        let body = pending.getSlice(at: pending.readerIndex, length: length)!
-        let etag = try await retrying("upload part \(number)") { () async throws(S3Error) -> String in
-            try await s3.uploadPart(bucket: bucket, key: key, uploadId: uploadId, partNumber: number, body: body)
+        let etag: String
+        do {
+            etag = try await retrying("upload part \(number)") { () async throws(S3Error) -> String in
+                try await s3.uploadPart(bucket: bucket, key: key, uploadId: uploadId, partNumber: number, body: body)
+            }
+        } catch let error as S3Error where error.code == "NoSuchUpload" {
+            try startOver()
+            throw error
         }
-        pending.moveReaderIndex(forwardBy: length)
-        pending.discardReadBytes()
-        state.parts.append(.init(number: number, etag: etag, size: Int64(length)))
-        RayBridgeMetrics.logShipped(bytes: length)
+        state.parts.append(.init(number: number, etag: etag, size: Int64(body.readableBytes)))
+        RayBridgeMetrics.logShipped(bytes: body.readableBytes)
         try store.save(state)
         lastError = nil
         await report()
+    }
+
+    /// The upload is gone (aborted, expired): ship the whole log again, from byte 0.
+    private func startOver() throws {
+        logger.warning("the multipart upload vanished; shipping the log again from byte 0")
+        state.restartFromZero()
+        consumed = 0
+        pending = Self.partBuffer(configuration.partSize)
+        try store.save(state)
     }
 
     private func finish() async throws {
@@ -262,7 +294,10 @@ public actor LogShipper {
             state.parts = [.init(number: 1, etag: "", size: Int64(body.readableBytes))]
             RayBridgeMetrics.logShipped(bytes: body.readableBytes)
         } else {
-            if pending.readableBytes > 0 { try await uploadPart(length: pending.readableBytes) }
+            if pending.readableBytes > 0 {
+                try await uploadPart(pending)
+                pending = ByteBuffer()
+            }
             let parts = state.parts.map { (number: $0.number, etag: $0.etag) }
             let uploadId = state.uploadId!
             do {
@@ -270,10 +305,7 @@ public actor LogShipper {
                     try await s3.completeMultipartUpload(bucket: bucket, key: key, uploadId: uploadId, parts: parts)
                 }
             } catch let error as S3Error where error.code == "NoSuchUpload" {
-                state.restartFromZero()
-                consumed = 0
-                pending.clear()
-                try store.save(state)
+                try startOver()
                 throw error
             }
         }
