@@ -1,5 +1,8 @@
 import ArgumentParser
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import Metrics
 import Prometheus
@@ -53,6 +56,10 @@ struct RunCommand: AsyncParsableCommand {
     var logLevel: Logger.Level?
 
     func run() async throws {
+        // glibc gives every thread that contends its own malloc arena; a log flowing through NIO's
+        // and the shipper's threads then leaves freed buffers scattered over many arenas (measured:
+        // +25 MiB peak RSS on a 256 MiB log). Two arenas are plenty for this process.
+        _ = mallopt(M_ARENA_MAX, 2)
         let format = try logFormat ?? Environment.parse("RAYBRIDGE_LOG_FORMAT", as: { LogFormat(rawValue: $0) }, "text or json") ?? .text
         let level = try logLevel ?? Environment.parse(
             "RAYBRIDGE_LOG_LEVEL", as: { Logger.Level(rawValue: $0) }, "one of trace, debug, info, notice, warning, error, critical") ?? .info
