@@ -26,6 +26,8 @@ let package = Package(
             name: "CInotifyTools",
             providers: [.apt(["libinotifytools0-dev"])]
         ),
+        // glibc's <malloc.h>, for mallopt(M_ARENA_MAX).
+        .systemLibrary(name: "CMalloc"),
         .target(
             name: "RayBridge",
             dependencies: [
@@ -47,6 +49,7 @@ let package = Package(
             name: "raybridge",
             dependencies: [
                 "RayBridge",
+                "CMalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

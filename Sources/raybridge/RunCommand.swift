@@ -1,8 +1,6 @@
 import ArgumentParser
+import CMalloc
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import Logging
 import Metrics
 import Prometheus
