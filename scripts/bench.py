@@ -189,13 +189,70 @@ def bench_reaction_and_idle(rows):
         sidecar.stop()
 
 
+def submissions(job):
+    with urllib.request.urlopen(f"{RAY_URL}/api/jobs/") as r:
+        return [j for j in json.load(r) if (j.get("metadata") or {}).get("raybridge.job") == job]
+
+
+def bench_end_of_run(rows):
+    """Run end (Ray's end_time) -> status.jobStatus SUCCEEDED, updateInterval left at 20 s;
+    without S3 (the poll) and with S3 (the log stream notices the end)."""
+    for label, extra in (("without S3", {}), ("with S3", {"s3.endpoint": "127.0.0.1:9000", "s3.secure": "false", "s3upload.bucket": "ray-logs"})):
+        delays = []
+        for i in range(RUNS):
+            job = f"bench-end-{int(time.time())}-{i}"
+            values = {"resourceURL": RAY_URL, "jobdata.jobScript": "import time; time.sleep(4); print('done')", **extra}
+            sidecar = Sidecar(job, values)
+            try:
+                wait(lambda: read_status(sidecar.status).get("jobStatus") == "SUCCEEDED", timeout=120, step=0.01)
+                seen = time.time()
+                end_ms = ray_job(read_status(sidecar.status)["id"])["end_time"]
+                delays.append(seen - end_ms / 1000)
+            finally:
+                sidecar.stop()
+        rows.append((f"end of run -> status SUCCEEDED, default updateInterval, {label}", stats(delays, " s")))
+
+
+def bench_edit_storm(rows):
+    """200 kubelet-style edits in about 2 s: how many submissions, and when the status settles."""
+    job = f"bench-storm-{int(time.time())}"
+    values = {"resourceURL": RAY_URL, "updateInterval": "20", "jobdata.jobScript": "print('storm')"}
+    sidecar = Sidecar(job, values)
+    try:
+        wait(lambda: read_status(sidecar.status).get("jobStatus") == "SUCCEEDED", timeout=120, step=0.05)
+        t0 = time.time()
+        # In process: a Python start per edit would take longer than the 2 s the storm lasts.
+        sys.path.insert(0, os.path.join(ROOT, "scripts"))
+        import kubelet_write
+        values = kubelet_write.current(sidecar.config)
+        for i in range(200):
+            values["resubmit"] = f"s{i}"
+            kubelet_write.publish(sidecar.config, values)
+            time.sleep(max(0.0, t0 + (i + 1) * 0.01 - time.time()))
+        edits_took = time.time() - t0
+        def settled():
+            s = read_status(sidecar.status)
+            return s.get("jobStatus") == "SUCCEEDED" and s.get("revision") and s.get("id", "").startswith(job) and s
+        status = wait(lambda: (s := settled()) and s.get("runRevision") == s.get("revision") and s, timeout=300, step=0.05)
+        settle = time.time() - t0
+        runs = submissions(job)
+        rows.append((f"edit storm: 200 edits written in {edits_took:.1f} s -> submissions (incl. the first run)", f"{len(runs)}"))
+        rows.append(("edit storm: first edit -> status settled on the last revision, SUCCEEDED", f"{settle:.1f} s"))
+    finally:
+        sidecar.stop()
+
+
 def main():
     rows = []
-    which = sys.argv[1:] or ["reaction", "log"]
+    which = sys.argv[1:] or ["reaction", "log", "end", "storm"]
     if "reaction" in which:
         bench_reaction_and_idle(rows)
     if "log" in which:
         bench_log_shipping(rows)
+    if "end" in which:
+        bench_end_of_run(rows)
+    if "storm" in which:
+        bench_edit_storm(rows)
     ray_version = subprocess.run([RAY, "--version"], capture_output=True, text=True).stdout.strip()
     with open("/proc/meminfo") as f:
         mem = int(f.readline().split()[1]) // (1024 * 1024)

@@ -13,58 +13,75 @@ import random
 import shutil
 import string
 
-import yaml
 
-parser = argparse.ArgumentParser()
-parser.add_argument("dir")
-parser.add_argument("--from-yaml")
-parser.add_argument("--set", action="append", default=[])
-parser.add_argument("--set-file", action="append", default=[])
-parser.add_argument("--delete", action="append", default=[])
-args = parser.parse_args()
+def publish(directory, values):
+    """Writes `values` (key -> text) as the complete new content of `directory`, kubelet-style."""
+    os.makedirs(directory, exist_ok=True)
+    data_link = os.path.join(directory, "..data")
+    old = os.readlink(data_link) if os.path.islink(data_link) else None
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y_%m_%d_%H_%M_%S")
+    suffix = "".join(random.choice(string.ascii_lowercase + string.digits) for _ in range(8))
+    new = f"..{stamp}.{suffix}"
+    os.mkdir(os.path.join(directory, new), 0o755)
+    for key, value in values.items():
+        with open(os.path.join(directory, new, key), "w") as f:
+            f.write(value)
+            f.flush()
+            os.fsync(f.fileno())
+    tmp = os.path.join(directory, "..data_tmp")
+    if os.path.lexists(tmp):
+        os.remove(tmp)
+    os.symlink(new, tmp)
+    os.rename(tmp, data_link)
+    for key in values:
+        link = os.path.join(directory, key)
+        if not os.path.lexists(link):
+            os.symlink(os.path.join("..data", key), link)
+    for name in os.listdir(directory):
+        path = os.path.join(directory, name)
+        if not name.startswith("..") and os.path.islink(path) and name not in values:
+            os.remove(path)
+    if old and old != new:
+        shutil.rmtree(os.path.join(directory, old), ignore_errors=True)
 
-os.makedirs(args.dir, exist_ok=True)
-data_link = os.path.join(args.dir, "..data")
-old = os.readlink(data_link) if os.path.islink(data_link) else None
-values = {}
-if args.from_yaml:
-    with open(args.from_yaml) as f:
-        values = {k: "" if v is None else str(v) for k, v in (yaml.safe_load(f).get("data") or {}).items()}
-elif old:
-    for name in os.listdir(os.path.join(args.dir, old)):
-        with open(os.path.join(args.dir, old, name)) as f:
+
+def current(directory):
+    """What `directory` holds now (through ..data), key -> text."""
+    data = os.path.join(directory, "..data")
+    if not os.path.isdir(data):
+        return {}
+    values = {}
+    for name in os.listdir(data):
+        with open(os.path.join(data, name)) as f:
             values[name] = f.read()
-for item in args.set:
-    key, _, value = item.partition("=")
-    values[key] = value
-for item in args.set_file:
-    key, _, path = item.partition("=")
-    with open(path) as f:
-        values[key] = f.read()
-for key in args.delete:
-    values.pop(key, None)
+    return values
 
-stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y_%m_%d_%H_%M_%S")
-suffix = "".join(random.choice(string.ascii_lowercase + string.digits) for _ in range(8))
-new = f"..{stamp}.{suffix}"
-os.mkdir(os.path.join(args.dir, new), 0o755)
-for key, value in values.items():
-    with open(os.path.join(args.dir, new, key), "w") as f:
-        f.write(value)
-        f.flush()
-        os.fsync(f.fileno())
-tmp = os.path.join(args.dir, "..data_tmp")
-if os.path.lexists(tmp):
-    os.remove(tmp)
-os.symlink(new, tmp)
-os.rename(tmp, data_link)
-for key in values:
-    link = os.path.join(args.dir, key)
-    if not os.path.lexists(link):
-        os.symlink(os.path.join("..data", key), link)
-for name in os.listdir(args.dir):
-    path = os.path.join(args.dir, name)
-    if not name.startswith("..") and os.path.islink(path) and name not in values:
-        os.remove(path)
-if old and old != new:
-    shutil.rmtree(os.path.join(args.dir, old), ignore_errors=True)
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("dir")
+    parser.add_argument("--from-yaml")
+    parser.add_argument("--set", action="append", default=[])
+    parser.add_argument("--set-file", action="append", default=[])
+    parser.add_argument("--delete", action="append", default=[])
+    args = parser.parse_args()
+    if args.from_yaml:
+        import yaml
+        with open(args.from_yaml) as f:
+            values = {k: "" if v is None else str(v) for k, v in (yaml.safe_load(f).get("data") or {}).items()}
+    else:
+        values = current(args.dir)
+    for item in args.set:
+        key, _, value = item.partition("=")
+        values[key] = value
+    for item in args.set_file:
+        key, _, path = item.partition("=")
+        with open(path) as f:
+            values[key] = f.read()
+    for key in args.delete:
+        values.pop(key, None)
+    publish(args.dir, values)
+
+
+if __name__ == "__main__":
+    main()
