@@ -14,6 +14,9 @@ public actor LogShipping {
     private let onProgress: LogShipper.Progress
     private let onTerminal: LogShipper.TerminalObserver
     private var running: [String: Task<Void, Never>] = [:]
+    /// Runs whose object is complete: `ensure` is called on every reconcile step, and must not
+    /// read their state file each time.
+    private var complete: Set<String> = []
     private var resumedLeftovers = false
 
     public init(
@@ -44,7 +47,11 @@ public actor LogShipping {
     }
 
     private func start(_ submissionId: String, spec: JobSpec, settings: S3Settings) {
-        guard running[submissionId] == nil, store.load(submissionId)?.complete != true else { return }
+        guard running[submissionId] == nil, !complete.contains(submissionId) else { return }
+        if store.load(submissionId)?.complete == true {
+            complete.insert(submissionId)
+            return
+        }
         let shipper = LogShipper(
             submissionId: submissionId,
             ray: RayClient(baseURL: spec.rayURL, credentials: rayCredentials, http: http),
@@ -60,6 +67,7 @@ public actor LogShipping {
 
     private func finished(_ submissionId: String) {
         running[submissionId] = nil
+        if store.load(submissionId)?.complete == true { complete.insert(submissionId) }
     }
 
     /// Runs whose state file says the upload is open (left by an earlier process).
@@ -71,8 +79,6 @@ public actor LogShipping {
             return store.load(id)?.complete == false ? id : nil
         }
     }
-
-    public var active: [String] { Array(running.keys) }
 
     /// Stops every shipper (SIGTERM): what was uploaded is on record; the next start resumes.
     public func shutdown() async {

@@ -132,9 +132,6 @@ public actor Reconciler {
         await drive(machine.configChanged(result))
     }
 
-    /// The current status, as published.
-    public var status: StatusSnapshot { machine.status }
-
     private func wake(_ generation: Int) async {
         guard generation == timerGeneration else { return }
         // This runs on the timer's own task: it must not be cancelled by the drive it starts.

@@ -54,7 +54,6 @@ public struct ReconcilerStateMachine: Sendable {
     private var current: RunRecord?
     private var observed: RayJobDetails?
     private var inFlight: InFlight?
-    private var sleeping = false
     private var wakeDue = false
     private var polls = 0
     private var stopPolls = 0
@@ -88,7 +87,6 @@ public struct ReconcilerStateMachine: Sendable {
     }
 
     public mutating func wakeup() -> Action {
-        sleeping = false
         wakeDue = true
         return decide()
     }
@@ -232,7 +230,7 @@ public struct ReconcilerStateMachine: Sendable {
 
         if failure != nil, !wakeDue {
             // Every request to Ray waits out the backoff after a failure.
-            return sleep(backoff)
+            return .sleep(backoff)
         }
 
         guard let spec = activeSpec else { return .none }
@@ -268,9 +266,9 @@ public struct ReconcilerStateMachine: Sendable {
                         stopPolls += 1
                         return start(.fetch, .fetch(submissionId: run.submissionId))
                     }
-                    return sleep(Self.stopPollInterval)
+                    return .sleep(Self.stopPollInterval)
                 }
-                if !wantsOther { return sleep(spec.updateInterval) }
+                if !wantsOther { return .sleep(spec.updateInterval) }
                 // Gave up waiting: move on to the new revision, leaving the old run to Ray.
             } else {
                 return poll(run, every: spec.updateInterval)
@@ -309,7 +307,7 @@ public struct ReconcilerStateMachine: Sendable {
         }
         // Early transitions (SUBMITTED -> PENDING -> RUNNING) come fast: ramp 1 s, 2 s, 4 s... up to the interval.
         let ramp = Duration.seconds(1 << min(polls, 10))
-        return sleep(min(ramp, interval))
+        return .sleep(min(ramp, interval))
     }
 
     private mutating func exitIfDone() -> Action {
@@ -327,11 +325,6 @@ public struct ReconcilerStateMachine: Sendable {
         guard wakeDue else { return false }
         wakeDue = false
         return true
-    }
-
-    private mutating func sleep(_ duration: Duration) -> Action {
-        sleeping = true
-        return .sleep(duration)
     }
 
     private mutating func start(_ operation: InFlight, _ action: Action) -> Action {
