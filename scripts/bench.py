@@ -89,6 +89,7 @@ class Sidecar:
         if listen:
             cmd += ["--listen", listen]
         self.log = open(os.path.join(self.dir, "sidecar.log"), "w")
+        self.started = time.time()
         self.process = subprocess.Popen(cmd, stdout=self.log, stderr=self.log)
 
     def stop(self):
@@ -118,33 +119,107 @@ def stats(values, unit="", fmt="{:.3f}"):
     return f"{fmt.format(statistics.median(values))}{unit} (min {fmt.format(min(values))}, max {fmt.format(max(values))})"
 
 
+def s3_env():
+    env = dict(os.environ)
+    with open(os.path.join(ROOT, ".run/s3.env")) as f:
+        for line in f:
+            key, _, value = line.strip().partition("=")
+            if key:
+                env[key] = value
+    return env
+
+
+def s3_object_size(key):
+    out = subprocess.run([os.path.join(ROOT, ".venv/bin/aws"), "--endpoint-url", "http://127.0.0.1:9000", "s3api", "head-object",
+                          "--bucket", "ray-logs", "--key", key], env=s3_env(), capture_output=True, text=True, check=True).stdout
+    return json.loads(out)["ContentLength"]
+
+
+def children_usage():
+    import resource
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def bench_log_shipping(rows):
-    ends, cpus, hwms, rates = [], [], [], []
+    """One job prints LOG_MIB MiB of mixed-length lines as fast as it can. raybridge ships it live;
+    then, on the same (finished) run: the two log sources read bare, `ray job logs --follow | aws s3
+    cp -`, and raybridge attached to the finished run (so all of them read a finished log)."""
+    live = {k: [] for k in ("end", "cpu", "hwm", "rate")}
+    catch = {k: [] for k in ("rate", "cpu", "hwm")}
+    bare = {"tail": [], "stream": []}
+    pipe = {"rate": [], "cpu": [], "end": []}
     for i in range(max(1, RUNS // 2)):
         job = f"bench-log-{int(time.time())}-{i}"
-        values = {
-            "resourceURL": RAY_URL, "updateInterval": "20",
-            "jobdata.jobParameters": json.dumps({"bytes": LOG_MIB << 20}),
-            "s3.endpoint": "127.0.0.1:9000", "s3.secure": "false", "s3upload.bucket": "ray-logs",
-        }
+        s3 = {"s3.endpoint": "127.0.0.1:9000", "s3.secure": "false", "s3upload.bucket": "ray-logs"}
+        values = {"resourceURL": RAY_URL, "updateInterval": "20",
+                  "jobdata.jobParameters": json.dumps({"bytes": LOG_MIB << 20}), **s3}
         sidecar = Sidecar(job, values, script_file=os.path.join(ROOT, "examples/apps/log_generator.py"))
         try:
             status = wait(lambda: (s := read_status(sidecar.status)).get("log", {}) and s["log"].get("complete") and s, timeout=900, step=0.02)
             done = time.time()
             cpu, _, hwm = proc_stats(sidecar.process.pid)
-            end_ms = ray_job(status["id"])["end_time"]
-            start_ms = ray_job(status["id"])["start_time"]
-            mib = status["log"]["bytes"] / (1 << 20)
-            ends.append(done - end_ms / 1000)
-            cpus.append(cpu)
-            hwms.append(hwm)
-            rates.append(mib / (done - start_ms / 1000))
         finally:
             sidecar.stop()
-    rows.append((f"log shipping, {LOG_MIB} MiB: run end -> S3 object complete", stats(ends, " s")))
-    rows.append((f"log shipping, {LOG_MIB} MiB: sidecar CPU seconds", stats(cpus, " s")))
-    rows.append((f"log shipping, {LOG_MIB} MiB: sidecar peak RSS (VmHWM)", stats(hwms, " MiB", "{:.1f}")))
-    rows.append((f"log shipping, {LOG_MIB} MiB: MiB/s from run start to object complete", stats(rates, " MiB/s", "{:.1f}")))
+        submission = status["id"]
+        details = ray_job(submission)
+        size = status["log"]["bytes"]
+        mib = size / (1 << 20)
+        live["end"].append(done - details["end_time"] / 1000)
+        live["cpu"].append(cpu)
+        live["hwm"].append(hwm)
+        live["rate"].append(mib / (done - details["start_time"] / 1000))
+
+        for kind in ("tail", "stream"):
+            args = [PY, os.path.join(ROOT, "scripts/bench_sources.py"), kind, RAY_URL, submission]
+            if kind == "stream":
+                args.append(details["driver_node_id"])
+            got, seconds, _ = subprocess.run(args, capture_output=True, text=True, check=True).stdout.split()
+            if int(got) != size:
+                print(f"warning: the {kind} reader got {got} bytes, the log has {size}", file=sys.stderr)
+            bare[kind].append(int(got) / (1 << 20) / float(seconds))
+
+        key = f"bench/pipeline-{submission}.log"
+        c0, t0 = children_usage(), time.time()
+        subprocess.run(["bash", "-o", "pipefail", "-c",
+                        f"{RAY} job logs --address {RAY_URL} --follow {submission} | "
+                        f"{os.path.join(ROOT, '.venv/bin/aws')} --endpoint-url http://127.0.0.1:9000 s3 cp - s3://ray-logs/{key}"],
+                       env=s3_env(), check=True, stdout=subprocess.DEVNULL)
+        took = time.time() - t0
+        pipe["cpu"].append(children_usage() - c0)
+        pipe["rate"].append(mib / took)
+        got = s3_object_size(key)
+        if got != size:
+            print(f"warning: the pipeline's object has {got} bytes, the log has {size}", file=sys.stderr)
+
+        attach = Sidecar(f"{job}-attach", {"resourceURL": RAY_URL, "id": submission, **s3})
+        try:
+            t0 = attach.started
+            wait(lambda: (s := read_status(attach.status)).get("log", {}) and s["log"].get("complete") and s, timeout=900, step=0.01)
+            took = time.time() - t0
+            cpu, _, hwm = proc_stats(attach.process.pid)
+        finally:
+            attach.stop()
+        catch["rate"].append(mib / took)
+        catch["cpu"].append(cpu)
+        catch["hwm"].append(hwm)
+
+    label = f"log shipping, {LOG_MIB} MiB"
+    rows.append((f"{label}, live run: run end -> S3 object complete", stats(live["end"], " s")))
+    rows.append((f"{label}, live run: MiB/s from run start to object complete", stats(live["rate"], " MiB/s", "{:.1f}")))
+    rows.append((f"{label}, live run: sidecar CPU seconds", stats(live["cpu"], " s")))
+    rows.append((f"{label}, live run: sidecar peak RSS (VmHWM)", stats(live["hwm"], " MiB", "{:.1f}")))
+    rows.append((f"{label}, finished run: bare tail WebSocket reader", stats(bare["tail"], " MiB/s", "{:.1f}")))
+    rows.append((f"{label}, finished run: bare state-API stream reader", stats(bare["stream"], " MiB/s", "{:.1f}")))
+    rows.append((f"{label}, finished run: `ray job logs --follow \\| aws s3 cp -`, launch -> done", stats(pipe["rate"], " MiB/s", "{:.1f}")))
+    rows.append((f"{label}, finished run: that pipeline's CPU seconds", stats(pipe["cpu"], " s")))
+    rows.append((f"{label}, finished run: raybridge attached, launch -> object complete", stats(catch["rate"], " MiB/s", "{:.1f}")))
+    rows.append((f"{label}, finished run: raybridge CPU seconds", stats(catch["cpu"], " s")))
+    rows.append((f"{label}, finished run: raybridge peak RSS (VmHWM)", stats(catch["hwm"], " MiB", "{:.1f}")))
+    fastest = max(statistics.median(bare["tail"]), statistics.median(bare["stream"]))
+    rows.append((f"{label}: raybridge (finished run) / faster bare source", f"{statistics.median(catch['rate']) / fastest:.2f}"))
+    rows.append((f"{label}: raybridge / pipeline, rate (finished run)", f"{statistics.median(catch['rate']) / statistics.median(pipe['rate']):.1f}x"))
+    rows.append((f"{label}: raybridge / pipeline, CPU seconds (finished run)", f"{statistics.median(catch['cpu']) / statistics.median(pipe['cpu']):.2f}"))
 
 
 def bench_reaction_and_idle(rows):

@@ -142,15 +142,27 @@ public actor LogShipper {
             await onTerminal(details)
             return true
         }
-        let body = try await ray.streamDriverLog(nodeId: nodeId, submissionId: submissionId)
+        // A run that is over (a restart, an attach, a short job) has its whole log on disk: the
+        // file endpoint ends at its end, so no quiet window has to pass before the upload completes.
+        let over = details.status.isTerminal
+        let body = try await ray.streamDriverLog(nodeId: nodeId, submissionId: submissionId, follow: !over)
         let queue = ChunkQueue(capacity: configuration.queueCapacity)
         let reader = Task {
+            var complete = false
             do {
                 for try await chunk in body { await queue.push(chunk) }
+                complete = true
             } catch {}
             await queue.finish()
+            return complete
         }
-        let monitor = Task { await self.watchForEnd(queue: queue, reader: reader) }
+        let monitor: Task<Bool, Never>
+        if over {
+            await onTerminal(details)
+            monitor = Task { await reader.value }
+        } else {
+            monitor = Task { await self.watchForEnd(queue: queue, reader: reader) }
+        }
         defer {
             reader.cancel()
             monitor.cancel()
@@ -203,7 +215,7 @@ public actor LogShipper {
     /// Decides the end of the run without polling a busy job: Ray is asked only when the stream
     /// has gone quiet, at most once a second. Returns true after the run is terminal and the
     /// stream stayed quiet for the drain window (and stops the reader then).
-    private func watchForEnd(queue: ChunkQueue, reader: Task<Void, Never>) async -> Bool {
+    private func watchForEnd(queue: ChunkQueue, reader: Task<Bool, Never>) async -> Bool {
         var terminalAt: ContinuousClock.Instant?
         var lastCheck = ContinuousClock.now - .seconds(10)
         while !Task.isCancelled {

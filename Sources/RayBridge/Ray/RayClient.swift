@@ -139,18 +139,22 @@ public struct RayClient: Sendable {
         return request
     }
 
-    /// The driver log through the state API's file stream: the whole file from byte 0, then
-    /// whatever is appended, forever (it never closes by itself). Read the body with
-    /// backpressure: AsyncHTTPClient only reads from the socket as the body is consumed.
-    public func streamDriverLog(nodeId: String, submissionId: String) async throws(RayClientError) -> HTTPClientResponse.Body {
+    /// The driver log through the state API: `follow` streams the whole file from byte 0, then
+    /// whatever is appended, forever (it never closes by itself); otherwise the file as it is now,
+    /// ending at its end (for a run that is over). `lastLines` starts from the last N lines instead.
+    /// Read the body with backpressure: AsyncHTTPClient only reads from the socket as the body is
+    /// consumed.
+    public func streamDriverLog(
+        nodeId: String, submissionId: String, follow: Bool = true, lastLines: Int? = nil
+    ) async throws(RayClientError) -> HTTPClientResponse.Body {
         var components = URLComponents()
         components.queryItems = [
             URLQueryItem(name: "node_id", value: nodeId),
             URLQueryItem(name: "filename", value: "job-driver-\(submissionId).log"),
-            URLQueryItem(name: "lines", value: "-1"),
-            URLQueryItem(name: "interval", value: "0.5"),
+            URLQueryItem(name: "lines", value: lastLines.map(String.init) ?? "-1"),
         ]
-        let request = makeRequest(.GET, "/api/v0/logs/stream?" + (components.percentEncodedQuery ?? ""))
+        if follow { components.queryItems?.append(URLQueryItem(name: "interval", value: "0.5")) }
+        let request = makeRequest(.GET, (follow ? "/api/v0/logs/stream?" : "/api/v0/logs/file?") + (components.percentEncodedQuery ?? ""))
         let response: HTTPClientResponse
         do {
             // No overall deadline: the stream lives as long as the run.

@@ -46,6 +46,9 @@ public actor Reconciler {
     private var publishedStatus: StatusSnapshot?
     private var savedJournal: Journal?
     private var timer: Task<Void, Never>?
+    private var endWatch: (submissionId: String, task: Task<Void, Never>)?
+    private var packagePins = PackagePins()
+    private var lastPackage: (script: String, package: WorkingDirPackage)?
     private var timerGeneration = 0
     private var exitContinuation: AsyncStream<Int32>.Continuation?
     private let exitCodes: AsyncStream<Int32>
@@ -109,6 +112,7 @@ public actor Reconciler {
             logger.info("--stop-on-exit: stopping the run", metadata: ["submission": "\(run.submissionId)"])
             do { try await client.stop(run.submissionId) } catch { logger.error("cannot stop the run", metadata: ["error": "\(error)"]) }
         }
+        endWatch?.task.cancel()
         // SIGTERM: uploads stop where they are; their state is on disk for the next start.
         await shipping?.shutdown()
         persistJournal()
@@ -144,9 +148,15 @@ public actor Reconciler {
         timerGeneration += 1
         var action = first
         while true {
-            persistJournal()
-            publish()
+            if case .submit = action {
+                // submit() persists the journal itself, while the package check is in flight; the
+                // status files (an fsync per file) are published once the POST is out.
+            } else {
+                persistJournal()
+                publish()
+            }
             await ensureShipping()
+            ensureEndWatch()
             switch action {
             case .none:
                 return
@@ -227,18 +237,26 @@ public actor Reconciler {
     }
 
     private func submit(_ run: RunRecord, _ spec: JobSpec) async -> ReconcilerStateMachine.Action {
-        // The journal names the submission id before Ray hears of it: after a crash here the id
-        // is checked, never guessed again.
-        guard persistJournal() else {
-            return machine.preparationFailed("cannot write the journal in \(configuration.statusDirectory); is the status directory writable?", retryable: true)
-        }
-        CrashPoint.reach(.afterJournal)
         let client = RayClient(baseURL: spec.rayURL, credentials: configuration.rayCredentials, http: http)
         let body: [String: JSONValue]
         do {
             let (script, extras) = try await resolve(spec)
-            let package = try script.map { try WorkingDirPackage(script: $0) }
-            if let package { try await client.ensurePackage(package) }
+            let package = try script.map { try workingDirPackage($0) }
+            // The package check (a round trip to Ray) is skipped when it was done moments ago, and
+            // otherwise runs while the journal is fsynced: both must be done before the POST,
+            // neither needs the other.
+            let checkedAt = ContinuousClock.now
+            let unpinned = package.flatMap { packagePins.isPinned($0.name, on: spec.rayURL, at: checkedAt) ? nil : $0 }
+            async let ensured: Void = { if let unpinned { try await client.ensurePackage(unpinned) } }()
+            // The journal names the submission id before Ray hears of it: after a crash here the id
+            // is checked, never guessed again.
+            guard persistJournal() else {
+                try? await ensured
+                return machine.preparationFailed("cannot write the journal in \(configuration.statusDirectory); is the status directory writable?", retryable: true)
+            }
+            CrashPoint.reach(.afterJournal)
+            try await ensured
+            if let unpinned { packagePins.record(unpinned.name, on: spec.rayURL, sentAt: checkedAt) }
             body = SubmitRequestBuilder.body(jobName: configuration.jobName, run: run, spec: spec, extras: extras, package: package)
         } catch let error as RayClientError {
             logger.warning("cannot upload the script package", metadata: ["submission": "\(run.submissionId)", "error": "\(error)"])
@@ -262,9 +280,18 @@ public actor Reconciler {
                 logger.info("already submitted before a restart; attaching", metadata: ["submission": "\(run.submissionId)"])
             } else {
                 logger.warning("submission failed", metadata: ["submission": "\(run.submissionId)", "error": "\(error)"])
+                packagePins.forget(on: spec.rayURL)
             }
             return failed(error)
         }
+    }
+
+    /// The zip of `script`, built once per script text.
+    private func workingDirPackage(_ script: String) throws -> WorkingDirPackage {
+        if let (text, package) = lastPackage, text == script { return package }
+        let package = try WorkingDirPackage(script: script)
+        lastPackage = (script, package)
+        return package
     }
 
     /// The script text (nil for a cluster path) and the parsed extras, fetching from S3 as asked.
@@ -356,6 +383,25 @@ public actor Reconciler {
         }
     }
 
+    /// Without S3 nothing follows the log, and the end of a run would wait for the poll
+    /// (`updateInterval`, 20 s by default): a watcher notices it within about a second.
+    private func ensureEndWatch() {
+        var wanted: (String, JobSpec)?
+        if let spec = machine.activeSpec, spec.s3 == nil, let (run, details) = machine.currentRun, run.submitted,
+            !(details?.status.isTerminal ?? false)
+        {
+            wanted = (run.submissionId, spec)
+        }
+        guard endWatch?.submissionId != wanted?.0 else { return }
+        endWatch?.task.cancel()
+        endWatch = nil
+        guard let (submissionId, spec) = wanted else { return }
+        let watcher = RunEndWatcher(
+            submissionId: submissionId, ray: RayClient(baseURL: spec.rayURL, credentials: configuration.rayCredentials, http: http),
+            logger: logger, onTerminal: { [weak self] details in await self?.noticed(details) })
+        endWatch = (submissionId, Task { await watcher.run() })
+    }
+
     /// Every submitted run gets its log shipped when S3 is configured.
     private func ensureShipping() async {
         guard let shipping, let spec = machine.activeSpec, spec.s3 != nil, let (run, _) = machine.currentRun, run.submitted else { return }
@@ -389,3 +435,4 @@ public struct SubmissionPreparationError: Error, CustomStringConvertible {
     }
     public var description: String { message }
 }
+
