@@ -96,6 +96,36 @@ extension IntegrationSuite {
             await second.stop()
         }
 
+        /// Attaching (`id`) to a run that is already over ships its whole log, and submits nothing.
+        @Test func attachingToAFinishedRunShipsItsWholeLog() async throws {
+            try RayHead.ensure(.open)
+            try S3Server.ensure()
+            let runner = try SidecarCoreTests.Workspace("logrun")
+            defer { runner.cleanup() }
+            var config = try Self.config(["bytes": 12 << 20])
+            for key in ["s3.endpoint", "s3.secure", "s3.secret", "s3upload.bucket"] { config[key] = nil }
+            _ = try KubeletConfigMap(directory: runner.configDir, values: config)
+            let first = try runner.sidecar()
+            defer { first.signal(SIGKILL) }
+            let id = try await first.waitForStatus("SUCCEEDED without S3") { $0["status.jobStatus"] == "SUCCEEDED" }["id"]!
+            await first.stop()
+
+            let ws = try SidecarCoreTests.Workspace("logattach")
+            defer { ws.cleanup() }
+            var attach = try Self.config([:])
+            attach["id"] = id
+            attach["jobdata.jobScript"] = nil
+            attach["jobdata.jobParameters"] = nil
+            _ = try KubeletConfigMap(directory: ws.configDir, values: attach)
+            let sidecar = try sidecar(ws)
+            defer { sidecar.signal(SIGKILL) }
+            let status = try await sidecar.waitForStatus(timeout: .seconds(120), "the finished run's log complete", Self.complete)
+            #expect(status["id"] == id)
+            try await expectByteExact(status, jobName: ws.jobName)
+            #expect(try await RayHead.submissions(of: ws.jobName).isEmpty)
+            await sidecar.stop()
+        }
+
         @Test(arguments: ["503", "refuse"])
         func s3FailingFor30SecondsMidStreamLosesNothing(fault: String) async throws {
             try RayHead.ensure(.open)

@@ -183,6 +183,27 @@ extension IntegrationSuite {
             await sidecar.stop()
         }
 
+        /// Without S3 nothing else follows the run: its end must still show long before the
+        /// poll (updateInterval) would have seen it.
+        @Test func withoutS3TheEndOfARunShowsWithoutWaitingForThePoll() async throws {
+            try RayHead.ensure(.open)
+            let ws = try Workspace("end")
+            defer { ws.cleanup() }
+            var config = Self.baseConfig(script: try TestEnvironment.app("sleeper.py"), parameters: #"{"seconds": 6}"#)
+            config["updateInterval"] = "300"
+            _ = try KubeletConfigMap(directory: ws.configDir, values: config)
+            let sidecar = try ws.sidecar()
+            defer { sidecar.signal(SIGKILL) }
+            let id = try await sidecar.waitForStatus("RUNNING") { $0["status.jobStatus"] == "RUNNING" }["id"]!
+            let client = try RayHead.client()
+            try await waitUntil("the run SUCCEEDED on Ray", timeout: .seconds(60)) { try await client.job(id).status == .succeeded }
+            // The poll alone would take up to 300 s here; a minute of slack keeps this no timing test.
+            let status = try await sidecar.waitForStatus(timeout: .seconds(60), "SUCCEEDED without the poll") { $0["status.jobStatus"] == "SUCCEEDED" }
+            #expect(status["id"] == id)
+            #expect(try await RayHead.submissions(of: ws.jobName).count == 1)
+            await sidecar.stop()
+        }
+
         @Test func rayDownAtStartMeansWaitingThenTheJobIsSubmittedOnce() async throws {
             try RayHead.stop()
             let ws = try Workspace("down")
