@@ -3,7 +3,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 SWIFT_BUILD_FLAGS ?=
 
-.PHONY: all deps build test unit-test integration-test demo bench services-up services-down clean
+.PHONY: all deps build release test unit-test integration-test demo bench services-up services-down clean
 
 all: build
 
@@ -27,8 +27,14 @@ unit-test: build
 demo: build
 	scripts/services.sh run scripts/demo.sh
 
-bench: build
-	scripts/services.sh run scripts/bench.sh
+## The binary a container runs: release mode, Swift runtime linked in (no Swift libraries needed
+## on the image, and ~5 MiB less resident memory than the dynamically linked one).
+release: deps
+	$(SWIFT) build -c release --scratch-path .build-release --product raybridge --static-swift-stdlib
+
+## Measures the release binary against the alternatives; writes docs/benchmarks.md.
+bench: release
+	RAYBRIDGE_BIN=$(CURDIR)/.build-release/release/raybridge scripts/services.sh run scripts/bench.sh
 
 services-up: deps
 	scripts/services.sh up
@@ -37,4 +43,4 @@ services-down:
 	scripts/services.sh down
 
 clean:
-	rm -rf .build .run
+	rm -rf .build .build-release .run

@@ -180,34 +180,41 @@ public actor LogShipper {
     private func drain(_ queue: ChunkQueue, monitor: Task<Bool, Never>) async throws -> Bool {
         // The stream replays from byte 0: skip everything already taken.
         var skip = consumed
-        while let chunk = await queue.pop() {
-            var chunk = chunk
-            if skip > 0 {
-                let drop = Int(min(skip, Int64(chunk.readableBytes)))
-                chunk.moveReaderIndex(forwardBy: drop)
-                skip -= Int64(drop)
-            }
-            guard chunk.readableBytes > 0 else { continue }
-            consumed += Int64(chunk.readableBytes)
-            pending.writeBuffer(&chunk)
-            while pending.readableBytes >= configuration.partSize {
-                // The part keeps the full buffer alive until it is uploaded; the few bytes past it
-                // move to a fresh buffer, so memory holds one part in flight and one filling.
-                let part = pending.readSlice(length: configuration.partSize)!
-                var next = Self.partBuffer(configuration.partSize)
-                next.writeBuffer(&pending)
-                pending = next
-                do {
-                    try await uploadPart(part)
-                } catch {
-                    var restored = part
-                    restored.writeBuffer(&pending)
-                    pending = restored
-                    throw error
+        // One part uploads while the next fills, so reading and uploading overlap; waiting for the
+        // upload before starting the next keeps memory at two parts and the part numbers in order.
+        var upload: Task<Void, Error>?
+        do {
+            while let chunk = await queue.pop() {
+                var chunk = chunk
+                if skip > 0 {
+                    let drop = Int(min(skip, Int64(chunk.readableBytes)))
+                    chunk.moveReaderIndex(forwardBy: drop)
+                    skip -= Int64(drop)
+                }
+                guard chunk.readableBytes > 0 else { continue }
+                consumed += Int64(chunk.readableBytes)
+                pending.writeBuffer(&chunk)
+                while pending.readableBytes >= configuration.partSize {
+                    // The part keeps its buffer alive until it is uploaded; the few bytes past it
+                    // move to a fresh buffer, which fills meanwhile.
+                    let part = pending.readSlice(length: configuration.partSize)!
+                    var next = Self.partBuffer(configuration.partSize)
+                    next.writeBuffer(&pending)
+                    pending = next
+                    try await upload?.value
+                    upload = Task { try await self.uploadPart(part) }
                 }
             }
+            try Task.checkCancellation()
+            try await upload?.value
+        } catch {
+            upload?.cancel()
+            _ = try? await upload?.value
+            // Whatever is not in S3 yet is read again: the stream replays from byte 0.
+            consumed = state.shipped
+            pending = Self.partBuffer(configuration.partSize)
+            throw error
         }
-        try Task.checkCancellation()
         monitor.cancel()
         return await monitor.value
     }
