@@ -148,6 +148,7 @@ def bench_log_shipping(rows):
     live = {k: [] for k in ("end", "cpu", "hwm", "rate")}
     catch = {k: [] for k in ("rate", "cpu", "hwm")}
     bare = {"tail": [], "stream": []}
+    sink_rates = []
     pipe = {"rate": [], "cpu": [], "end": []}
     for i in range(max(1, RUNS // 2)):
         job = f"bench-log-{int(time.time())}-{i}"
@@ -178,6 +179,10 @@ def bench_log_shipping(rows):
             if int(got) != size:
                 print(f"warning: the {kind} reader got {got} bytes, the log has {size}", file=sys.stderr)
             bare[kind].append(int(got) / (1 << 20) / float(seconds))
+
+        got, seconds, _ = subprocess.run([PY, os.path.join(ROOT, "scripts/bench_sources.py"), "sink", "http://127.0.0.1:9000", str(size), "5"],
+                                         env=s3_env(), capture_output=True, text=True, check=True).stdout.split()
+        sink_rates.append(int(got) / (1 << 20) / float(seconds))
 
         key = f"bench/pipeline-{submission}.log"
         c0, t0 = children_usage(), time.time()
@@ -216,8 +221,11 @@ def bench_log_shipping(rows):
     rows.append((f"{label}, finished run: raybridge attached, launch -> object complete", stats(catch["rate"], " MiB/s", "{:.1f}")))
     rows.append((f"{label}, finished run: raybridge CPU seconds", stats(catch["cpu"], " s")))
     rows.append((f"{label}, finished run: raybridge peak RSS (VmHWM)", stats(catch["hwm"], " MiB", "{:.1f}")))
+    rows.append((f"{label}: S3 server's intake alone (boto3, sequential 5 MiB parts + complete, from memory)", stats(sink_rates, " MiB/s", "{:.1f}")))
     fastest = max(statistics.median(bare["tail"]), statistics.median(bare["stream"]))
     rows.append((f"{label}: raybridge (finished run) / faster bare source", f"{statistics.median(catch['rate']) / fastest:.2f}"))
+    limit = min(fastest, statistics.median(sink_rates))
+    rows.append((f"{label}: raybridge (finished run) / slower of (faster source, S3 intake)", f"{statistics.median(catch['rate']) / limit:.2f}"))
     rows.append((f"{label}: raybridge / pipeline, rate (finished run)", f"{statistics.median(catch['rate']) / statistics.median(pipe['rate']):.1f}x"))
     rows.append((f"{label}: raybridge / pipeline, CPU seconds (finished run)", f"{statistics.median(catch['cpu']) / statistics.median(pipe['cpu']):.2f}"))
 

@@ -3,6 +3,8 @@ driver log and discards it, then prints `bytes seconds cpu_seconds` on one line.
 
   bench_sources.py tail   URL SUBMISSION_ID            the Jobs API's tail WebSocket
   bench_sources.py stream URL SUBMISSION_ID NODE_ID    the state API's file stream (what raybridge reads)
+  bench_sources.py sink   ENDPOINT BYTES PART_MIB       the S3 server's intake: boto3 uploads BYTES
+                                                        from memory in sequential parts and completes
 
 The tail WebSocket ends by itself once the run is terminal and the log is read. The state stream
 never ends (it follows the file): it is read until it has been quiet for QUIET seconds after the
@@ -57,10 +59,29 @@ async def stream(url, submission_id, node_id):
     return total, time.monotonic() - last
 
 
+def sink(endpoint, size, part_mib):
+    import boto3  # credentials from the environment (.run/s3.env)
+    s3 = boto3.client("s3", endpoint_url=endpoint)
+    part = os.urandom(part_mib << 20)
+    key = f"bench/sink-{time.time()}"
+    upload = s3.create_multipart_upload(Bucket="ray-logs", Key=key)["UploadId"]
+    parts, sent, number = [], 0, 0
+    while sent < size:
+        number += 1
+        body = part[: min(len(part), size - sent)]
+        etag = s3.upload_part(Bucket="ray-logs", Key=key, UploadId=upload, PartNumber=number, Body=body)["ETag"]
+        parts.append({"PartNumber": number, "ETag": etag})
+        sent += len(body)
+    s3.complete_multipart_upload(Bucket="ray-logs", Key=key, UploadId=upload, MultipartUpload={"Parts": parts})
+    return sent, 0.0
+
+
 def main():
     kind, url, submission_id = sys.argv[1:4]
     t0, c0 = time.monotonic(), cpu()
-    if kind == "tail":
+    if kind == "sink":
+        total, idle = sink(url, int(submission_id), int(sys.argv[4]))
+    elif kind == "tail":
         total, idle = asyncio.run(tail(url, submission_id))
     else:
         total, idle = asyncio.run(stream(url, submission_id, sys.argv[4]))

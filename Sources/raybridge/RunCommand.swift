@@ -38,7 +38,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Serve /healthz, /readyz and /metrics on ADDR:PORT, e.g. 0.0.0.0:9533. Off when not given. [env: RAYBRIDGE_LISTEN]")
     var listen: String?
 
-    @Option(help: "Size of the log's multipart upload parts in MiB (S3's minimum is 5). [env: RAYBRIDGE_PART_SIZE_MIB] (default: 8)")
+    @Option(help: "Size of the first 2,000 parts of the log's multipart upload in MiB (S3's minimum is 5); parts double in size every 2,000 parts after that. [env: RAYBRIDGE_PART_SIZE_MIB] (default: 5)")
     var partSizeMib: Int?
 
     @Flag(help: "Exit 0 when the run SUCCEEDED, 1 when it FAILED or was STOPPED (for Job-style pods). [env: RAYBRIDGE_EXIT_ON_COMPLETION]")
@@ -82,7 +82,7 @@ struct RunCommand: AsyncParsableCommand {
         let rayCredentialsDir = rayCredentialsDir ?? Environment.value("RAYBRIDGE_RAY_CREDENTIALS_DIR") ?? "/credentials"
         let s3CredentialsDir = s3CredentialsDir ?? Environment.value("RAYBRIDGE_S3_CREDENTIALS_DIR") ?? "/s3credentials"
         let exitOnCompletion = exitOnCompletion || Environment.flag("RAYBRIDGE_EXIT_ON_COMPLETION")
-        let partSizeMib = try partSizeMib ?? Environment.parse("RAYBRIDGE_PART_SIZE_MIB", as: { Int($0) }, "a whole number of MiB") ?? 8
+        let partSizeMib = try partSizeMib ?? Environment.parse("RAYBRIDGE_PART_SIZE_MIB", as: { Int($0) }, "a whole number of MiB") ?? 5
         guard partSizeMib >= 5, partSizeMib <= 5 * 1024 else {
             throw ValidationError("--part-size-mib must be from 5 (S3's minimum part size) to 5120, found \(partSizeMib)")
         }

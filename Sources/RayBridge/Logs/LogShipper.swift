@@ -17,13 +17,22 @@ public actor LogShipper {
         public var drainWindow: Duration
         public var queueCapacity: Int
 
-        public init(partSize: Int = 8 << 20, drainWindow: Duration = .seconds(2), queueCapacity: Int = 1 << 20) {
+        public init(partSize: Int = 5 << 20, drainWindow: Duration = .seconds(2), queueCapacity: Int = 1 << 20) {
             self.partSize = partSize
             self.drainWindow = drainWindow
             self.queueCapacity = queueCapacity
         }
 
         public static let minimumPartSize = 5 << 20
+        static let maximumPartSize = 5 << 30
+        static let partsPerSize = 2000
+
+        /// S3 allows 10,000 parts: they start at `partSize` and double every 2,000 parts, so the
+        /// 10,000 hold 62,000 times `partSize` (about 300 GiB at 5 MiB) while the memory of ordinary
+        /// logs stays at two small parts.
+        public func partSize(forPart number: Int) -> Int {
+            min(partSize << min((number - 1) / Self.partsPerSize, 4), Self.maximumPartSize)
+        }
     }
 
     public typealias Progress = @Sendable (String, StatusSnapshot.LogShipment) async -> Void
@@ -124,7 +133,7 @@ public actor LogShipper {
             }
         }
         consumed = state.shipped
-        pending = Self.partBuffer(configuration.partSize)
+        pending = Self.partBuffer(configuration.partSize(forPart: state.parts.count + 1))
         try? store.save(state)
     }
 
@@ -180,6 +189,7 @@ public actor LogShipper {
     private func drain(_ queue: ChunkQueue, monitor: Task<Bool, Never>) async throws -> Bool {
         // The stream replays from byte 0: skip everything already taken.
         var skip = consumed
+        var cut = state.parts.count
         // One part uploads while the next fills, so reading and uploading overlap; waiting for the
         // upload before starting the next keeps memory at two parts and the part numbers in order.
         var upload: Task<Void, Error>?
@@ -194,11 +204,12 @@ public actor LogShipper {
                 guard chunk.readableBytes > 0 else { continue }
                 consumed += Int64(chunk.readableBytes)
                 pending.writeBuffer(&chunk)
-                while pending.readableBytes >= configuration.partSize {
+                while pending.readableBytes >= configuration.partSize(forPart: cut + 1) {
                     // The part keeps its buffer alive until it is uploaded; the few bytes past it
                     // move to a fresh buffer, which fills meanwhile.
-                    let part = pending.readSlice(length: configuration.partSize)!
-                    var next = Self.partBuffer(configuration.partSize)
+                    let part = pending.readSlice(length: configuration.partSize(forPart: cut + 1))!
+                    cut += 1
+                    var next = Self.partBuffer(configuration.partSize(forPart: cut + 1))
                     next.writeBuffer(&pending)
                     pending = next
                     try await upload?.value
@@ -212,7 +223,7 @@ public actor LogShipper {
             _ = try? await upload?.value
             // Whatever is not in S3 yet is read again: the stream replays from byte 0.
             consumed = state.shipped
-            pending = Self.partBuffer(configuration.partSize)
+            pending = Self.partBuffer(configuration.partSize(forPart: state.parts.count + 1))
             throw error
         }
         monitor.cancel()
