@@ -64,13 +64,31 @@ def proc_stats(pid):
 
 
 def wakeups(pid):
-    total = 0
+    """Context switches per thread: {tid: (name, count)}."""
+    threads = {}
     for tid in os.listdir(f"/proc/{pid}/task"):
-        with open(f"/proc/{pid}/task/{tid}/status") as f:
-            for line in f:
-                if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
-                    total += int(line.split()[1])
-    return total
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                name = f.read().strip()
+            total = 0
+            with open(f"/proc/{pid}/task/{tid}/status") as f:
+                for line in f:
+                    if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
+                        total += int(line.split()[1])
+            threads[tid] = (name, total)
+        except OSError:
+            pass  # the thread ended meanwhile
+    return threads
+
+
+def wakeups_between(before, after):
+    """Switches of the threads alive at the end (a thread that ended takes its count along), and
+    the busiest thread's name."""
+    per = {}
+    for tid, (name, count) in after.items():
+        per[name] = per.get(name, 0) + count - before.get(tid, (name, 0))[1]
+    busiest = max(per, key=per.get) if per else "-"
+    return sum(per.values()), busiest
 
 
 class Sidecar:
@@ -267,7 +285,8 @@ def bench_reaction_and_idle(rows):
         w1 = wakeups(sidecar.process.pid)
         rows.append((f"idle over {IDLE_SECONDS} s (finished job, no edits): RSS", f"{rss:.1f} MiB"))
         rows.append((f"idle over {IDLE_SECONDS} s: CPU", f"{(cpu1 - cpu0) / IDLE_SECONDS * 100:.3f} % ({cpu1 - cpu0:.2f} s)"))
-        rows.append((f"idle over {IDLE_SECONDS} s: context switches (all threads) per second", f"{(w1 - w0) / IDLE_SECONDS:.1f}"))
+        switches, busiest = wakeups_between(w0, w1)
+        rows.append((f"idle over {IDLE_SECONDS} s: context switches (all threads) per second", f"{switches / IDLE_SECONDS:.1f} (most: thread `{busiest}`)"))
 
         # After more than a minute the package check is no longer trusted: the next edit pays for it.
         before = metrics(port)

@@ -16,6 +16,10 @@ public actor LogShipper {
         /// Ray's stream polls the file every 0.5 s.
         public var drainWindow: Duration
         public var queueCapacity: Int
+        /// A run that ends with at most this much of its log read is finished through Ray's file
+        /// endpoint (which replays from byte 0 and ends at the file's end: exact, no waiting);
+        /// a bigger one waits for the stream to stay quiet for `drainWindow` instead.
+        public var rereadLimit: Int64 = 128 << 20
 
         public init(partSize: Int = 5 << 20, drainWindow: Duration = .seconds(2), queueCapacity: Int = 1 << 20) {
             self.partSize = partSize
@@ -51,6 +55,8 @@ public actor LogShipper {
     private var consumed: Int64 = 0
     private var pending: ByteBuffer
     private var lastError: String?
+    /// Set when a followed run turned out terminal: the rest is read through the file endpoint.
+    private var finishFromFile = false
 
     public init(
         submissionId: String, ray: RayClient, s3: S3Client, settings: S3Settings, store: LogUploadStore,
@@ -154,7 +160,21 @@ public actor LogShipper {
         // A run that is over (a restart, an attach, a short job) has its whole log on disk: the
         // file endpoint ends at its end, so no quiet window has to pass before the upload completes.
         let over = details.status.isTerminal
-        let body = try await ray.streamDriverLog(nodeId: nodeId, submissionId: submissionId, follow: !over)
+        if over { await onTerminal(details) }
+        finishFromFile = false
+        guard try await pass(nodeId: nodeId, follow: !over) else { return false }
+        if finishFromFile {
+            // The run ended while followed: the rest is read to the file's end, exactly.
+            logger.info("the run is over; reading the rest of its log to the end of the file", metadata: ["bytesRead": "\(consumed)"])
+            return try await pass(nodeId: nodeId, follow: false)
+        }
+        return true
+    }
+
+    /// One read of the driver log, following it or to the file's end; true when the log is
+    /// complete (the run is terminal and everything was taken), false when the read broke off.
+    private func pass(nodeId: String, follow: Bool) async throws -> Bool {
+        let body = try await ray.streamDriverLog(nodeId: nodeId, submissionId: submissionId, follow: follow)
         let queue = ChunkQueue(capacity: configuration.queueCapacity)
         let reader = Task {
             var complete = false
@@ -165,13 +185,7 @@ public actor LogShipper {
             await queue.finish()
             return complete
         }
-        let monitor: Task<Bool, Never>
-        if over {
-            await onTerminal(details)
-            monitor = Task { await reader.value }
-        } else {
-            monitor = Task { await self.watchForEnd(queue: queue, reader: reader) }
-        }
+        let monitor = follow ? Task { await self.watchForEnd(queue: queue, reader: reader) } : Task { await reader.value }
         defer {
             reader.cancel()
             monitor.cancel()
@@ -231,8 +245,9 @@ public actor LogShipper {
     }
 
     /// Decides the end of the run without polling a busy job: Ray is asked only when the stream
-    /// has gone quiet, at most once a second. Returns true after the run is terminal and the
-    /// stream stayed quiet for the drain window (and stops the reader then).
+    /// has gone quiet, at most once a second. Returns true once the run is terminal and either
+    /// the rest is to be read from the file (`finishFromFile`) or the stream stayed quiet for the
+    /// drain window; it stops the reader then.
     private func watchForEnd(queue: ChunkQueue, reader: Task<Bool, Never>) async -> Bool {
         var terminalAt: ContinuousClock.Instant?
         var lastCheck = ContinuousClock.now - .seconds(10)
@@ -249,6 +264,13 @@ public actor LogShipper {
                 if let details = try? await ray.job(submissionId), details.status.isTerminal {
                     terminalAt = .now
                     await onTerminal(details)
+                    // The file is final now. Unless re-reading it from byte 0 costs more than the
+                    // quiet window, its end is found exactly through the file endpoint.
+                    if consumed <= configuration.rereadLimit {
+                        finishFromFile = true
+                        reader.cancel()
+                        return true
+                    }
                 }
             }
         }
