@@ -204,6 +204,45 @@ extension IntegrationSuite {
             await sidecar.stop()
         }
 
+        /// Job-style pods: the process ends with the run, 0 for SUCCEEDED and 1 for FAILED.
+        @Test(arguments: [("print('done')", Int32(0), "SUCCEEDED"), ("raise SystemExit(3)", Int32(1), "FAILED")])
+        func exitOnCompletionEndsTheProcessWithTheRunsOutcome(script: String, code: Int32, jobStatus: String) async throws {
+            try RayHead.ensure(.open)
+            let ws = try Workspace("exit\(code)")
+            defer { ws.cleanup() }
+            _ = try KubeletConfigMap(directory: ws.configDir, values: Self.baseConfig(script: script))
+            let sidecar = try ws.sidecar(arguments: ["--exit-on-completion"])
+            defer { sidecar.signal(SIGKILL) }
+            let exited = await sidecar.waitForExit(timeout: .seconds(120))
+            #expect(exited == code, "\(sidecar.log.suffix(2000))")
+            let status = StatusDirectory.read(ws.statusDir)
+            #expect(status["status.jobStatus"] == jobStatus)
+            #expect(try await RayHead.submissions(of: ws.jobName).count == 1)
+        }
+
+        /// By default a run outlives its sidecar; `--stop-on-exit` stops it on SIGTERM.
+        @Test func stopOnExitStopsTheRunOnSigtermAndTheDefaultLeavesItRunning() async throws {
+            try RayHead.ensure(.open)
+            let client = try RayHead.client()
+            for stopOnExit in [false, true] {
+                let ws = try Workspace(stopOnExit ? "stopexit" : "keeprun")
+                defer { ws.cleanup() }
+                _ = try KubeletConfigMap(directory: ws.configDir, values: Self.baseConfig(script: try TestEnvironment.app("sleeper.py"), parameters: #"{"seconds": 30}"#))
+                let sidecar = try ws.sidecar(arguments: stopOnExit ? ["--stop-on-exit"] : [])
+                defer { sidecar.signal(SIGKILL) }
+                let id = try await sidecar.waitForStatus("RUNNING") { $0["status.jobStatus"] == "RUNNING" }["id"]!
+                sidecar.signal(SIGTERM)
+                #expect(await sidecar.waitForExit(timeout: .seconds(10)) == 0)
+                if stopOnExit {
+                    try await waitUntil("the run STOPPED on Ray", timeout: .seconds(30)) { try await client.job(id).status == .stopped }
+                } else {
+                    try await Task.sleep(for: .seconds(2))
+                    #expect(try await client.job(id).status == .running)
+                    _ = try await client.stop(id)
+                }
+            }
+        }
+
         @Test func rayDownAtStartMeansWaitingThenTheJobIsSubmittedOnce() async throws {
             try RayHead.stop()
             let ws = try Workspace("down")

@@ -110,7 +110,7 @@ public actor Reconciler {
         exitContinuation?.finish()
         if code == nil, configuration.stopOnExit, let (run, details) = machine.currentRun, !(details?.status.isTerminal ?? false), let client {
             logger.info("--stop-on-exit: stopping the run", metadata: ["submission": "\(run.submissionId)"])
-            do { try await client.stop(run.submissionId) } catch { logger.error("cannot stop the run", metadata: ["error": "\(error)"]) }
+            await Self.stopBeforeExit(run.submissionId, client: client, logger: logger)
         }
         endWatch?.task.cancel()
         // SIGTERM: uploads stop where they are; their state is on disk for the next start.
@@ -118,6 +118,35 @@ public actor Reconciler {
         persistJournal()
         publish()
         return code
+    }
+
+    /// The shutdown has cancelled this task, and a cancelled task's requests fail at once: the
+    /// stop runs in a task of its own, bounded so that it fits the graceful shutdown period.
+    private static func stopBeforeExit(_ submissionId: String, client: RayClient, logger: Logger) async {
+        let outcome = await Task { () -> String? in
+            await withTaskGroup(of: String?.self) { group in
+                group.addTask {
+                    do {
+                        _ = try await client.stop(submissionId)
+                        return nil
+                    } catch {
+                        return "\(error)"
+                    }
+                }
+                group.addTask {
+                    try? await Task.sleep(for: .seconds(3))
+                    return "no answer from Ray within 3 s"
+                }
+                let first = await group.next() ?? nil
+                group.cancelAll()
+                return first
+            }
+        }.value
+        if let outcome {
+            logger.error("cannot stop the run; it goes on without us", metadata: ["submission": "\(submissionId)", "error": "\(outcome)"])
+        } else {
+            logger.info("stop requested", metadata: ["submission": "\(submissionId)"])
+        }
     }
 
     public func configChanged(_ snapshot: DirectorySnapshot) async {
