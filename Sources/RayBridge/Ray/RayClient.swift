@@ -108,7 +108,7 @@ public struct RayClient: Sendable {
             response = try await http.execute(request, timeout: timeout)
             bytes = try await response.body.collect(upTo: maxBytes)
         } catch {
-            throw .unreachable(url: baseURL.absoluteString, reason: Self.describe(error))
+            throw .unreachable(url: baseURL.absoluteString, reason: TransportFailure.describe(error))
         }
         let data = Data(bytes.readableBytesView)
         outcome = String(response.status.code)
@@ -160,7 +160,7 @@ public struct RayClient: Sendable {
             // No overall deadline: the stream lives as long as the run.
             response = try await http.execute(request, deadline: .distantFuture)
         } catch {
-            throw .unreachable(url: baseURL.absoluteString, reason: Self.describe(error))
+            throw .unreachable(url: baseURL.absoluteString, reason: TransportFailure.describe(error))
         }
         guard response.status == .ok else {
             let text = (try? await response.body.collect(upTo: 64 << 10)).map { String(buffer: $0) } ?? ""
@@ -171,13 +171,5 @@ public struct RayClient: Sendable {
             }
         }
         return response.body
-    }
-
-    static func describe(_ error: Error) -> String {
-        if let error = error as? HTTPClientError {
-            return "\(error)"
-        }
-        let text = "\(error)"
-        return text.count > 300 ? String(text.prefix(300)) + "…" : text
     }
 }

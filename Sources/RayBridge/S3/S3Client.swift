@@ -178,7 +178,7 @@ public struct S3Client: Sendable {
             response = try await http.execute(request, timeout: timeout)
             bytes = method == .HEAD ? ByteBuffer() : try await response.body.collect(upTo: maxBytes)
         } catch {
-            throw .unreachable(endpoint: endpoint.absoluteString, reason: RayClient.describe(error))
+            throw .unreachable(endpoint: endpoint.absoluteString, reason: TransportFailure.describe(error))
         }
         let data = Data(bytes.readableBytesView)
         let status = Int(response.status.code)
