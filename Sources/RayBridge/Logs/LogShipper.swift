@@ -206,7 +206,7 @@ public actor LogShipper {
         var cut = state.parts.count
         // One part uploads while the next fills, so reading and uploading overlap; waiting for the
         // upload before starting the next keeps memory at two parts and the part numbers in order.
-        var upload: Task<Void, Error>?
+        var upload: Task<ByteBuffer, Error>?
         do {
             while let chunk = await queue.pop() {
                 var chunk = chunk
@@ -219,19 +219,22 @@ public actor LogShipper {
                 consumed += Int64(chunk.readableBytes)
                 pending.writeBuffer(&chunk)
                 while pending.readableBytes >= configuration.partSize(forPart: cut + 1) {
-                    // The part keeps its buffer alive until it is uploaded; the few bytes past it
-                    // move to a fresh buffer, which fills meanwhile.
                     let part = pending.readSlice(length: configuration.partSize(forPart: cut + 1))!
                     cut += 1
-                    var next = Self.partBuffer(configuration.partSize(forPart: cut + 1))
+                    // The previous part's buffer, back from S3, takes the few bytes past this part
+                    // and fills on: no fresh mapping to fault in for every part.
+                    var next = try await Self.recycle(&upload, capacity: configuration.partSize(forPart: cut + 1))
                     next.writeBuffer(&pending)
+                    let filled = pending
                     pending = next
-                    try await upload?.value
-                    upload = Task { try await self.uploadPart(part) }
+                    upload = Task {
+                        try await self.uploadPart(part)
+                        return filled
+                    }
                 }
             }
             try Task.checkCancellation()
-            try await upload?.value
+            _ = try await upload?.value
         } catch {
             upload?.cancel()
             _ = try? await upload?.value
@@ -292,6 +295,21 @@ public actor LogShipper {
             }
             try await Task.sleep(for: failures == 0 ? .milliseconds(250) : Self.backoff(failures))
         }
+    }
+
+    /// Waits for `upload` and hands back its part's buffer, emptied; a new buffer when there was no
+    /// upload or its buffer is still referenced elsewhere (then `clear` allocates).
+    private static func recycle(_ upload: inout Task<ByteBuffer, Error>?, capacity: Int) async throws -> ByteBuffer {
+        guard upload != nil else { return partBuffer(capacity) }
+        var buffer: ByteBuffer
+        do {
+            // The task holds a copy of its result: let it go before asking for a unique buffer.
+            let task = upload!
+            upload = nil
+            buffer = try await task.value
+        }
+        buffer.clear(minimumCapacity: capacity + (256 << 10))
+        return buffer
     }
 
     /// Sized for one part plus the chunks that overshoot it (NIO reads at most 64 KiB at a time), so
