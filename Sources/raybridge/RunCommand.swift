@@ -54,7 +54,7 @@ struct RunCommand: AsyncParsableCommand {
     var logLevel: Logger.Level?
 
     func run() async throws {
-        // A log streaming through (64 KiB reads, 8 MiB parts) otherwise leaves glibc's heaps
+        // A log streaming through (64 KiB reads, parts of several MiB) otherwise leaves glibc's heaps
         // fragmented across per-thread arenas and never trimmed: peak RSS on a 256 MiB log was
         // 77 MiB (release build) with the defaults, 48 MiB with these. Buffers of 32 KiB and more
         // are mmapped and given back on free; two arenas are plenty for this process.

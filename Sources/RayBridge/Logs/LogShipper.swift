@@ -5,7 +5,7 @@ import NIOCore
 
 /// Streams one run's driver log to S3 while the run lives: reads Ray's state-API file stream,
 /// cuts it into parts, uploads each part as it fills, and completes the upload once the run is
-/// terminal and the stream has drained. Memory holds at most one part plus a small queue.
+/// terminal and the stream has drained. Memory holds at most two parts plus a small queue.
 ///
 /// Byte-exact across restarts: the uploaded parts are recorded after each upload; a restart
 /// reconciles them with ListParts, replays the stream from byte 0 and skips what S3 already has.
@@ -146,7 +146,7 @@ public actor LogShipper {
     /// Reads the stream once; returns true when the run is terminal and the stream drained,
     /// false when the stream ended early (reconnect), throws on errors.
     private func shipStream() async throws -> Bool {
-        let (nodeId, details) = try await waitForDriverNode()
+        let (nodeId, details) = try await ray.waitForDriver(submissionId)
         guard let nodeId else {
             // The run ended before a driver started (runtime env failure): Ray's job log, if
             // any, is all there is.
@@ -278,23 +278,6 @@ public actor LogShipper {
             }
         }
         return false
-    }
-
-    private func waitForDriverNode() async throws -> (String?, RayJobDetails) {
-        var failures = 0
-        while true {
-            try Task.checkCancellation()
-            do {
-                let details = try await ray.job(submissionId)
-                if let node = details.driverNodeId, !node.isEmpty { return (node, details) }
-                if details.status.isTerminal { return (nil, details) }
-                failures = 0
-            } catch {
-                failures += 1
-                if !error.isRetryable { throw error }
-            }
-            try await Task.sleep(for: failures == 0 ? .milliseconds(250) : Self.backoff(failures))
-        }
     }
 
     /// Waits for `upload` and hands back its part's buffer, emptied; a new buffer when there was no

@@ -31,7 +31,11 @@ actor RunEndWatcher {
         var failures = 0
         while !Task.isCancelled {
             do {
-                guard let nodeId = try await driverNode() else { return }
+                let (nodeId, details) = try await ray.waitForDriver(submissionId)
+                guard let nodeId else {
+                    await onTerminal(details)
+                    return
+                }
                 let body = try await ray.streamDriverLog(nodeId: nodeId, submissionId: submissionId, lastLines: 1)
                 failures = 0
                 streamEnded = false
@@ -77,22 +81,5 @@ actor RunEndWatcher {
             if streamEnded { return false }
         }
         return false
-    }
-
-    /// The node whose agent has the driver log; nil when the run ended without a driver (the
-    /// observer has been told then).
-    private func driverNode() async throws -> String? {
-        var delay: Duration = .milliseconds(250)
-        while true {
-            try Task.checkCancellation()
-            let details = try await ray.job(submissionId)
-            if details.status.isTerminal {
-                await onTerminal(details)
-                return nil
-            }
-            if let node = details.driverNodeId, !node.isEmpty { return node }
-            try await Task.sleep(for: delay)
-            delay = min(delay * 2, Self.checkEvery)
-        }
     }
 }
