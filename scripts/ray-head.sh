@@ -5,19 +5,23 @@
 #   scripts/ray-head.sh stop                    stop it and make sure no Ray process is left
 #   scripts/ray-head.sh status                  print the mode and whether /api/version answers
 #
-# State under .run/: ray.mode ("disabled" or "token"), ray.token (token mode only), ray.env
+# The head runs from $RAY_VENV (default: $RAYBRIDGE_VENV, else .venv): `make compat` points it at
+# a venv of another Ray release (scripts/ray-venv.sh). A head from another venv is restarted.
+#
+# State under .run/: ray.mode ("disabled" or "token"), ray.venv, ray.token (token mode only), ray.env
 # (RAY_DASHBOARD_URL, RAY_AUTH_MODE, RAY_AUTH_TOKEN), ray.pids, ray-start.log / ray-stop.log,
 # and Ray's own temp dir .run/ray/ (logs: .run/ray/session_latest/logs/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
-VENV="${RAYBRIDGE_VENV:-$ROOT/.venv}"
+VENV="${RAY_VENV:-${RAYBRIDGE_VENV:-$ROOT/.venv}}"
 RUN="$ROOT/.run"
 PORT="${RAY_DASHBOARD_PORT:-8265}"
 GCS_PORT=6379 # Ray's default; only checked, so that a foreign Ray gives a clear error
 URL="http://127.0.0.1:$PORT"
 MODE_FILE="$RUN/ray.mode"
+VENV_FILE="$RUN/ray.venv"
 TOKEN_FILE="$RUN/ray.token"
 ENV_FILE="$RUN/ray.env"
 PIDS_FILE="$RUN/ray.pids"
@@ -167,7 +171,7 @@ do_stop() {
     fi
   fi
 
-  rm -f "$MODE_FILE" "$TOKEN_FILE" "$ENV_FILE" "$PIDS_FILE"
+  rm -f "$MODE_FILE" "$VENV_FILE" "$TOKEN_FILE" "$ENV_FILE" "$PIDS_FILE"
   pids=$(our_pids)
   # shellcheck disable=SC2086
   [ -z "$pids" ] || die "Ray processes survived SIGKILL:" $pids
@@ -202,6 +206,7 @@ do_start() {
 
   # Already running in the wanted mode (same token) and answering: nothing to do.
   if [ -f "$MODE_FILE" ] && [ "$(cat "$MODE_FILE")" = "$mode" ] &&
+    [ "$(cat "$VENV_FILE" 2>/dev/null || true)" = "$VENV" ] &&
     [ "$(cat "$TOKEN_FILE" 2>/dev/null || true)" = "$token" ] && api_version "$token" >/dev/null; then
     log "already running at $URL (mode $mode)"
     return 0
@@ -274,6 +279,7 @@ do_start() {
   done
 
   printf '%s\n' "$mode" >"$MODE_FILE"
+  printf '%s\n' "$VENV" >"$VENV_FILE"
   if [ "$mode" = token ]; then
     (umask 077 && printf '%s\n' "$token" >"$TOKEN_FILE")
   else

@@ -35,6 +35,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Directory with the Ray Secret's file token, sent as a Bearer token. [env: RAYBRIDGE_RAY_CREDENTIALS_DIR] (default: /credentials)")
     var rayCredentialsDir: String?
 
+    @Option(help: "PEM file of CA certificates trusted for https to Ray and S3, on top of the system's; re-read when it changes (mount it from a Secret or ConfigMap). [env: RAYBRIDGE_CA_FILE]")
+    var caFile: String?
+
     @Option(help: "Serve /healthz, /readyz and /metrics on ADDR:PORT, e.g. 0.0.0.0:9533. Off when not given. [env: RAYBRIDGE_LISTEN]")
     var listen: String?
 
@@ -88,36 +91,50 @@ struct RunCommand: AsyncParsableCommand {
         }
 
         let listen = listen ?? Environment.value("RAYBRIDGE_LISTEN")
+        let caFile = caFile ?? Environment.value("RAYBRIDGE_CA_FILE")
         let stopOnExit = stopOnExit || Environment.flag("RAYBRIDGE_STOP_ON_EXIT")
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let health = HealthState()
         let healthServer = try listen.map { try HealthServer(listen: $0, health: health, registry: registry, logger: logger) }
 
-        let reconciler = try Reconciler(
-            configuration: .init(
-                jobName: jobName, statusDirectory: statusDir,
-                rayCredentials: RayCredentials(directory: rayCredentialsDir),
-                s3Credentials: S3CredentialsFile(directory: s3CredentialsDir), exitOnCompletion: exitOnCompletion,
-                stopOnExit: stopOnExit, logShipping: .init(partSize: partSizeMib << 20)),
-            health: health, logger: logger)
-        let watcher = DirectoryWatcher(directory: configDir, logger: logger)
-        logger.info("raybridge \(RayBridgeVersion.string) starting", metadata: [
-            "configDir": "\(configDir)", "statusDir": "\(statusDir)", "job": "\(jobName)",
-        ])
+        // One client for Ray and S3, shut down after the services, also when starting them failed.
+        let http = HTTPClientFactory.make()
+        func serve() async throws -> Int32? {
+            let reconciler = try Reconciler(
+                configuration: .init(
+                    jobName: jobName, statusDirectory: statusDir,
+                    rayCredentials: RayCredentials(directory: rayCredentialsDir),
+                    s3Credentials: S3CredentialsFile(directory: s3CredentialsDir), exitOnCompletion: exitOnCompletion,
+                    stopOnExit: stopOnExit, logShipping: .init(partSize: partSizeMib << 20), caFile: caFile),
+                http: http, health: health, logger: logger)
+            let watcher = DirectoryWatcher(directory: configDir, logger: logger)
+            logger.info("raybridge \(RayBridgeVersion.string) starting", metadata: [
+                "configDir": "\(configDir)", "statusDir": "\(statusDir)", "job": "\(jobName)", "caFile": "\(caFile ?? "-")",
+            ])
 
-        let sidecar = SidecarService(reconciler: reconciler, watcher: watcher)
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: sidecar, successTerminationBehavior: .gracefullyShutdownGroup)
-        ]
-        if let healthServer { services.append(.init(service: healthServer)) }
-        var groupConfiguration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        // Kubernetes waits terminationGracePeriodSeconds (30 s by default); we promise 5.
-        groupConfiguration.maximumGracefulShutdownDuration = .seconds(4)
-        groupConfiguration.maximumCancellationDuration = .milliseconds(500)
-        let group = ServiceGroup(configuration: groupConfiguration)
-        try await group.run()
-        if let code = await sidecar.exitCode.value {
+            let sidecar = SidecarService(reconciler: reconciler, watcher: watcher)
+            var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+                .init(service: sidecar, successTerminationBehavior: .gracefullyShutdownGroup)
+            ]
+            if let healthServer { services.append(.init(service: healthServer)) }
+            var groupConfiguration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            // Kubernetes waits terminationGracePeriodSeconds (30 s by default); we promise 5.
+            groupConfiguration.maximumGracefulShutdownDuration = .seconds(4)
+            groupConfiguration.maximumCancellationDuration = .milliseconds(500)
+            let group = ServiceGroup(configuration: groupConfiguration)
+            try await group.run()
+            return await sidecar.exitCode.value
+        }
+        let code: Int32?
+        do {
+            code = try await serve()
+        } catch {
+            try? await http.shutdown()
+            throw error
+        }
+        try? await http.shutdown()
+        if let code {
             throw ExitCode(code)
         }
     }

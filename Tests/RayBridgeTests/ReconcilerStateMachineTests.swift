@@ -35,11 +35,20 @@ import Testing
         return (run, m.submitted(at: Date()))
     }
 
+    static let rayURL = URL(string: "http://127.0.0.1:8265")!
+
+    /// A machine that has read the cluster's version already (most tests are about what follows).
+    static func connected(_ machine: M, version: RayVersion? = RayVersion(2, 60, 0)) -> M {
+        var machine = machine
+        #expect(machine.versionRead(version, at: rayURL) == .none)
+        return machine
+    }
+
     /// A journal that exists (not a new pod), so no recovery listing is done first.
-    static func fresh(exit: Bool = false) -> M { M(jobName: "job", journal: Journal(jobName: "job"), exitOnCompletion: exit) }
+    static func fresh(exit: Bool = false) -> M { Self.connected(M(jobName: "job", journal: Journal(jobName: "job"), exitOnCompletion: exit)) }
 
     @Test func newPodWithoutJournalListsTheClusterFirst() {
-        var m = M(jobName: "job", journal: nil)
+        var m = Self.connected(M(jobName: "job", journal: nil))
         #expect(m.configChanged(Self.config()) == .recover)
         guard case .submit(let run, _) = m.recovered([]) else { Issue.record("submit expected"); return }
         #expect(run.submissionId == Self.id(1))
@@ -48,7 +57,7 @@ import Testing
     }
 
     @Test func recoveryAttachesToTheNewestRunOfTheRevisionInsteadOfSubmitting() {
-        var m = M(jobName: "job", journal: nil)
+        var m = Self.connected(M(jobName: "job", journal: nil))
         _ = m.configChanged(Self.config())
         let jobs = [
             Self.details(Self.id(1), .succeeded, seq: 1),
@@ -64,7 +73,7 @@ import Testing
     }
 
     @Test func recoveryStopsARunningOlderRevisionThenSubmits() {
-        var m = M(jobName: "job", journal: nil)
+        var m = Self.connected(M(jobName: "job", journal: nil))
         _ = m.configChanged(Self.config(["resubmit": "new"]))
         #expect(m.recovered([Self.details(Self.id(1), .running)]) == .fetch(submissionId: Self.id(1)))
         #expect(m.observed(Self.details(Self.id(1), .running)) == .stop(submissionId: Self.id(1)))
@@ -166,15 +175,18 @@ import Testing
         #expect(m.requestFailed(down) == .sleep(.seconds(1)))
         #expect(m.status.jobStatus == "WAITING")
         #expect(m.status.message.contains("unreachable"))
-        // The intent may or may not have reached Ray: check before submitting again.
-        #expect(m.wakeup() == .fetch(submissionId: Self.id(1)))
+        // Ray was unreachable: its version is read again before anything else (it may have been
+        // upgraded meanwhile), with the same backoff.
+        #expect(m.wakeup() == .readVersion(Self.rayURL))
         #expect(m.requestFailed(down) == .sleep(.seconds(2)))
-        #expect(m.wakeup() == .fetch(submissionId: Self.id(1)))
+        #expect(m.wakeup() == .readVersion(Self.rayURL))
         #expect(m.requestFailed(down) == .sleep(.seconds(4)))
         for _ in 0..<10 { _ = m.wakeup(); _ = m.requestFailed(down) }
-        #expect(m.wakeup() == .fetch(submissionId: Self.id(1)))
+        #expect(m.wakeup() == .readVersion(Self.rayURL))
         #expect(m.requestFailed(down) == .sleep(M.maxBackoff))
-        #expect(m.wakeup() == .fetch(submissionId: Self.id(1)))
+        #expect(m.wakeup() == .readVersion(Self.rayURL))
+        // The intent may or may not have reached Ray: check before submitting again.
+        #expect(m.versionRead(RayVersion(2, 60, 0), at: Self.rayURL) == .fetch(submissionId: Self.id(1)))
         guard case .submit(let run, _) = m.requestFailed(.notFound(what: "job")) else { Issue.record("resubmit the same id"); return }
         #expect(run.submissionId == Self.id(1), "the same deterministic id is used again")
     }
@@ -189,7 +201,7 @@ import Testing
     @Test func restartWithAnIntentInTheJournalChecksItFirst() {
         let revision = Self.revision()
         let intent = RunRecord(submissionId: Self.id(1), revision: revision, sequence: 1, submitted: false)
-        var m = M(jobName: "job", journal: Journal(jobName: "job", nextSequence: 2, runs: [intent], currentId: intent.submissionId))
+        var m = Self.connected(M(jobName: "job", journal: Journal(jobName: "job", nextSequence: 2, runs: [intent], currentId: intent.submissionId)))
         #expect(m.configChanged(Self.config()) == .fetch(submissionId: intent.submissionId))
         // It did reach Ray: attach, no second submission.
         #expect(m.observed(Self.details(intent.submissionId, .running)) == .sleep(.seconds(1)))

@@ -9,6 +9,7 @@ public actor LogShipping {
     private let s3Credentials: S3CredentialsFile
     private let rayCredentials: RayCredentials
     private let http: HTTPClient
+    private let trust: TrustRoots?
     private let configuration: LogShipper.Configuration
     private let logger: Logger
     private let onProgress: LogShipper.Progress
@@ -21,13 +22,14 @@ public actor LogShipping {
 
     public init(
         statusDirectory: String, s3Credentials: S3CredentialsFile, rayCredentials: RayCredentials, http: HTTPClient,
-        configuration: LogShipper.Configuration, logger: Logger,
+        trust: TrustRoots?, configuration: LogShipper.Configuration, logger: Logger,
         onProgress: @escaping LogShipper.Progress, onTerminal: @escaping LogShipper.TerminalObserver
     ) {
         self.store = LogUploadStore(directory: statusDirectory)
         self.s3Credentials = s3Credentials
         self.rayCredentials = rayCredentials
         self.http = http
+        self.trust = trust
         self.configuration = configuration
         self.logger = logger
         self.onProgress = onProgress
@@ -35,18 +37,19 @@ public actor LogShipping {
     }
 
     /// Starts shipping `submissionId`'s log unless it is being shipped or is complete already.
-    public func ensure(submissionId: String, spec: JobSpec) {
+    /// `framing`: how the cluster's state API frames a log (it depends on its Ray release).
+    public func ensure(submissionId: String, spec: JobSpec, framing: RayLogFraming) {
         guard let settings = spec.s3 else { return }
         if !resumedLeftovers {
             resumedLeftovers = true
             for id in incompleteUploads() where id != submissionId {
-                start(id, spec: spec, settings: settings)
+                start(id, spec: spec, settings: settings, framing: framing)
             }
         }
-        start(submissionId, spec: spec, settings: settings)
+        start(submissionId, spec: spec, settings: settings, framing: framing)
     }
 
-    private func start(_ submissionId: String, spec: JobSpec, settings: S3Settings) {
+    private func start(_ submissionId: String, spec: JobSpec, settings: S3Settings, framing: RayLogFraming) {
         guard running[submissionId] == nil, !complete.contains(submissionId) else { return }
         if store.load(submissionId)?.complete == true {
             complete.insert(submissionId)
@@ -54,9 +57,9 @@ public actor LogShipping {
         }
         let shipper = LogShipper(
             submissionId: submissionId,
-            ray: RayClient(baseURL: spec.rayURL, credentials: rayCredentials, http: http),
-            s3: S3Client(settings: settings, credentials: s3Credentials, http: http),
-            settings: settings, store: store, configuration: configuration, logger: logger,
+            ray: RayClient(baseURL: spec.rayURL, credentials: rayCredentials, http: http, trust: trust),
+            s3: S3Client(settings: settings, credentials: s3Credentials, http: http, trust: trust),
+            settings: settings, framing: framing, store: store, configuration: configuration, logger: logger,
             onProgress: onProgress, onTerminal: onTerminal)
         logger.info("shipping the driver log", metadata: ["submission": "\(submissionId)", "destination": "s3://\(settings.bucket)/\(settings.logKey(submissionId: submissionId))"])
         running[submissionId] = Task {

@@ -34,6 +34,15 @@ public enum RayBridgeMetrics {
         Counter(label: "raybridge_log_parts_shipped_total").increment()
     }
 
+    /// `raybridge_ray_info{ray_version="2.40.0"} 1`: the release of the cluster in use.
+    public static func rayVersion(_ current: String?, previous: String?) {
+        let current = current ?? "unknown"
+        if let previous = previous ?? (current == "unknown" ? nil : "unknown"), previous != current {
+            Gauge(label: "raybridge_ray_info", dimensions: [("ray_version", previous)]).record(0)
+        }
+        Gauge(label: "raybridge_ray_info", dimensions: [("ray_version", current)]).record(1)
+    }
+
     public static func s3Error(code: String) {
         Counter(label: "raybridge_s3_errors_total", dimensions: [("code", code)]).increment()
     }

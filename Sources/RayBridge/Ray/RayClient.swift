@@ -8,30 +8,33 @@ import NIOHTTP1
 public struct RayClient: Sendable {
     public var baseURL: URL
     public var credentials: RayCredentials
-    private let http: HTTPClient
+    let http: HTTPClient
+    /// Extra trust roots for an https dashboard; nil: the system's only.
+    let trust: TrustRoots?
     private let timeout: TimeAmount
 
     /// Ray 2.60 refuses POST/PUT/DELETE from anything that looks like a browser.
     public static let userAgent = "raybridge/\(RayBridgeVersion.string)"
 
-    public init(baseURL: URL, credentials: RayCredentials, http: HTTPClient = .shared, timeout: TimeAmount = .seconds(30)) {
+    public init(
+        baseURL: URL, credentials: RayCredentials, http: HTTPClient = .shared, trust: TrustRoots? = nil, timeout: TimeAmount = .seconds(30)
+    ) {
         self.baseURL = baseURL
         self.credentials = credentials
         self.http = http
+        self.trust = trust
         self.timeout = timeout
     }
 
-    public struct Version: Sendable, Decodable {
-        public var version: String
-        public var rayVersion: String?
-        enum CodingKeys: String, CodingKey {
-            case version
-            case rayVersion = "ray_version"
+    /// `GET /api/version`: the cluster's Ray release, nil when the answer does not name one. Only
+    /// `ray_version` is read: the other fields come and go between releases.
+    public func version() async throws(RayClientError) -> RayVersion? {
+        struct Answer: Decodable {
+            var rayVersion: String?
+            enum CodingKeys: String, CodingKey { case rayVersion = "ray_version" }
         }
-    }
-
-    public func version() async throws(RayClientError) -> Version {
-        try decode(Version.self, from: await send(.GET, "/api/version", endpoint: "version"), what: "version")
+        return try decode(Answer.self, from: await send(.GET, "/api/version", endpoint: "version"), what: "version").rayVersion
+            .flatMap(RayVersion.init)
     }
 
     /// Submits; a duplicate submission id is reported as `.duplicateSubmission`, which callers
@@ -77,7 +80,15 @@ public struct RayClient: Sendable {
         _ = try await send(.PUT, "/api/packages/gcs/\(package.name)", body: package.zip, contentType: "application/zip", endpoint: "package_put")
     }
 
-    private func escape(_ id: String) -> String {
+    /// A failed exchange: a certificate problem says so, anything else is "unreachable".
+    func transportError(_ error: Error) -> RayClientError {
+        if let problem = TransportFailure.tlsProblem(error, url: baseURL) {
+            return .untrusted(url: baseURL.absoluteString, reason: problem)
+        }
+        return .unreachable(url: baseURL.absoluteString, reason: TransportFailure.describe(error))
+    }
+
+    func escape(_ id: String) -> String {
         id.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? id
     }
 
@@ -96,7 +107,7 @@ public struct RayClient: Sendable {
         let start = ContinuousClock.now
         var outcome = "error"
         defer { RayBridgeMetrics.rayRequest(endpoint: endpoint, outcome: outcome, ContinuousClock.now - start) }
-        var request = makeRequest(method, path)
+        var request = try makeRequest(method, path)
         let token = request.headers.contains(name: "Authorization")
         if let body {
             request.body = .bytes(ByteBuffer(bytes: body))
@@ -108,7 +119,7 @@ public struct RayClient: Sendable {
             response = try await http.execute(request, timeout: timeout)
             bytes = try await response.body.collect(upTo: maxBytes)
         } catch {
-            throw .unreachable(url: baseURL.absoluteString, reason: TransportFailure.describe(error))
+            throw transportError(error)
         }
         let data = Data(bytes.readableBytesView)
         outcome = String(response.status.code)
@@ -126,9 +137,18 @@ public struct RayClient: Sendable {
         }
     }
 
-    private func makeRequest(_ method: HTTPMethod, _ path: String) -> HTTPClientRequest {
+    /// A request to `path` below the base URL, which may carry a path prefix (a dashboard behind an
+    /// ingress at `https://gateway/ray`): the prefix is kept on every request.
+    func makeRequest(_ method: HTTPMethod, _ path: String) throws(RayClientError) -> HTTPClientRequest {
         var request = HTTPClientRequest(url: baseURL.absoluteString + path)
         request.method = method
+        if baseURL.scheme?.lowercased() == "https", let trust {
+            do {
+                request.tlsConfiguration = try trust.configuration()
+            } catch {
+                throw .untrusted(url: baseURL.absoluteString, reason: error.description)
+            }
+        }
         request.headers.add(name: "User-Agent", value: Self.userAgent)
         request.headers.add(name: "Accept", value: "application/json")
         if let token = credentials.token() {
@@ -137,63 +157,5 @@ public struct RayClient: Sendable {
             request.headers.add(name: "X-Ray-Authorization", value: "Bearer \(token)")
         }
         return request
-    }
-
-    /// Waits until the run's driver is placed (its node holds the driver log): the node and the
-    /// run, or nil and the run when it ended without a driver (a runtime env failure). Polls every
-    /// 250 ms at first, slowing to once a second for a run that stays pending; transient failures
-    /// are retried with backoff up to 30 s, others thrown.
-    public func waitForDriver(_ submissionId: String) async throws -> (nodeId: String?, details: RayJobDetails) {
-        var delay: Duration = .milliseconds(250)
-        var failures = 0
-        while true {
-            try Task.checkCancellation()
-            do {
-                let details = try await job(submissionId)
-                if let node = details.driverNodeId, !node.isEmpty { return (node, details) }
-                if details.status.isTerminal { return (nil, details) }
-                failures = 0
-                try await Task.sleep(for: delay)
-                delay = min(delay * 2, .seconds(1))
-            } catch let error as RayClientError {
-                failures += 1
-                if !error.isRetryable { throw error }
-                try await Task.sleep(for: min(.milliseconds(250) * (1 << min(failures, 7)), .seconds(30)))
-            }
-        }
-    }
-
-    /// The driver log through the state API: `follow` streams the whole file from byte 0, then
-    /// whatever is appended, forever (it never closes by itself); otherwise the file as it is now,
-    /// ending at its end (for a run that is over). `lastLines` starts from the last N lines instead.
-    /// Read the body with backpressure: AsyncHTTPClient only reads from the socket as the body is
-    /// consumed.
-    public func streamDriverLog(
-        nodeId: String, submissionId: String, follow: Bool = true, lastLines: Int? = nil
-    ) async throws(RayClientError) -> HTTPClientResponse.Body {
-        var components = URLComponents()
-        components.queryItems = [
-            URLQueryItem(name: "node_id", value: nodeId),
-            URLQueryItem(name: "filename", value: "job-driver-\(submissionId).log"),
-            URLQueryItem(name: "lines", value: lastLines.map(String.init) ?? "-1"),
-        ]
-        if follow { components.queryItems?.append(URLQueryItem(name: "interval", value: "0.5")) }
-        let request = makeRequest(.GET, (follow ? "/api/v0/logs/stream?" : "/api/v0/logs/file?") + (components.percentEncodedQuery ?? ""))
-        let response: HTTPClientResponse
-        do {
-            // No overall deadline: the stream lives as long as the run.
-            response = try await http.execute(request, deadline: .distantFuture)
-        } catch {
-            throw .unreachable(url: baseURL.absoluteString, reason: TransportFailure.describe(error))
-        }
-        guard response.status == .ok else {
-            let text = (try? await response.body.collect(upTo: 64 << 10)).map { String(buffer: $0) } ?? ""
-            switch response.status.code {
-            case 401, 403: throw .unauthorized(status: Int(response.status.code), tokenSent: request.headers.contains(name: "Authorization"))
-            case 404: throw .notFound(what: "driver log of \(submissionId)")
-            default: throw .server(status: Int(response.status.code), body: text)
-            }
-        }
-        return response.body
     }
 }

@@ -2,6 +2,9 @@
 public enum RayClientError: Error, Sendable, Equatable, CustomStringConvertible {
     /// No HTTP answer: connection refused, DNS, timeout.
     case unreachable(url: String, reason: String)
+    /// The TLS handshake failed: the certificate does not verify against the trust roots (the
+    /// system's and `--ca-file`), or the CA file cannot be used. Never retried without checking.
+    case untrusted(url: String, reason: String)
     /// 401 or 403: token auth is on and our token is missing or wrong.
     case unauthorized(status: Int, tokenSent: Bool)
     case notFound(what: String)
@@ -14,8 +17,16 @@ public enum RayClientError: Error, Sendable, Equatable, CustomStringConvertible 
 
     public var isRetryable: Bool {
         switch self {
-        case .unreachable, .unauthorized, .server: true
+        case .unreachable, .untrusted, .unauthorized, .server: true
         case .notFound, .duplicateSubmission, .rejected: false
+        }
+    }
+
+    /// No answer came from Ray at all: what is known about the cluster (its version) may be stale.
+    public var meansUnreachable: Bool {
+        switch self {
+        case .unreachable, .untrusted: true
+        default: false
         }
     }
 
@@ -23,6 +34,8 @@ public enum RayClientError: Error, Sendable, Equatable, CustomStringConvertible 
         switch self {
         case .unreachable(let url, let reason):
             "Ray at \(url) is unreachable (\(reason)); check resourceURL and that the Ray head is up"
+        case .untrusted(let url, let reason):
+            "cannot trust Ray at \(url): \(reason)"
         case .unauthorized(let status, let tokenSent):
             tokenSent
                 ? "Ray refused our token (HTTP \(status)); check the token file in the Ray credentials Secret"

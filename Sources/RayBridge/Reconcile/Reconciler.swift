@@ -14,12 +14,16 @@ public actor Reconciler {
         /// SIGTERM stops the current run too (by default the run goes on without us).
         public var stopOnExit: Bool
         public var logShipping: LogShipper.Configuration
+        /// `--ca-file`: PEM trust roots added to the system's for https to Ray and S3.
+        public var caFile: String?
 
         public init(
             jobName: String, statusDirectory: String, rayCredentials: RayCredentials,
             s3Credentials: S3CredentialsFile = S3CredentialsFile(directory: "/s3credentials"),
-            exitOnCompletion: Bool = false, stopOnExit: Bool = false, logShipping: LogShipper.Configuration = .init()
+            exitOnCompletion: Bool = false, stopOnExit: Bool = false, logShipping: LogShipper.Configuration = .init(),
+            caFile: String? = nil
         ) {
+            self.caFile = caFile
             self.stopOnExit = stopOnExit
             self.jobName = jobName
             self.statusDirectory = statusDirectory
@@ -32,6 +36,7 @@ public actor Reconciler {
 
     private let configuration: Configuration
     private let http: HTTPClient
+    private let trust: TrustRoots
     private var shipping: LogShipping?
     private let health: HealthState
     /// When the last ConfigMap change was seen, until the Ray call it causes is sent.
@@ -50,12 +55,15 @@ public actor Reconciler {
     private var packagePins = PackagePins()
     private var lastPackage: (script: String, package: WorkingDirPackage)?
     private var timerGeneration = 0
+    /// The `ray_version` label last exported, to be zeroed when the cluster changes.
+    private var reportedRayVersion: String?
     private var exitContinuation: AsyncStream<Int32>.Continuation?
     private let exitCodes: AsyncStream<Int32>
 
     public init(configuration: Configuration, http: HTTPClient = .shared, health: HealthState = HealthState(), logger: Logger) throws {
         self.configuration = configuration
         self.http = http
+        self.trust = TrustRoots(caFile: configuration.caFile, logger: logger)
         self.health = health
         self.statusWriter = AtomicDirectoryWriter(directory: configuration.statusDirectory)
         self.journalStore = JournalStore(statusDirectory: configuration.statusDirectory)
@@ -86,7 +94,7 @@ public actor Reconciler {
     public func run(snapshots: AsyncStream<DirectorySnapshot>) async -> Int32? {
         shipping = LogShipping(
             statusDirectory: configuration.statusDirectory, s3Credentials: configuration.s3Credentials,
-            rayCredentials: configuration.rayCredentials, http: http, configuration: configuration.logShipping, logger: logger,
+            rayCredentials: configuration.rayCredentials, http: http, trust: trust, configuration: configuration.logShipping, logger: logger,
             onProgress: { [weak self] id, shipment in await self?.logProgress(id, shipment) },
             onTerminal: { [weak self] details in await self?.noticed(details) })
         publish()
@@ -203,6 +211,8 @@ public actor Reconciler {
                 await shipping?.drain()
                 exitContinuation?.yield(code)
                 return
+            case .readVersion(let url):
+                action = await readVersion(url)
             case .recover:
                 action = await recover()
             case .fetch(let id):
@@ -216,7 +226,35 @@ public actor Reconciler {
     }
 
     private var client: RayClient? {
-        machine.activeSpec.map { RayClient(baseURL: $0.rayURL, credentials: configuration.rayCredentials, http: http) }
+        machine.activeSpec.map { rayClient($0.rayURL) }
+    }
+
+    func rayClient(_ url: URL) -> RayClient {
+        RayClient(baseURL: url, credentials: configuration.rayCredentials, http: http, trust: trust)
+    }
+
+    /// Once per connection, and again after Ray was unreachable: what the cluster runs decides
+    /// what may be sent to it and how its log reads.
+    private func readVersion(_ url: URL) async -> ReconcilerStateMachine.Action {
+        let client = rayClient(url)
+        do {
+            let version = try await client.version()
+            rayAnswered()
+            if let version {
+                logger.info("connected to Ray", metadata: ["url": "\(url.absoluteString)", "rayVersion": "\(version)"])
+                if version < RayVersion.oldestSupported {
+                    logger.warning("Ray \(version) is older than \(RayVersion.oldestSupported), the oldest release raybridge is tested with; carrying on")
+                }
+            } else {
+                logger.warning("Ray's /api/version names no release; assuming the newest", metadata: ["url": "\(url.absoluteString)"])
+            }
+            RayBridgeMetrics.rayVersion(version?.text, previous: reportedRayVersion)
+            reportedRayVersion = version?.text
+            return machine.versionRead(version, at: url)
+        } catch {
+            logger.warning("cannot read Ray's version", metadata: ["url": "\(url.absoluteString)", "error": "\(error)"])
+            return failed(error)
+        }
     }
 
     private func recover() async -> ReconcilerStateMachine.Action {
@@ -266,7 +304,7 @@ public actor Reconciler {
     }
 
     private func submit(_ run: RunRecord, _ spec: JobSpec) async -> ReconcilerStateMachine.Action {
-        let client = RayClient(baseURL: spec.rayURL, credentials: configuration.rayCredentials, http: http)
+        let client = rayClient(spec.rayURL)
         let body: [String: JSONValue]
         do {
             let (script, extras) = try await resolve(spec)
@@ -329,7 +367,7 @@ public actor Reconciler {
             guard let s3 = spec.s3 else {
                 throw SubmissionPreparationError(message: "\(key): s3.endpoint is not set, so \(ref) cannot be fetched", retryable: false)
             }
-            let client = S3Client(settings: s3, credentials: configuration.s3Credentials, http: http)
+            let client = S3Client(settings: s3, credentials: configuration.s3Credentials, http: http, trust: trust)
             do {
                 return String(decoding: try await client.getObject(bucket: ref.bucket, key: ref.key), as: UTF8.self)
             } catch {
@@ -382,7 +420,7 @@ public actor Reconciler {
 
     private func failed(_ error: RayClientError) -> ReconcilerStateMachine.Action {
         switch error {
-        case .unreachable, .unauthorized, .server:
+        case .unreachable, .untrusted, .unauthorized, .server:
             health.ray(reachable: false, problem: error.description)
             RayBridgeMetrics.retried("ray")
         case .notFound, .duplicateSubmission, .rejected:
@@ -426,15 +464,17 @@ public actor Reconciler {
         endWatch = nil
         guard let (submissionId, spec) = wanted else { return }
         let watcher = RunEndWatcher(
-            submissionId: submissionId, ray: RayClient(baseURL: spec.rayURL, credentials: configuration.rayCredentials, http: http),
+            submissionId: submissionId, ray: rayClient(spec.rayURL),
             logger: logger, onTerminal: { [weak self] details in await self?.noticed(details) })
         endWatch = (submissionId, Task { await watcher.run() })
     }
 
     /// Every submitted run gets its log shipped when S3 is configured.
     private func ensureShipping() async {
-        guard let shipping, let spec = machine.activeSpec, spec.s3 != nil, let (run, _) = machine.currentRun, run.submitted else { return }
-        await shipping.ensure(submissionId: run.submissionId, spec: spec)
+        guard let shipping, let spec = machine.activeSpec, spec.s3 != nil, let (run, _) = machine.currentRun, run.submitted,
+            let cluster = machine.cluster
+        else { return }
+        await shipping.ensure(submissionId: run.submissionId, spec: spec, framing: cluster.version?.logFraming ?? .raw)
     }
 
     private func publish() {

@@ -22,6 +22,9 @@ public struct ReconcilerStateMachine: Sendable {
         case stop(submissionId: String)
         /// `--exit-on-completion`: the run is terminal and nothing else is asked for.
         case exit(code: Int32)
+        /// GET `/api/version` of the cluster at this URL (once per connection, and again after Ray
+        /// was unreachable); answer with `versionRead` or `requestFailed`.
+        case readVersion(URL)
     }
 
     public enum Desired: Sendable, Equatable {
@@ -31,10 +34,17 @@ public struct ReconcilerStateMachine: Sendable {
     }
 
     private enum InFlight: Sendable, Equatable {
-        case recover, fetch, submit, stop
+        case recover, fetch, submit, stop, version
     }
 
-    private struct Failure: Sendable, Equatable {
+    /// The cluster the active spec points at, as far as it told us.
+    public struct Cluster: Sendable, Equatable {
+        public var url: URL
+        /// Nil when `/api/version` did not name a release (raybridge then assumes the newest).
+        public var version: RayVersion?
+    }
+
+    struct Failure: Sendable, Equatable {
         var message: String
         var attempts: Int
     }
@@ -51,15 +61,16 @@ public struct ReconcilerStateMachine: Sendable {
     /// The last valid spec: an invalid edit keeps monitoring the run with it.
     public private(set) var activeSpec: JobSpec?
     private var needsRecovery: Bool
-    private var current: RunRecord?
-    private var observed: RayJobDetails?
+    private(set) var current: RunRecord?
+    private(set) var observed: RayJobDetails?
     private var inFlight: InFlight?
     private var wakeDue = false
     private var polls = 0
     private var stopPolls = 0
-    private var failure: Failure?
-    private var rejected: (revision: Revision, message: String)?
+    private(set) var failure: Failure?
+    private(set) var rejected: (revision: Revision, message: String)?
     private var finished = false
+    public private(set) var cluster: Cluster?
 
     public init(jobName: String, journal: Journal?, exitOnCompletion: Bool = false) {
         self.jobName = jobName
@@ -114,6 +125,13 @@ public struct ReconcilerStateMachine: Sendable {
         if let latest {
             setCurrent(latest)
         }
+        return decide()
+    }
+
+    public mutating func versionRead(_ version: RayVersion?, at url: URL) -> Action {
+        inFlight = nil
+        succeeded()
+        cluster = Cluster(url: url, version: version)
         return decide()
     }
 
@@ -192,6 +210,7 @@ public struct ReconcilerStateMachine: Sendable {
             rejectSubmission { "Ray rejected the submission of \($0): \(body.prefix(1000))" }
             return decide()
         default:
+            if error.meansUnreachable { cluster = nil }
             let attempts = (failure?.attempts ?? 0) + 1
             failure = Failure(message: error.description, attempts: attempts)
             wakeDue = false
@@ -234,7 +253,12 @@ public struct ReconcilerStateMachine: Sendable {
         }
 
         guard let spec = activeSpec else { return .none }
-        let desiredSpec: JobSpec? = if case .valid(let s) = desired { s } else { nil }
+        // What the cluster understands decides what may be sent: learn it first.
+        guard let cluster, cluster.url == spec.rayURL else {
+            return start(.version, .readVersion(spec.rayURL))
+        }
+        // A spec the cluster cannot run is handled like an invalid one: the run is left alone.
+        let desiredSpec: JobSpec? = if case .valid(let s) = desired, s.unsupported(by: cluster.version).isEmpty { s } else { nil }
 
         if let id = desiredSpec?.attachId {
             if current?.submissionId != id {
@@ -350,52 +374,5 @@ public struct ReconcilerStateMachine: Sendable {
         if let i = journal.runs.firstIndex(where: { $0.submissionId == run.submissionId }) {
             journal.runs[i] = run
         }
-    }
-
-    // MARK: Status
-
-    public var status: StatusSnapshot {
-        var s: StatusSnapshot
-        let retry = failure.map { "\($0.message) (attempt \($0.attempts), retrying)" }
-        switch desired {
-        case .unknown:
-            s = StatusSnapshot(jobStatus: "WAITING", message: "reading the ConfigMap")
-        case .invalid(let problems):
-            s = StatusSnapshot(jobStatus: "INVALID", message: problems.summary + (current.map { "\nrun \($0.submissionId) is left as it is" } ?? ""))
-        case .valid(let spec):
-            if let observed {
-                s = StatusSnapshot(jobStatus: observed.status.rawValue, message: retry ?? observed.message ?? "")
-            } else if let rejected, rejected.revision == spec.revision {
-                s = StatusSnapshot(jobStatus: "INVALID", message: rejected.message)
-            } else if let run = current, run.submitted {
-                s = StatusSnapshot(jobStatus: "SUBMITTED", message: retry ?? "")
-            } else if let retry {
-                s = StatusSnapshot(jobStatus: "WAITING", message: retry)
-            } else if spec.kill {
-                s = StatusSnapshot(jobStatus: "WAITING", message: "kill is \"true\": nothing is submitted")
-            } else {
-                s = StatusSnapshot(jobStatus: "WAITING", message: "submitting")
-            }
-            s.revision = spec.revision.hex
-        }
-        if let run = current {
-            s.submissionId = run.submissionId
-            s.submitTime = run.submittedAt
-            s.runRevision = run.revision?.hex
-            s.sequence = run.sequence
-        }
-        if let observed {
-            s.rayStatus = observed.status.rawValue
-            s.startTime = observed.startTime
-            s.endTime = observed.endTime
-            s.errorType = observed.errorType
-            s.driverExitCode = observed.driverExitCode
-        }
-        return s
-    }
-
-    /// The run being monitored, with its last observed state.
-    public var currentRun: (run: RunRecord, details: RayJobDetails?)? {
-        current.map { ($0, observed) }
     }
 }

@@ -15,6 +15,8 @@ public struct StatusSnapshot: Sendable, Equatable {
     public var rayStatus: String?
     public var errorType: String?
     public var driverExitCode: Int?
+    /// The cluster's Ray release, from `/api/version`.
+    public var rayVersion: String?
     /// Filled in by the log shipper.
     public var log: LogShipment?
 

@@ -12,13 +12,16 @@ public struct S3Client: Sendable {
     public var credentials: S3CredentialsFile
     public var retry: RetryPolicy
     private let http: HTTPClient
+    /// Extra trust roots for an https endpoint; nil: the system's only.
+    private let trust: TrustRoots?
     private let timeout: TimeAmount
 
     public init(
         endpoint: URL, region: String, credentials: S3CredentialsFile, retry: RetryPolicy = .standard,
-        http: HTTPClient = .shared, timeout: TimeAmount = .seconds(60)
+        http: HTTPClient = .shared, trust: TrustRoots? = nil, timeout: TimeAmount = .seconds(60)
     ) {
         self.endpoint = endpoint
+        self.trust = trust
         self.region = region
         self.credentials = credentials
         self.retry = retry
@@ -26,8 +29,10 @@ public struct S3Client: Sendable {
         self.timeout = timeout
     }
 
-    public init(settings: S3Settings, credentials: S3CredentialsFile, retry: RetryPolicy = .standard, http: HTTPClient = .shared) {
-        self.init(endpoint: settings.endpoint, region: settings.region, credentials: credentials, retry: retry, http: http)
+    public init(
+        settings: S3Settings, credentials: S3CredentialsFile, retry: RetryPolicy = .standard, http: HTTPClient = .shared, trust: TrustRoots? = nil
+    ) {
+        self.init(endpoint: settings.endpoint, region: settings.region, credentials: credentials, retry: retry, http: http, trust: trust)
     }
 
     // MARK: Objects
@@ -165,6 +170,13 @@ public struct S3Client: Sendable {
             method: method.rawValue, url: url, headers: headers, payloadSHA256Hex: payloadHash, date: Date())
         var request = HTTPClientRequest(url: url.absoluteString)
         request.method = method
+        if url.scheme?.lowercased() == "https", let trust {
+            do {
+                request.tlsConfiguration = try trust.configuration()
+            } catch {
+                throw .unreachable(endpoint: endpoint.absoluteString, reason: error.description)
+            }
+        }
         request.headers.add(name: "User-Agent", value: RayClient.userAgent)
         for header in headers { request.headers.add(name: header.name, value: header.value) }
         if let body {
@@ -178,7 +190,7 @@ public struct S3Client: Sendable {
             response = try await http.execute(request, timeout: timeout)
             bytes = method == .HEAD ? ByteBuffer() : try await response.body.collect(upTo: maxBytes)
         } catch {
-            throw .unreachable(endpoint: endpoint.absoluteString, reason: TransportFailure.describe(error))
+            throw .unreachable(endpoint: endpoint.absoluteString, reason: TransportFailure.tlsProblem(error, url: endpoint) ?? TransportFailure.describe(error))
         }
         let data = Data(bytes.readableBytesView)
         let status = Int(response.status.code)

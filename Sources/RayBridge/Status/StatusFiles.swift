@@ -20,6 +20,7 @@ public enum StatusFiles {
         json["sequence"] = s.sequence.map { .number(String($0)) } ?? .null
         json["rayStatus"] = s.rayStatus.map(JSONValue.string) ?? .null
         json["errorType"] = s.errorType.map(JSONValue.string) ?? .null
+        json["rayVersion"] = s.rayVersion.map(JSONValue.string) ?? .null
         json["driverExitCode"] = s.driverExitCode.map { .number(String($0)) } ?? .null
         if let log = s.log {
             json["log"] = .object([

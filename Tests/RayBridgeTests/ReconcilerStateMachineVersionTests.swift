@@ -1,0 +1,63 @@
+import Foundation
+import Testing
+
+@testable import RayBridge
+
+/// What the cluster's Ray release changes in the decisions.
+@Suite struct ReconcilerStateMachineVersionTests {
+    typealias M = ReconcilerStateMachine
+    typealias T = ReconcilerStateMachineTests
+    static let selector = ["jobproperties": #"{"entrypoint_label_selector": {"zone": "a"}}"#]
+
+    @Test func theVersionIsReadBeforeAnythingElseAndShownInTheStatus() {
+        var m = M(jobName: "job", journal: Journal(jobName: "job"))
+        #expect(m.configChanged(T.config()) == .readVersion(T.rayURL))
+        guard case .submit = m.versionRead(RayVersion("2.40.0"), at: T.rayURL) else { Issue.record("submit expected"); return }
+        #expect(m.status.rayVersion == "2.40.0")
+    }
+
+    @Test func aFieldTheClusterLacksIsInvalidNamingKeyAndVersionAndNothingIsSent() {
+        var m = M(jobName: "job", journal: Journal(jobName: "job"))
+        #expect(m.configChanged(T.config(Self.selector)) == .readVersion(T.rayURL))
+        #expect(m.versionRead(RayVersion(2, 40, 0), at: T.rayURL) == .none)
+        #expect(m.status.jobStatus == "INVALID")
+        #expect(m.status.message.contains("jobproperties: entrypoint_label_selector needs Ray 2.54.0"))
+        #expect(m.status.message.contains("runs Ray 2.40.0"))
+        #expect(m.journal.runs.isEmpty)
+    }
+
+    @Test func anEditAskingForWhatTheClusterLacksLeavesTheRunningJobAlone() {
+        var m = T.connected(M(jobName: "job", journal: Journal(jobName: "job")), version: RayVersion(2, 47, 1))
+        guard case .submit(let run, _) = m.configChanged(T.config()) else { Issue.record("submit"); return }
+        #expect(m.submitted(at: Date()) == .fetch(submissionId: run.submissionId))
+        #expect(m.observed(T.details(run.submissionId, .running)) == .sleep(.seconds(1)))
+        // The edit would need a stop and a new submission; the cluster cannot run it.
+        #expect(m.configChanged(T.config(Self.selector)) == .fetch(submissionId: run.submissionId))
+        #expect(m.observed(T.details(run.submissionId, .running)) == .sleep(.seconds(2)), "no stop: the poll goes on")
+        #expect(m.status.jobStatus == "INVALID")
+        #expect(m.status.message.contains("is left as it is"))
+        // Reverting the edit: back to monitoring, nothing new.
+        #expect(m.configChanged(T.config()) == .fetch(submissionId: run.submissionId))
+        #expect(m.observed(T.details(run.submissionId, .succeeded)) == .none)
+        #expect(m.status.jobStatus == "SUCCEEDED")
+        #expect(m.journal.runs.count == 1)
+    }
+
+    @Test func aNewerClusterTakesTheSameSpec() {
+        var m = M(jobName: "job", journal: Journal(jobName: "job"))
+        _ = m.configChanged(T.config(Self.selector))
+        guard case .submit = m.versionRead(RayVersion(2, 54, 0), at: T.rayURL) else { Issue.record("submit expected"); return }
+        var unknown = M(jobName: "job", journal: Journal(jobName: "job"))
+        _ = unknown.configChanged(T.config(Self.selector))
+        guard case .submit = unknown.versionRead(nil, at: T.rayURL) else { Issue.record("an unknown version is the newest"); return }
+    }
+
+    @Test func anotherResourceURLIsAnotherClusterWhoseVersionIsReadFirst() {
+        var m = T.connected(M(jobName: "job", journal: Journal(jobName: "job")))
+        guard case .submit(let run, _) = m.configChanged(T.config()) else { Issue.record("submit"); return }
+        _ = m.submitted(at: Date())
+        _ = m.observed(T.details(run.submissionId, .running))
+        let other = URL(string: "http://other:8265")!
+        #expect(m.configChanged(T.config(["resourceURL": "http://other:8265"])) == .readVersion(other))
+    }
+}
