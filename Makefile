@@ -3,7 +3,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 SWIFT_BUILD_FLAGS ?=
 
-.PHONY: all deps build release test unit-test integration-test demo bench services-up services-down clean
+.PHONY: all deps build release test unit-test integration-test compat demo bench services-up services-down clean
 
 all: build
 
@@ -22,6 +22,12 @@ test: build
 ## Unit tests only: no services needed.
 unit-test: build
 	$(SWIFT) test $(SWIFT_BUILD_FLAGS) --skip-build --filter RayBridgeTests
+
+## The Ray-facing integration suites against each Ray release in RAY_VERSIONS (own venv each,
+## .venv-ray-VERSION/, installed on demand). CI runs the oldest; `make test` covers the newest.
+RAY_VERSIONS ?= 2.9.3 2.40.0 2.47.1 2.52.1 2.60.0
+compat: build
+	RAY_VERSIONS="$(RAY_VERSIONS)" SWIFT="$(SWIFT)" scripts/compat.sh
 
 ## A guided tour: submit, edit, kill, status files, the log in S3.
 demo: build

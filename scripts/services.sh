@@ -28,9 +28,11 @@ up() {
 
 down() {
   local ok=1
+  # Tests start the TLS terminator on demand (scripts/tls-proxy.sh); it goes with the rest.
+  "$SCRIPTS/tls-proxy.sh" stop || ok=0
   "$SCRIPTS/s3-server.sh" stop || ok=0
   "$SCRIPTS/ray-head.sh" stop || ok=0
-  [ "$ok" = 1 ] || log "WARNING: stopping a service failed (see above); check: pgrep -af 'moto_server|ray::|gcs_server|raylet|dashboard'"
+  [ "$ok" = 1 ] || log "WARNING: stopping a service failed (see above); check: pgrep -af 'moto_server|ray::|gcs_server|raylet|dashboard|nginx'"
   return 0
 }
 

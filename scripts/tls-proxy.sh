@@ -435,7 +435,16 @@ do_start() {
   # nginx daemonizes itself (setsid, stdio to /dev/null) once its listeners are bound, so it
   # holds none of the caller's pipes. -e: the compiled-in /var/log/nginx/error.log is opened
   # before the config is read.
-  if ! "$(nginx_bin)" -c "$CONF" -p "$TLS/" -e "$ERROR_LOG" </dev/null >>"$ERROR_LOG" 2>&1; then
+  # nginx keeps every descriptor it inherits: one the caller holds open to learn when this script
+  # ends (Foundation's Process does) would then stay open as long as nginx runs, and the caller
+  # would wait forever. Start it with none but stdin/stdout/stderr.
+  if ! (
+    for fd in /proc/$BASHPID/fd/*; do
+      fd=${fd##*/}
+      [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null
+    done
+    exec "$(nginx_bin)" -c "$CONF" -p "$TLS/" -e "$ERROR_LOG"
+  ) </dev/null >>"$ERROR_LOG" 2>&1; then
     tail -n 30 "$ERROR_LOG" >&2 || true
     die "nginx did not start (log: $ERROR_LOG)"
   fi

@@ -91,8 +91,10 @@ extension IntegrationSuite {
             defer { second.signal(SIGKILL) }
             let status = try await second.waitForStatus(timeout: .seconds(180), "log complete after the restart", Self.complete)
             #expect(second.log.contains("resuming the log upload"), "\(second.log.suffix(3000))")
-            // The run ended while followed: its end was read through the file endpoint, exactly.
-            #expect(second.log.contains("reading the rest of its log to the end of the file"), "\(second.log.suffix(3000))")
+            if try await RayHead.version().logFraming.followStreamIsExact {
+                // The run ended while followed: its end was read through the file endpoint, exactly.
+                #expect(second.log.contains("reading the rest of its log to the end of the file"), "\(second.log.suffix(3000))")
+            }
             try await expectByteExact(status, jobName: ws.jobName)
             #expect(try await RayHead.submissions(of: ws.jobName).count == 1)
             await second.stop()

@@ -86,6 +86,12 @@ enum RayHead {
         return RayClient(baseURL: URL(string: TestEnvironment.rayURL)!, credentials: credentials)
     }
 
+    /// The running head's Ray release (`make compat` runs the suites against several).
+    static func version(token: String? = nil) async throws -> RayVersion {
+        guard let version = try await client(token: token).version() else { throw TestFailure("Ray's /api/version names no release") }
+        return version
+    }
+
     /// The cluster's submissions made for `jobName`, found by raybridge's metadata.
     static func submissions(of jobName: String, token: String? = nil) async throws -> [RayJobDetails] {
         try await client(token: token).jobs().filter { $0.metadata?["raybridge.job"] == jobName }

@@ -44,7 +44,7 @@ public actor LogShipper {
 
     private let submissionId: String
     private let ray: RayClient
-    private let framing: RayLogFraming
+    private let source: DriverLogSource
     private let s3: S3Client
     private let store: LogUploadStore
     private let configuration: Configuration
@@ -60,13 +60,13 @@ public actor LogShipper {
     private var finishFromFile = false
 
     public init(
-        submissionId: String, ray: RayClient, s3: S3Client, settings: S3Settings, framing: RayLogFraming = .raw, store: LogUploadStore,
+        submissionId: String, ray: RayClient, s3: S3Client, settings: S3Settings, source: DriverLogSource = .stateAPI(.raw), store: LogUploadStore,
         configuration: Configuration = .init(), logger: Logger,
         onProgress: @escaping Progress, onTerminal: @escaping TerminalObserver
     ) {
         self.submissionId = submissionId
         self.ray = ray
-        self.framing = framing
+        self.source = source
         self.s3 = s3
         self.store = store
         self.configuration = configuration
@@ -163,7 +163,7 @@ public actor LogShipper {
         // file endpoint ends at its end, so no quiet window has to pass before the upload completes.
         let over = details.status.isTerminal
         if over { await onTerminal(details) }
-        if !over, !framing.followStreamIsExact { return try await rereadWhileRunning(nodeId: nodeId) }
+        if !over, !source.followsLive { return try await rereadWhileRunning(nodeId: nodeId) }
         finishFromFile = false
         guard try await pass(nodeId: nodeId, follow: !over) else { return false }
         if finishFromFile {
@@ -174,7 +174,8 @@ public actor LogShipper {
         return true
     }
 
-    /// Ray < 2.33, whose follow stream cannot be decoded exactly: the file endpoint is read again
+    /// Ray < 2.33, whose follow stream cannot be decoded exactly (and Ray 2.52 with a token, read
+    /// through the job API): the file endpoint is read again
     /// and again (each read replays from byte 0; what was taken is skipped), pausing so that
     /// reading takes at most a tenth of the time. The run's state is asked before each read, so the
     /// read after which it is over has the whole log.
@@ -195,7 +196,13 @@ public actor LogShipper {
     /// One read of the driver log, following it or to the file's end; true when the log is
     /// complete (the run is terminal and everything was taken), false when the read broke off.
     private func pass(nodeId: String, follow: Bool) async throws -> Bool {
-        let body = try await ray.streamDriverLog(nodeId: nodeId, submissionId: submissionId, follow: follow, framing: framing)
+        let body: DriverLogBody
+        switch source {
+        case .stateAPI(let framing):
+            body = try await ray.streamDriverLog(nodeId: nodeId, submissionId: submissionId, follow: follow, framing: framing)
+        case .jobAPI:
+            body = try await ray.driverLogFromJobAPI(submissionId: submissionId)
+        }
         let queue = ChunkQueue(capacity: configuration.queueCapacity)
         let reader = Task {
             var complete = false

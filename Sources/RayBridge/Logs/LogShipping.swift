@@ -37,19 +37,19 @@ public actor LogShipping {
     }
 
     /// Starts shipping `submissionId`'s log unless it is being shipped or is complete already.
-    /// `framing`: how the cluster's state API frames a log (it depends on its Ray release).
-    public func ensure(submissionId: String, spec: JobSpec, framing: RayLogFraming) {
+    /// `source`: where the cluster's driver logs can be read exactly (it depends on its release).
+    public func ensure(submissionId: String, spec: JobSpec, source: DriverLogSource) {
         guard let settings = spec.s3 else { return }
         if !resumedLeftovers {
             resumedLeftovers = true
             for id in incompleteUploads() where id != submissionId {
-                start(id, spec: spec, settings: settings, framing: framing)
+                start(id, spec: spec, settings: settings, source: source)
             }
         }
-        start(submissionId, spec: spec, settings: settings, framing: framing)
+        start(submissionId, spec: spec, settings: settings, source: source)
     }
 
-    private func start(_ submissionId: String, spec: JobSpec, settings: S3Settings, framing: RayLogFraming) {
+    private func start(_ submissionId: String, spec: JobSpec, settings: S3Settings, source: DriverLogSource) {
         guard running[submissionId] == nil, !complete.contains(submissionId) else { return }
         if store.load(submissionId)?.complete == true {
             complete.insert(submissionId)
@@ -59,7 +59,7 @@ public actor LogShipping {
             submissionId: submissionId,
             ray: RayClient(baseURL: spec.rayURL, credentials: rayCredentials, http: http, trust: trust),
             s3: S3Client(settings: settings, credentials: s3Credentials, http: http, trust: trust),
-            settings: settings, framing: framing, store: store, configuration: configuration, logger: logger,
+            settings: settings, source: source, store: store, configuration: configuration, logger: logger,
             onProgress: onProgress, onTerminal: onTerminal)
         logger.info("shipping the driver log", metadata: ["submission": "\(submissionId)", "destination": "s3://\(settings.bucket)/\(settings.logKey(submissionId: submissionId))"])
         running[submissionId] = Task {

@@ -66,4 +66,11 @@ extension RayClient {
         let decoded = !follow && framing != .raw
         return DriverLogBody(body: response.body, decoder: decoded ? MarkedBlockDecoder() : nil)
     }
+
+    /// The whole driver log through the job API (`GET /api/jobs/{id}/logs`), for clusters whose
+    /// state API cannot serve it (Ray 2.52 with token auth). It comes as one JSON text, so it is
+    /// held in memory whole, once per read.
+    public func driverLogFromJobAPI(submissionId: String) async throws(RayClientError) -> DriverLogBody {
+        DriverLogBody(whole: ByteBuffer(string: try await logs(submissionId)))
+    }
 }

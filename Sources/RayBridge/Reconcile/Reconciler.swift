@@ -474,7 +474,8 @@ public actor Reconciler {
         guard let shipping, let spec = machine.activeSpec, spec.s3 != nil, let (run, _) = machine.currentRun, run.submitted,
             let cluster = machine.cluster
         else { return }
-        await shipping.ensure(submissionId: run.submissionId, spec: spec, framing: cluster.version?.logFraming ?? .raw)
+        let source = DriverLogSource.of(cluster.version, tokenAuth: configuration.rayCredentials.token() != nil)
+        await shipping.ensure(submissionId: run.submissionId, spec: spec, source: source)
     }
 
     private func publish() {

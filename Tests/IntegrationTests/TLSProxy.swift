@@ -1,0 +1,22 @@
+import Foundation
+
+/// scripts/tls-proxy.sh: nginx on 127.0.0.1 terminating TLS in front of the real Ray (also under
+/// the path prefix `/ray/`) and the real S3, with a CA made by the script with openssl.
+enum TLSProxy {
+    static let rayURL = "https://127.0.0.1:8443"
+    static let rayPrefixURL = "https://127.0.0.1:8443/ray/"
+    static let s3Endpoint = "https://127.0.0.1:9443"
+    static var caFile: String { TestEnvironment.repoRoot.appendingPathComponent(".run/tls/ca.pem").path }
+    static var wrongCAFile: String { TestEnvironment.repoRoot.appendingPathComponent(".run/tls/wrong-ca.pem").path }
+
+    /// Starts it (or keeps it) in front of the services that run now: start S3 first.
+    static func ensure() throws {
+        let (status, output) = try TestEnvironment.shell([TestEnvironment.script("tls-proxy.sh"), "start"])
+        guard status == 0 else { throw TestFailure("could not start the TLS proxy:\n\(output.suffix(4000))") }
+    }
+
+    /// A Secret-like directory holding `ca.pem`, written the kubelet's way.
+    static func mountedCA(_ pem: String, in directory: String) throws -> KubeletConfigMap {
+        try KubeletConfigMap(directory: directory, values: ["ca.pem": String(contentsOfFile: pem, encoding: .utf8)])
+    }
+}
