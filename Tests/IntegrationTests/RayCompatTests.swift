@@ -65,7 +65,8 @@ extension IntegrationSuite {
                 try await sidecar.waitForStatus("the new revision running") { $0["id"] != id && $0["status.jobStatus"] == "RUNNING" }
                 #expect(try await RayHead.client().job(id).status == .stopped)
             }
-            try configMap.update(["kill": "true"])
+            // A ConfigMap the cluster cannot run stops nothing, kill included: drop the field too.
+            try configMap.update(["jobproperties": nil, "kill": "true"])
             try await sidecar.waitForStatus("STOPPED") { $0["status.jobStatus"] == "STOPPED" }
             await sidecar.stop()
         }
