@@ -118,7 +118,9 @@ struct RunCommand: AsyncParsableCommand {
                 .init(service: sidecar, successTerminationBehavior: .gracefullyShutdownGroup)
             ]
             if let healthServer { services.append(.init(service: healthServer)) }
-            var groupConfiguration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            var groupConfiguration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint, .sighup], logger: logger)
+            // SIGHUP too: a sidecar has no terminal to reload from; killed by it (the default) it
+            // would leave uploads unrecorded. It shuts down like SIGTERM.
             // Kubernetes waits terminationGracePeriodSeconds (30 s by default); we promise 5.
             groupConfiguration.maximumGracefulShutdownDuration = .seconds(4)
             groupConfiguration.maximumCancellationDuration = .milliseconds(500)

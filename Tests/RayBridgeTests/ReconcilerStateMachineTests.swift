@@ -120,18 +120,59 @@ import Testing
         #expect(second.sequence == 2)
     }
 
-    @Test func aStopThatNeverTakesEffectIsWaitedForBoundedly() {
+    /// The new revision is never submitted while the run it replaces may still run: the stop is
+    /// sent again every `stopResendPolls` polls, and polling slows down after `stopWaitPolls`.
+    @Test func aStopThatNeverTakesEffectIsSentAgainAndTheNewRevisionWaits() {
         var m = Self.fresh()
         let (run, _) = submitted(&m)
         _ = m.observed(Self.details(run.submissionId, .running))
         _ = m.configChanged(Self.config(["resubmit": "1"]))
         _ = m.stopSent()
-        var action = M.Action.none
-        for _ in 0..<M.stopWaitPolls {
-            #expect(m.wakeup() == .fetch(submissionId: run.submissionId))
-            action = m.observed(Self.details(run.submissionId, .running))
+        var stops = 0
+        var sleeps: Set<Duration> = []
+        for _ in 0..<(3 * M.stopWaitPolls) {
+            switch m.wakeup() {
+            case .fetch(let id):
+                #expect(id == run.submissionId)
+                if case .sleep(let d) = m.observed(Self.details(run.submissionId, .running)) { sleeps.insert(d) } else { Issue.record("expected a sleep") }
+            case .stop(let id):
+                #expect(id == run.submissionId)
+                stops += 1
+                _ = m.stopSent()
+            case let other:
+                Issue.record("unexpected \(other)")
+                return
+            }
         }
-        guard case .submit = action else { Issue.record("expected to move on, got \(action)"); return }
+        #expect(stops == 3 * M.stopWaitPolls / M.stopResendPolls)
+        #expect(sleeps == [M.stopPollInterval, M.stopSlowPollInterval])
+        #expect(m.status.message.contains("stopping run \(run.submissionId) for the new revision"))
+        #expect(m.journal.runs.count == 1, "nothing new was submitted")
+        _ = m.wakeup()
+        guard case .submit = m.observed(Self.details(run.submissionId, .stopped)) else { Issue.record("submit once it stopped"); return }
+    }
+
+    @Test func aStopThatFailsIsSentAgainAfterTheBackoff() {
+        var m = Self.fresh()
+        let (run, _) = submitted(&m)
+        _ = m.observed(Self.details(run.submissionId, .running))
+        #expect(m.configChanged(Self.config(["kill": "true"])) == .stop(submissionId: run.submissionId))
+        #expect(m.requestFailed(.server(status: 503, body: "Service Unavailable")) == .sleep(.seconds(1)))
+        #expect(m.wakeup() == .stop(submissionId: run.submissionId))
+        #expect(m.requestFailed(.server(status: 503, body: "Service Unavailable")) == .sleep(.seconds(2)))
+        #expect(m.wakeup() == .stop(submissionId: run.submissionId))
+        #expect(m.stopSent() == .sleep(M.stopPollInterval))
+    }
+
+    @Test func aRunIsCheckedAndStoppedOnTheClusterItWasSubmittedTo() {
+        var m = Self.fresh()
+        let (run, _) = submitted(&m)
+        _ = m.observed(Self.details(run.submissionId, .running))
+        #expect(run.rayURL == Self.rayURL)
+        let moved = Self.config(["resourceURL": "http://other:8265"])
+        #expect(m.configChanged(moved) == .readVersion(URL(string: "http://other:8265")!))
+        #expect(m.versionRead(RayVersion(2, 60, 0), at: URL(string: "http://other:8265")!) == .stop(submissionId: run.submissionId))
+        #expect(m.clusterURL(of: run.submissionId) == Self.rayURL, "the stop goes to the old cluster")
     }
 
     @Test func killStopsAndSettingItBackDoesNotRerun() {

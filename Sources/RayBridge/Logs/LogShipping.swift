@@ -38,18 +38,19 @@ public actor LogShipping {
 
     /// Starts shipping `submissionId`'s log unless it is being shipped or is complete already.
     /// `source`: where the cluster's driver logs can be read exactly (it depends on its release).
-    public func ensure(submissionId: String, spec: JobSpec, source: DriverLogSource) {
+    /// `rayURL`: the cluster the run lives on.
+    public func ensure(submissionId: String, spec: JobSpec, rayURL: URL, source: DriverLogSource) {
         guard let settings = spec.s3 else { return }
         if !resumedLeftovers {
             resumedLeftovers = true
             for id in incompleteUploads() where id != submissionId {
-                start(id, spec: spec, settings: settings, source: source)
+                start(id, rayURL: rayURL, settings: settings, source: source)
             }
         }
-        start(submissionId, spec: spec, settings: settings, source: source)
+        start(submissionId, rayURL: rayURL, settings: settings, source: source)
     }
 
-    private func start(_ submissionId: String, spec: JobSpec, settings: S3Settings, source: DriverLogSource) {
+    private func start(_ submissionId: String, rayURL: URL, settings: S3Settings, source: DriverLogSource) {
         guard running[submissionId] == nil, !complete.contains(submissionId) else { return }
         if store.load(submissionId)?.complete == true {
             complete.insert(submissionId)
@@ -57,7 +58,7 @@ public actor LogShipping {
         }
         let shipper = LogShipper(
             submissionId: submissionId,
-            ray: RayClient(baseURL: spec.rayURL, credentials: rayCredentials, http: http, trust: trust),
+            ray: RayClient(baseURL: rayURL, credentials: rayCredentials, http: http, trust: trust),
             s3: S3Client(settings: settings, credentials: s3Credentials, http: http, trust: trust),
             settings: settings, source: source, store: store, configuration: configuration, logger: logger,
             onProgress: onProgress, onTerminal: onTerminal)

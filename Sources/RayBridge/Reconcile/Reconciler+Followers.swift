@@ -30,7 +30,7 @@ extension Reconciler {
         endWatch = nil
         guard let (submissionId, spec) = wanted else { return }
         let watcher = RunEndWatcher(
-            submissionId: submissionId, ray: rayClient(spec.rayURL),
+            submissionId: submissionId, ray: rayClient(machine.clusterURL(of: submissionId) ?? spec.rayURL),
             logger: logger, onTerminal: { [weak self] details in await self?.noticed(details) })
         endWatch = (submissionId, Task { await watcher.run() })
     }
@@ -41,6 +41,6 @@ extension Reconciler {
             let cluster = machine.cluster
         else { return }
         let source = DriverLogSource.of(cluster.version, tokenAuth: configuration.rayCredentials.token() != nil)
-        await shipping.ensure(submissionId: run.submissionId, spec: spec, source: source)
+        await shipping.ensure(submissionId: run.submissionId, spec: spec, rayURL: machine.clusterURL(of: run.submissionId) ?? spec.rayURL, source: source)
     }
 }

@@ -41,7 +41,8 @@ extension Reconciler {
     }
 
     func fetch(_ id: String) async -> ReconcilerStateMachine.Action {
-        guard let client else { return .none }
+        guard let url = machine.clusterURL(of: id) else { return .none }
+        let client = rayClient(url)
         do {
             let details = try await client.job(id)
             rayAnswered()
@@ -58,7 +59,8 @@ extension Reconciler {
     }
 
     func stop(_ id: String) async -> ReconcilerStateMachine.Action {
-        guard let client else { return .none }
+        guard let url = machine.clusterURL(of: id) else { return .none }
+        let client = rayClient(url)
         do {
             recordReaction()
             let stopped = try await client.stop(id)

@@ -116,7 +116,9 @@ public actor Reconciler {
         }
         timer?.cancel()
         exitContinuation?.finish()
-        if code == nil, configuration.stopOnExit, let (run, details) = machine.currentRun, !(details?.status.isTerminal ?? false), let client {
+        if code == nil, configuration.stopOnExit, let (run, details) = machine.currentRun, !(details?.status.isTerminal ?? false),
+            let client = machine.clusterURL(of: run.submissionId).map(rayClient)
+        {
             logger.info("--stop-on-exit: stopping the run", metadata: ["submission": "\(run.submissionId)"])
             await Self.stopBeforeExit(run.submissionId, client: client, logger: logger)
         }

@@ -13,6 +13,12 @@ extension ReconcilerStateMachine {
             let unsupported = cluster.map { spec.unsupported(by: $0.version) } ?? []
             if !unsupported.isEmpty {
                 s = invalid(unsupported)
+            } else if let observed, let run = current, run.stopRequested, !observed.status.isTerminal, !spec.kill, spec.attachId == nil,
+                run.revision != spec.revision
+            {
+                s = StatusSnapshot(
+                    jobStatus: observed.status.rawValue,
+                    message: retry ?? "stopping run \(run.submissionId) for the new revision, which is submitted once Ray reports it ended")
             } else if let observed {
                 s = StatusSnapshot(jobStatus: observed.status.rawValue, message: retry ?? observed.message ?? "")
             } else if let rejected, rejected.revision == spec.revision {
@@ -43,6 +49,12 @@ extension ReconcilerStateMachine {
             s.driverExitCode = observed.driverExitCode
         }
         return s
+    }
+
+    /// The cluster a run lives on: where it was submitted, whatever `resourceURL` says now.
+    public func clusterURL(of submissionId: String) -> URL? {
+        guard let run = current, run.submissionId == submissionId else { return activeSpec?.rayURL }
+        return run.rayURL ?? activeSpec?.rayURL
     }
 
     /// The run being monitored, with its last observed state.

@@ -51,9 +51,13 @@ public struct ReconcilerStateMachine: Sendable {
 
     public let jobName: String
     public let exitOnCompletion: Bool
-    /// Polls while waiting for a stopped run to become terminal before moving on regardless.
+    /// A stopped run is polled every `stopPollInterval` for `stopWaitPolls` polls, then every
+    /// `stopSlowPollInterval`, and the stop is sent again every `stopResendPolls` polls: the next
+    /// revision is never submitted while the run it replaces may still be running.
     public static let stopWaitPolls = 60
     public static let stopPollInterval: Duration = .milliseconds(500)
+    public static let stopSlowPollInterval: Duration = .seconds(5)
+    public static let stopResendPolls = 20
     public static let maxBackoff: Duration = .seconds(30)
 
     public private(set) var journal: Journal
@@ -115,7 +119,7 @@ public struct ReconcilerStateMachine: Sendable {
                 let revHex = meta["raybridge.revision"], let seq = meta["raybridge.sequence"].flatMap({ Int($0) })
             else { continue }
             let run = RunRecord(submissionId: id, revision: Revision(hex: revHex), sequence: seq, submitted: true,
-                                submittedAt: nil, stopRequested: job.status == .stopped)
+                                submittedAt: nil, stopRequested: job.status == .stopped, rayURL: cluster?.url)
             maxSequence = max(maxSequence, seq)
             if (newest[run.revision!]?.sequence ?? -1) < seq { newest[run.revision!] = run }
             if (latest?.sequence ?? -1) < seq { latest = run }
@@ -211,6 +215,11 @@ public struct ReconcilerStateMachine: Sendable {
             return decide()
         default:
             if error.meansUnreachable { cluster = nil }
+            if operation == .stop, var run = current, run.stopRequested, stopPolls == 0 {
+                // The stop did not reach Ray: send it again after the backoff.
+                run.stopRequested = false
+                update(run)
+            }
             let attempts = (failure?.attempts ?? 0) + 1
             failure = Failure(message: error.description, attempts: attempts)
             wakeDue = false
@@ -262,7 +271,7 @@ public struct ReconcilerStateMachine: Sendable {
 
         if let id = desiredSpec?.attachId {
             if current?.submissionId != id {
-                setCurrent(RunRecord(submissionId: id, revision: nil, sequence: nil, submitted: true))
+                setCurrent(RunRecord(submissionId: id, revision: nil, sequence: nil, submitted: true, rayURL: spec.rayURL))
             }
         } else if needsRecovery, desiredSpec != nil {
             return start(.recover, .recover)
@@ -284,16 +293,16 @@ public struct ReconcilerStateMachine: Sendable {
                 return start(.stop, .stop(submissionId: run.submissionId))
             }
             if run.stopRequested && wantsStop {
-                // Bounded wait for the stop to take effect; Ray escalates to SIGKILL after 3 s.
-                if stopPolls < Self.stopWaitPolls {
-                    if consumeWake() {
-                        stopPolls += 1
-                        return start(.fetch, .fetch(submissionId: run.submissionId))
+                // Wait for Ray to report the run terminal, asking again from time to time: a stop
+                // that was lost (a proxy's 503, a restarted head) must not leave it running.
+                if consumeWake() {
+                    stopPolls += 1
+                    if stopPolls % Self.stopResendPolls == 0 {
+                        return start(.stop, .stop(submissionId: run.submissionId))
                     }
-                    return .sleep(Self.stopPollInterval)
+                    return start(.fetch, .fetch(submissionId: run.submissionId))
                 }
-                if !wantsOther { return .sleep(spec.updateInterval) }
-                // Gave up waiting: move on to the new revision, leaving the old run to Ray.
+                return .sleep(stopPolls < Self.stopWaitPolls ? Self.stopPollInterval : Self.stopSlowPollInterval)
             } else {
                 return poll(run, every: spec.updateInterval)
             }
@@ -315,7 +324,7 @@ public struct ReconcilerStateMachine: Sendable {
         let sequence = journal.nextSequence
         let run = RunRecord(
             submissionId: RunRecord.submissionId(jobName: jobName, sequence: sequence, revision: want.revision),
-            revision: want.revision, sequence: sequence, submitted: false)
+            revision: want.revision, sequence: sequence, submitted: false, rayURL: want.rayURL)
         journal.nextSequence = sequence + 1
         journal.runs.append(run)
         if journal.runs.count > Journal.maxRuns { journal.runs.removeFirst(journal.runs.count - Journal.maxRuns) }

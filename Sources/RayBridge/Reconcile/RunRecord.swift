@@ -10,8 +10,15 @@ public struct RunRecord: Sendable, Equatable, Codable {
     public var submitted: Bool
     public var submittedAt: Date?
     public var stopRequested: Bool
+    /// The cluster the run was submitted to (or attached on): its checks and its stop go there,
+    /// also after `resourceURL` moved to another cluster. Nil in journals of earlier releases.
+    public var rayURL: URL?
 
-    public init(submissionId: String, revision: Revision?, sequence: Int?, submitted: Bool, submittedAt: Date? = nil, stopRequested: Bool = false) {
+    public init(
+        submissionId: String, revision: Revision?, sequence: Int?, submitted: Bool, submittedAt: Date? = nil, stopRequested: Bool = false,
+        rayURL: URL? = nil
+    ) {
+        self.rayURL = rayURL
         self.submissionId = submissionId
         self.revision = revision
         self.sequence = sequence
