@@ -22,18 +22,24 @@ enum S3Server {
     }
 }
 
-/// scripts/fault_proxy.py in front of moto: passes requests through, or fails them on demand.
+/// scripts/fault_proxy.py in front of moto (or Ray): passes requests through, or fails them on
+/// demand; every request is logged.
 final class FaultProxy {
     let port: Int
     let flag: String
+    let logPath: String
     private let process = Process()
 
-    init(port: Int) throws {
+    init(port: Int, upstream: String = S3Server.endpoint) throws {
         self.port = port
         flag = NSTemporaryDirectory() + "raybridge-fault-\(port)"
+        logPath = NSTemporaryDirectory() + "raybridge-fault-\(port).log"
         try? FileManager.default.removeItem(atPath: flag)
+        try? FileManager.default.removeItem(atPath: logPath)
         process.executableURL = TestEnvironment.repoRoot.appendingPathComponent(".venv/bin/python")
-        process.arguments = [TestEnvironment.script("fault_proxy.py"), "--port", "\(port)", "--upstream", S3Server.endpoint, "--fail-flag", flag]
+        process.arguments = [
+            TestEnvironment.script("fault_proxy.py"), "--port", "\(port)", "--upstream", upstream, "--fail-flag", flag, "--log", logPath,
+        ]
         try process.run()
         // Ready when it accepts connections.
         for _ in 0..<100 {
@@ -44,7 +50,15 @@ final class FaultProxy {
         throw TestFailure("the fault proxy did not start on port \(port)")
     }
 
+    var url: String { "http://127.0.0.1:\(port)" }
+
+    /// `how`: `503` or `refuse`, then optionally a path regex and how many requests to fail.
     func fail(_ how: String) throws { try how.write(toFile: flag, atomically: true, encoding: .utf8) }
+
+    /// The requests seen, as `METHOD PATH STATUS` lines.
+    var requests: [String] {
+        ((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+    }
     func heal() { try? FileManager.default.removeItem(atPath: flag) }
 
     func stop() {

@@ -61,3 +61,41 @@ import Testing
         #expect(m.configChanged(T.config(["resourceURL": "http://other:8265"])) == .readVersion(other))
     }
 }
+
+/// A burst of edits: only the running revision and the newest are ever acted on.
+@Suite struct ReconcilerStateMachineBurstTests {
+    typealias M = ReconcilerStateMachine
+    typealias T = ReconcilerStateMachineTests
+
+    @Test func aBurstOfEditsSubmitsOnlyTheNewestOnceTheyPause() {
+        var m = T.fresh()
+        let t0 = ContinuousClock.now
+        guard case .submit(let first, _) = m.configChanged(T.config(), at: t0) else { Issue.record("a single edit submits at once"); return }
+        _ = m.submitted(at: Date())
+        _ = m.observed(T.details(first.submissionId, .running))
+        // 500 edits, 6 ms apart: the first stops the running run, none is submitted meanwhile.
+        var actions: [M.Action] = []
+        var time = t0
+        for i in 1...500 {
+            time = t0 + .milliseconds(100 + 6 * i)
+            actions.append(m.configChanged(T.config(["resubmit": "\(i)"]), at: time))
+            if case .stop = actions.last { actions.append(m.stopSent()) }
+            if case .fetch(let id) = actions.last { actions.append(m.observed(T.details(id, .stopped))) }
+        }
+        #expect(actions.filter { if case .submit = $0 { true } else { false } }.isEmpty, "nothing submitted during the burst")
+        #expect(actions.filter { if case .stop = $0 { true } else { false } }.count == 1)
+        // The wait ends a settle window after the last edit, and the newest is submitted.
+        #expect(m.wakeup(at: time + .milliseconds(500)) == .sleep(.milliseconds(500)))
+        guard case .submit(let newest, let spec) = m.wakeup(at: time + M.settleWindow) else { Issue.record("the newest is submitted"); return }
+        #expect(spec.revision == T.revision(["resubmit": "500"]))
+        #expect(newest.sequence == 2)
+    }
+
+    @Test func editsFarApartAreEachActedOnAtOnce() {
+        var m = T.fresh()
+        let t0 = ContinuousClock.now
+        guard case .submit = m.configChanged(T.config(), at: t0) else { Issue.record("submit"); return }
+        _ = m.requestFailed(.rejected(status: 400, body: "no"))
+        guard case .submit = m.configChanged(T.config(["resubmit": "1"]), at: t0 + .seconds(2)) else { Issue.record("an edit 2 s later submits at once"); return }
+    }
+}

@@ -56,6 +56,7 @@ public actor LogShipper {
     private var consumed: Int64 = 0
     private var pending: ByteBuffer
     private var lastError: String?
+    private var failureLog = ReasonLog()
     /// Set when a followed run turned out terminal: the rest is read through the file endpoint.
     private var finishFromFile = false
 
@@ -106,15 +107,20 @@ public actor LogShipper {
             } catch {
                 failures += 1
                 lastError = "\(error)"
-                logger.warning("log shipping interrupted, retrying", metadata: ["error": "\(error)", "attempt": "\(failures)"])
+                if failureLog.changed("\(error)") {
+                    logger.warning("log shipping interrupted; retrying with backoff (logged again only when the reason changes)", metadata: ["error": "\(error)", "attempt": "\(failures)"])
+                }
                 await report()
                 try? await Task.sleep(for: Self.backoff(failures))
             }
         }
     }
 
+    /// Reconnects and S3 retries: quick at first (a dropped stream is normal), at most 30 s.
+    static let retryBackoff = Backoff(initial: .milliseconds(500), maximum: .seconds(30))
+
     static func backoff(_ failures: Int) -> Duration {
-        min(.milliseconds(250) * (1 << min(failures, 7)), .seconds(30))
+        retryBackoff.delay(afterFailures: failures)
     }
 
     // MARK: Steps
@@ -412,8 +418,8 @@ public actor LogShipper {
                 failures += 1
                 RayBridgeMetrics.retried("s3")
                 lastError = "cannot \(what): \(error)"
-                if failures == 1 || failures % 10 == 0 {
-                    logger.warning("S3 call failed, retrying", metadata: ["call": "\(what)", "error": "\(error)", "attempt": "\(failures)"])
+                if failureLog.changed("\(what): \(error)") {
+                    logger.warning("S3 call failed; retrying with backoff (logged again only when the reason changes)", metadata: ["call": "\(what)", "error": "\(error)", "attempt": "\(failures)"])
                 }
                 await report()
                 try await Task.sleep(for: Self.backoff(error.isRetryable ? failures : failures + 4))

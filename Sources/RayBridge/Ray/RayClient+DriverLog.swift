@@ -22,7 +22,7 @@ extension RayClient {
             } catch let error as RayClientError {
                 failures += 1
                 if !error.isRetryable { throw error }
-                try await Task.sleep(for: min(.milliseconds(250) * (1 << min(failures, 7)), .seconds(30)))
+                try await Task.sleep(for: LogShipper.retryBackoff.delay(afterFailures: failures))
             }
         }
     }

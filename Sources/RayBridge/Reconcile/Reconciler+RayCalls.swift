@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// The calls to Ray that the state machine asks for, each turned into the event that answers it.
 extension Reconciler {
@@ -21,7 +22,7 @@ extension Reconciler {
             reportedRayVersion = version?.text
             return machine.versionRead(version, at: url)
         } catch {
-            logger.warning("cannot read Ray's version", metadata: ["url": "\(url.absoluteString)", "error": "\(error)"])
+            logRayFailure("cannot read Ray's version", error, ["url": "\(url.absoluteString)"])
             return failed(error)
         }
     }
@@ -35,7 +36,7 @@ extension Reconciler {
             logger.info("looked up earlier runs on the cluster", metadata: ["found": "\(machine.journal.runs.count)", "current": "\(machine.currentRun?.run.submissionId ?? "-")"])
             return action
         } catch {
-            logger.warning("cannot list the cluster's jobs", metadata: ["error": "\(error)"])
+            logRayFailure("cannot list the cluster's jobs", error)
             return failed(error)
         }
     }
@@ -52,7 +53,7 @@ extension Reconciler {
             return machine.observed(details)
         } catch {
             if case .notFound = error {} else {
-                logger.warning("cannot read the run's state", metadata: ["submission": "\(id)", "error": "\(error)"])
+                logRayFailure("cannot read the run's state", error, ["submission": "\(id)"])
             }
             return failed(error)
         }
@@ -69,13 +70,20 @@ extension Reconciler {
             logger.info("stop requested", metadata: ["submission": "\(id)", "wasRunning": "\(stopped)"])
             return machine.stopSent()
         } catch {
-            logger.warning("cannot stop the run", metadata: ["submission": "\(id)", "error": "\(error)"])
+            logRayFailure("cannot stop the run", error, ["submission": "\(id)"])
             return failed(error)
         }
     }
 
     func rayAnswered() {
         health.ray(reachable: true)
+        if rayFailures.cleared() { logger.info("Ray answers again") }
+    }
+
+    /// A failed call to Ray, retried with backoff: logged once per change of reason.
+    func logRayFailure(_ what: String, _ error: RayClientError, _ metadata: Logger.Metadata = [:]) {
+        guard rayFailures.changed("\(what): \(error)") else { return }
+        logger.warning("\(what); retrying with backoff (logged again only when the reason changes)", metadata: metadata.merging(["error": "\(error)"]) { $1 })
     }
 
     func failed(_ error: RayClientError) -> ReconcilerStateMachine.Action {

@@ -25,10 +25,12 @@ extension Reconciler {
             if let unpinned { packagePins.record(unpinned.name, on: spec.rayURL, sentAt: checkedAt) }
             body = SubmitRequestBuilder.body(jobName: configuration.jobName, run: run, spec: spec, extras: extras, package: package)
         } catch let error as RayClientError {
-            logger.warning("cannot upload the script package", metadata: ["submission": "\(run.submissionId)", "error": "\(error)"])
+            logRayFailure("cannot upload the script package", error, ["submission": "\(run.submissionId)"])
             return failed(error)
         } catch let error as SubmissionPreparationError {
-            logger.error("cannot prepare the submission", metadata: ["submission": "\(run.submissionId)", "error": "\(error)"])
+            if preparationFailures.changed(error.description) {
+                logger.error("cannot prepare the submission", metadata: ["submission": "\(run.submissionId)", "error": "\(error)", "retrying": "\(error.retryable)"])
+            }
             return machine.preparationFailed(error.description, retryable: error.retryable)
         } catch {
             return machine.preparationFailed("cannot prepare the submission: \(error)", retryable: false)
@@ -38,6 +40,7 @@ extension Reconciler {
             try await client.submit(body, submissionId: run.submissionId)
             CrashPoint.reach(.afterSubmit)
             rayAnswered()
+            preparationFailures.cleared()
             RayBridgeMetrics.submitted()
             logger.info("submitted", metadata: ["submission": "\(run.submissionId)", "revision": "\(spec.revision.short)"])
             return machine.submitted(at: Date())
@@ -45,7 +48,7 @@ extension Reconciler {
             if case .duplicateSubmission = error {
                 logger.info("already submitted before a restart; attaching", metadata: ["submission": "\(run.submissionId)"])
             } else {
-                logger.warning("submission failed", metadata: ["submission": "\(run.submissionId)", "error": "\(error)"])
+                logRayFailure("submission failed", error, ["submission": "\(run.submissionId)"])
                 packagePins.forget(on: spec.rayURL)
             }
             return failed(error)

@@ -58,6 +58,10 @@ public actor Reconciler {
     /// The `ray_version` label last exported, to be zeroed when the cluster changes.
     var reportedRayVersion: String?
     var exitContinuation: AsyncStream<Int32>.Continuation?
+    var rayFailures = ReasonLog()
+    var preparationFailures = ReasonLog()
+    var statusFailures = 0
+    var statusRetry: Task<Void, Never>?
     let exitCodes: AsyncStream<Int32>
 
     public init(configuration: Configuration, http: HTTPClient = .shared, health: HealthState = HealthState(), logger: Logger) throws {
@@ -115,6 +119,7 @@ public actor Reconciler {
             return first
         }
         timer?.cancel()
+        statusRetry?.cancel()
         exitContinuation?.finish()
         if code == nil, configuration.stopOnExit, let (run, details) = machine.currentRun, !(details?.status.isTerminal ?? false),
             let client = machine.clusterURL(of: run.submissionId).map(rayClient)
@@ -172,14 +177,14 @@ public actor Reconciler {
             RayBridgeMetrics.configInvalid()
             logger.error("ConfigMap is invalid; the current run is left as it is", metadata: ["problems": "\(problems.map(\.description))"])
         }
-        await drive(machine.configChanged(result))
+        await drive(machine.configChanged(result, at: snapshot.observedAt))
     }
 
     private func wake(_ generation: Int) async {
         guard generation == timerGeneration else { return }
         // This runs on the timer's own task: it must not be cancelled by the drive it starts.
         timer = nil
-        await drive(machine.wakeup())
+        await drive(machine.wakeup(at: .now))
     }
 
     func drive(_ first: ReconcilerStateMachine.Action) async {
@@ -260,8 +265,28 @@ public actor Reconciler {
                 logger.info("status", metadata: ["jobStatus": "\(status.jobStatus)", "submission": "\(status.submissionId)"])
             }
             publishedStatus = status
+            if statusFailures > 0 { logger.info("the status directory is written again", metadata: ["failures": "\(statusFailures)"]) }
+            statusFailures = 0
+            statusRetry?.cancel()
+            statusRetry = nil
         } catch {
-            logger.error("cannot write the status directory", metadata: ["error": "\(error)"])
+            statusFailures += 1
+            if statusFailures == 1 {
+                logger.error("cannot write the status directory; retrying with backoff", metadata: ["error": "\(error)"])
+            }
+            // The latest status is written as soon as the directory takes it, not at the next event.
+            guard statusRetry == nil else { return }
+            let delay = Backoff.standard.delay(afterFailures: statusFailures)
+            statusRetry = Task { [weak self] in
+                try? await Task.sleep(for: delay)
+                guard !Task.isCancelled else { return }
+                await self?.retryPublish()
+            }
         }
+    }
+
+    private func retryPublish() {
+        statusRetry = nil
+        publish()
     }
 }

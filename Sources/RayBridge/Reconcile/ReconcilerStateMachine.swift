@@ -58,6 +58,10 @@ public struct ReconcilerStateMachine: Sendable {
     public static let stopPollInterval: Duration = .milliseconds(500)
     public static let stopSlowPollInterval: Duration = .seconds(5)
     public static let stopResendPolls = 20
+    /// Edits closer together than this are a burst (a script applying many, a storm of
+    /// `kubectl apply`): no new revision is submitted until the edits have paused this long, so
+    /// only the newest one is run and the ones that came and went meanwhile never are.
+    public static let settleWindow: Duration = .seconds(1)
     public static let maxBackoff: Duration = .seconds(30)
 
     public private(set) var journal: Journal
@@ -75,6 +79,11 @@ public struct ReconcilerStateMachine: Sendable {
     private(set) var rejected: (revision: Revision, message: String)?
     private var finished = false
     public private(set) var cluster: Cluster?
+    /// The time of the latest event that carried one (time is passed in, never read here).
+    private var now: ContinuousClock.Instant?
+    private var lastChange: ContinuousClock.Instant?
+    /// While in a burst of edits: no submission before this.
+    private var settleUntil: ContinuousClock.Instant?
 
     public init(jobName: String, journal: Journal?, exitOnCompletion: Bool = false) {
         self.jobName = jobName
@@ -88,7 +97,13 @@ public struct ReconcilerStateMachine: Sendable {
 
     // MARK: Events
 
-    public mutating func configChanged(_ result: ConfigParseResult) -> Action {
+    /// `at`: when the change was seen; nil (tests that are not about timing) never counts as a burst.
+    public mutating func configChanged(_ result: ConfigParseResult, at time: ContinuousClock.Instant? = nil) -> Action {
+        if let time {
+            if let lastChange, time - lastChange < Self.settleWindow { settleUntil = time + Self.settleWindow }
+            lastChange = time
+            now = time
+        }
         switch result {
         case .valid(let spec, _):
             desired = .valid(spec)
@@ -101,7 +116,8 @@ public struct ReconcilerStateMachine: Sendable {
         return decide()
     }
 
-    public mutating func wakeup() -> Action {
+    public mutating func wakeup(at time: ContinuousClock.Instant? = nil) -> Action {
+        if let time { now = time }
         wakeDue = true
         return decide()
     }
@@ -234,6 +250,9 @@ public struct ReconcilerStateMachine: Sendable {
         if retryable {
             failure = Failure(message: message, attempts: (failure?.attempts ?? 0) + 1)
             wakeDue = false
+            // The POST was never sent: the intent goes, so that the retry is not preceded by a
+            // check of it (whose answer would look like success and reset the backoff).
+            dropIntent()
         } else {
             succeeded()
             rejectSubmission { _ in message }
@@ -244,6 +263,12 @@ public struct ReconcilerStateMachine: Sendable {
     private mutating func rejectSubmission(_ message: (String) -> String) {
         guard let run = current, let revision = run.revision, !run.submitted else { return }
         rejected = (revision, message(run.submissionId))
+        dropIntent()
+    }
+
+    /// Forgets the current run, an intent whose POST never reached Ray; its id is built again.
+    private mutating func dropIntent() {
+        guard let run = current, run.revision != nil, !run.submitted else { return }
         journal.runs.removeAll { $0.submissionId == run.submissionId }
         journal.nextSequence = min(journal.nextSequence, run.sequence ?? journal.nextSequence)
         current = nil
@@ -320,6 +345,10 @@ public struct ReconcilerStateMachine: Sendable {
         }
         if want.kill { return .none }
         if rejected?.revision == want.revision { return .none }
+        if let settleUntil, let now, now < settleUntil {
+            // Edits are still coming: wait for them to pause, then run only the newest.
+            return .sleep(settleUntil - now)
+        }
 
         let sequence = journal.nextSequence
         let run = RunRecord(
@@ -350,8 +379,7 @@ public struct ReconcilerStateMachine: Sendable {
     }
 
     private var backoff: Duration {
-        let attempts = failure?.attempts ?? 1
-        return min(.seconds(1 << min(attempts - 1, 5)), Self.maxBackoff)
+        Backoff(initial: .seconds(1), maximum: Self.maxBackoff).delay(afterFailures: failure?.attempts ?? 1)
     }
 
     private mutating func consumeWake() -> Bool {

@@ -15,8 +15,7 @@ public struct RetryPolicy: Sendable {
 
     /// The wait before attempt `attempt + 1`: uniformly random in [cap/2, cap] of the backoff.
     public func delay(afterAttempt attempt: Int) -> Duration {
-        let exponential = base * (1 << min(attempt - 1, 20))
-        let bounded = min(exponential, cap)
+        let bounded = Backoff(initial: base, maximum: cap).delay(afterFailures: attempt)
         return bounded / 2 + bounded / 2 * Double.random(in: 0...1)
     }
 }

@@ -1,0 +1,123 @@
+import Foundation
+import RayBridge
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension IntegrationSuite {
+    /// Faults a real Ray cannot produce on demand, injected by scripts/fault_proxy.py in front of
+    /// it, and edits the way users make them.
+    @Suite(.serialized) struct FaultTests {
+        /// Sleeps for its `s` parameter: one script serves a long and a short revision.
+        static let sleeper = "import sys, time\ntime.sleep(int(sys.argv[-1].split('=')[1]))\nprint('slept')"
+
+        static func config(url: String, seconds: Int, extra: [String: String] = [:]) -> [String: String] {
+            var values = SidecarCoreTests.baseConfig(script: sleeper, parameters: SidecarCoreTests.json(["s": seconds]))
+            values["resourceURL"] = url
+            return values.merging(extra) { $1 }
+        }
+
+        @Test func aFailedStopIsSentAgainAndTheNextRevisionWaitsForTheOldRunToEnd() async throws {
+            try RayHead.ensure(.open)
+            let proxy = try FaultProxy(port: 9110, upstream: "127.0.0.1:\(TestEnvironment.rayPort)")
+            defer { proxy.stop() }
+            let ws = try SidecarCoreTests.Workspace("stopfail")
+            defer { ws.cleanup() }
+            var configMap = try KubeletConfigMap(directory: ws.configDir, values: Self.config(url: proxy.url, seconds: 600))
+            let sidecar = try ws.sidecar()
+            defer { sidecar.signal(SIGKILL) }
+            let first = try #require(try await sidecar.waitForStatus("RUNNING") { $0["status.jobStatus"] == "RUNNING" }["id"])
+
+            // An edit while the first stop request is answered 503.
+            try proxy.fail("503 /stop$ 1")
+            try configMap.update(["jobdata.jobParameters": SidecarCoreTests.json(["s": 1])])
+            let second = try await sidecar.waitForStatus(timeout: .seconds(90), "the new revision SUCCEEDED") {
+                $0["id"] != first && $0["status.jobStatus"] == "SUCCEEDED"
+            }
+            let stops = proxy.requests.filter { $0.hasPrefix("POST /api/jobs/\(first)/stop") }
+            #expect(stops.first?.hasSuffix(" 503") == true, "\(stops)")
+            #expect(stops.count >= 2, "the stop was sent again: \(stops)")
+            let old = try await RayHead.client().job(first)
+            let new = try await RayHead.client().job(try #require(second["id"]))
+            #expect(old.status == .stopped)
+            #expect((old.endTime ?? .max) <= (new.startTime ?? 0), "the new run started after the old one ended")
+
+            // kill, with the stop failing once again: the run is STOPPED on Ray all the same.
+            try configMap.update(["jobdata.jobParameters": SidecarCoreTests.json(["s": 600])])
+            let third = try #require(try await sidecar.waitForStatus("the third run RUNNING") { $0["id"] != second["id"] && $0["status.jobStatus"] == "RUNNING" }["id"])
+            try proxy.fail("503 /stop$ 1")
+            try configMap.update(["kill": "true"])
+            try await sidecar.waitForStatus(timeout: .seconds(20), "STOPPED after a failed stop") { $0["status.jobStatus"] == "STOPPED" }
+            #expect(try await RayHead.client().job(third).status == .stopped)
+            #expect(try await RayHead.submissions(of: ws.jobName).count == 3)
+            await sidecar.stop()
+        }
+
+        @Test func movingToAnotherClusterStopsTheRunOnTheClusterItRunsOn() async throws {
+            try RayHead.ensure(.open)
+            // Two URLs for the cluster: the proxy's log tells which one each call went to.
+            let proxy = try FaultProxy(port: 9111, upstream: "127.0.0.1:\(TestEnvironment.rayPort)")
+            defer { proxy.stop() }
+            let ws = try SidecarCoreTests.Workspace("move")
+            defer { ws.cleanup() }
+            var configMap = try KubeletConfigMap(directory: ws.configDir, values: Self.config(url: proxy.url, seconds: 600))
+            let sidecar = try ws.sidecar()
+            defer { sidecar.signal(SIGKILL) }
+            let first = try #require(try await sidecar.waitForStatus("RUNNING") { $0["status.jobStatus"] == "RUNNING" }["id"])
+            try configMap.update(["resourceURL": TestEnvironment.rayURL, "jobdata.jobParameters": SidecarCoreTests.json(["s": 1])])
+            try await sidecar.waitForStatus(timeout: .seconds(90), "SUCCEEDED on the new URL") { $0["id"] != first && $0["status.jobStatus"] == "SUCCEEDED" }
+            #expect(proxy.requests.contains { $0.hasPrefix("POST /api/jobs/\(first)/stop") }, "the stop went to the old cluster: \(proxy.requests.suffix(10))")
+            #expect(try await RayHead.client().job(first).status == .stopped)
+            await sidecar.stop()
+        }
+
+        /// 500 kubelet-style edits in about 3 s: the running revision is stopped, the newest runs,
+        /// and nothing in between is submitted.
+        @Test func aBurstOfEditsRunsOnlyTheNewestSoonAfterTheLastEdit() async throws {
+            try RayHead.ensure(.open)
+            let ws = try SidecarCoreTests.Workspace("storm")
+            defer { ws.cleanup() }
+            var configMap = try KubeletConfigMap(directory: ws.configDir, values: Self.config(url: TestEnvironment.rayURL, seconds: 600))
+            let sidecar = try ws.sidecar()
+            defer { sidecar.signal(SIGKILL) }
+            try await sidecar.waitForStatus("RUNNING") { $0["status.jobStatus"] == "RUNNING" }
+            let start = ContinuousClock.now
+            for i in 1...500 {
+                try configMap.update(["resubmit": "\(i)", "jobdata.jobParameters": SidecarCoreTests.json(["s": 1])])
+                try await Task.sleep(until: start + .milliseconds(6 * i))
+            }
+            let lastEdit = ContinuousClock.now
+            let newest = Revision(values: configMap.values)
+            let status = try await sidecar.waitForStatus(timeout: .seconds(60), "the newest revision SUCCEEDED") {
+                $0["status.jobStatus"] == "SUCCEEDED" && ($0["id"] ?? "").hasSuffix(newest.short)
+            }
+            let submissions = try await RayHead.submissions(of: ws.jobName)
+            #expect(submissions.count == 2, "the first run and the newest: \(submissions.compactMap(\.submissionId))")
+            // The newest ran within seconds of the last edit: settle window (1 s), Ray's start, a 1 s job.
+            let settled = ContinuousClock.now - lastEdit
+            print("storm: 500 edits, \(submissions.count) submissions, newest SUCCEEDED \(settled) after the last edit")
+            #expect(settled < .seconds(15))
+            #expect(status["id"] == submissions.last?.submissionId)
+            await sidecar.stop()
+        }
+
+        @Test func sighupShutsDownLikeSigterm() async throws {
+            try RayHead.ensure(.open)
+            let ws = try SidecarCoreTests.Workspace("hup")
+            defer { ws.cleanup() }
+            _ = try KubeletConfigMap(directory: ws.configDir, values: Self.config(url: TestEnvironment.rayURL, seconds: 600))
+            let sidecar = try ws.sidecar()
+            defer { sidecar.signal(SIGKILL) }
+            let id = try #require(try await sidecar.waitForStatus("RUNNING") { $0["status.jobStatus"] == "RUNNING" }["id"])
+            let sent = ContinuousClock.now
+            sidecar.signal(SIGHUP)
+            let code = await sidecar.waitForExit(timeout: .seconds(10))
+            #expect(code == 0, "exit code \(String(describing: code))")
+            #expect(ContinuousClock.now - sent < .seconds(5))
+            #expect(try await RayHead.client().job(id).status == .running, "left running, as with SIGTERM")
+            _ = try await RayHead.client().stop(id)
+        }
+    }
+}
