@@ -55,5 +55,5 @@ while written < total:
         out.flush()
         due = start + seconds * written / total
         if due > time.time():
-            time.sleep(due - time.time())
+            time.sleep(max(0.0, due - time.time()))
 out.flush()
