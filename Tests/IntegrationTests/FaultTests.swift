@@ -119,5 +119,91 @@ extension IntegrationSuite {
             #expect(try await RayHead.client().job(id).status == .running, "left running, as with SIGTERM")
             _ = try await RayHead.client().stop(id)
         }
+
+        /// The status directory refuses writes for a while (made immutable, as a full or read-only
+        /// volume would): once it takes them again the latest status is there, with no event to
+        /// bring it.
+        @Test func theStatusCatchesUpOnceTheDirectoryIsWritableAgain() async throws {
+            try RayHead.ensure(.open)
+            let ws = try SidecarCoreTests.Workspace("rostatus")
+            defer {
+                _ = try? TestEnvironment.shell(["chattr", "-i", ws.statusDir])
+                ws.cleanup()
+            }
+            _ = try KubeletConfigMap(directory: ws.configDir, values: Self.config(url: TestEnvironment.rayURL, seconds: 3, extra: ["updateInterval": "1"]))
+            let sidecar = try ws.sidecar()
+            defer { sidecar.signal(SIGKILL) }
+            try await sidecar.waitForStatus("RUNNING") { $0["status.jobStatus"] == "RUNNING" }
+            let (status, output) = try TestEnvironment.shell(["chattr", "+i", ws.statusDir])
+            guard status == 0 else { throw TestFailure("chattr +i failed: \(output)") }
+            // The run ends meanwhile; its status cannot be written.
+            try await Task.sleep(for: .seconds(8))
+            #expect(StatusDirectory.read(ws.statusDir)["status.jobStatus"] == "RUNNING")
+            _ = try TestEnvironment.shell(["chattr", "-i", ws.statusDir])
+            try await sidecar.waitForStatus(timeout: .seconds(40), "SUCCEEDED without another event") { $0["status.jobStatus"] == "SUCCEEDED" }
+            #expect(sidecar.log.components(separatedBy: "cannot write the status directory").count - 1 == 1, "logged once")
+            await sidecar.stop()
+        }
+
+        /// A script in S3 with no S3 credentials mounted: retried with backoff (1 s doubling to
+        /// 30 s), logged once.
+        @Test func aRetryThatKeepsFailingBacksOffAndIsLoggedOnce() async throws {
+            try RayHead.ensure(.open)
+            try S3Server.ensure()
+            let ws = try SidecarCoreTests.Workspace("nocreds")
+            defer { ws.cleanup() }
+            var values = Self.config(url: TestEnvironment.rayURL, seconds: 1)
+            values["jobdata.scriptLocation"] = "s3"
+            values["jobdata.jobScript"] = "ray-scripts:nowhere/script.py"
+            values["s3.endpoint"] = S3Server.endpoint
+            values["s3.secure"] = "false"
+            values["s3upload.bucket"] = "ray-logs"
+            _ = try KubeletConfigMap(directory: ws.configDir, values: values)
+            let sidecar = try ws.sidecar()  // its S3 credentials directory does not exist
+            defer { sidecar.signal(SIGKILL) }
+            try await Task.sleep(for: .seconds(20))
+            let status = StatusDirectory.read(ws.statusDir)
+            let message = status["status.message"] ?? ""
+            #expect(status["status.jobStatus"] == "WAITING", "\(status)")
+            // 20 s at 1, 2, 4, 8 s: about 5 attempts; every second would have made 20.
+            let attempt = Int(message.firstMatch(of: /attempt (\d+)/)?.1 ?? "0") ?? 0
+            #expect((1...6).contains(attempt), "\(message)")
+            #expect(sidecar.log.components(separatedBy: "cannot prepare the submission").count - 1 == 1, "logged once:\n\(sidecar.log.suffix(3000))")
+            await sidecar.stop()
+        }
+
+        /// A server that echoes our request into its error page, and one that redirects elsewhere:
+        /// the token shows nowhere, and is never carried to another origin.
+        @Test func secretsEchoedByAServerStaySecretAndRedirectsAreNotFollowed() async throws {
+            let token = "tok-SECRET-\(UUID().uuidString.prefix(8))"
+            let tokenDir = try TestEnvironment.temporaryDirectory("hostile-token")
+            defer { try? FileManager.default.removeItem(atPath: tokenDir) }
+            try token.write(toFile: tokenDir + "/token", atomically: true, encoding: .utf8)
+            let echo = try HostileServer(port: 9120, mode: ["--echo", "500"])
+            defer { echo.stop() }
+            let elsewhere = try HostileServer(port: 9122, mode: ["--echo", "200"])
+            defer { elsewhere.stop() }
+            let redirect = try HostileServer(port: 9121, mode: ["--redirect-to", "\(elsewhere.url)/api/version"])
+            defer { redirect.stop() }
+
+            for server in [echo, redirect] {
+                let ws = try SidecarCoreTests.Workspace("hostile")
+                defer { ws.cleanup() }
+                _ = try KubeletConfigMap(directory: ws.configDir, values: Self.config(url: server.url, seconds: 1))
+                let sidecar = try ws.sidecar(rayCredentialsDir: tokenDir, arguments: ["--listen", "127.0.0.1:9533"])
+                defer { sidecar.signal(SIGKILL) }
+                let status = try await sidecar.waitForStatus(timeout: .seconds(30), "WAITING on the server") {
+                    $0["status.jobStatus"] == "WAITING" && ($0["status.message"] ?? "").contains("HTTP")
+                }
+                try await Task.sleep(for: .seconds(2))
+                let readyz = try TestEnvironment.shell(["curl", "-s", "http://127.0.0.1:9533/readyz"]).output
+                #expect(!server.requests.isEmpty, "the server was asked")
+                for (place, text) in [("status files", status.values.joined(separator: "\n")), ("log", sidecar.log), ("/readyz", readyz)] {
+                    #expect(!text.contains(token), "the token is in the \(place)")
+                }
+                await sidecar.stop()
+            }
+            #expect(elsewhere.requests.isEmpty, "a redirect was followed: \(elsewhere.requests)")
+        }
     }
 }

@@ -40,3 +40,23 @@ import Testing
         #expect(m.status.message.contains("no credentials"))
     }
 }
+
+@Suite struct SecretRedactionTests {
+    @Test func knownSecretsAndCredentialShapesAreTakenOut() {
+        let body = """
+            <Error><Code>SignatureDoesNotMatch</Code><StringToSign>AWS4-HMAC-SHA256 x</StringToSign>\
+            <SignatureProvided>abcdef0123</SignatureProvided></Error> Authorization: Bearer tok-SECRET-1; \
+            X-Amz-Security-Token=FQoGZXIvYXdzEJr&X-Amz-Signature=deadbeef, echo of wJalrXUtnFEMI/K7MDENG
+            """
+        let shown = SecretRedaction.redact(body, secrets: ["wJalrXUtnFEMI/K7MDENG", "tok-SECRET-1"])
+        for secret in ["tok-SECRET-1", "FQoGZXIvYXdzEJr", "deadbeef", "abcdef0123", "wJalrXUtnFEMI/K7MDENG", "AWS4-HMAC-SHA256 x"] {
+            #expect(!shown.contains(secret), "\(secret) in \(shown)")
+        }
+        #expect(shown.contains("SignatureDoesNotMatch"), "the useful part stays")
+    }
+
+    @Test func anUnknownS3CodeIsNoMetricLabel() {
+        #expect(RayBridgeMetrics.knownS3Codes.contains("NoSuchUpload"))
+        #expect(!RayBridgeMetrics.knownS3Codes.contains("<script>"))
+    }
+}

@@ -43,8 +43,21 @@ public enum RayBridgeMetrics {
         Gauge(label: "raybridge_ray_info", dimensions: [("ray_version", current)]).record(1)
     }
 
+    /// S3's documented error codes (and ours, `Unreachable`): a label takes only these, so a
+    /// server answering arbitrary text cannot make new time series (or leak it into metrics).
+    static let knownS3Codes: Set<String> = [
+        "AccessDenied", "AccountProblem", "AuthorizationHeaderMalformed", "BadDigest", "EntityTooLarge", "EntityTooSmall",
+        "ExpiredToken", "IllegalLocationConstraintException", "InternalError", "InvalidAccessKeyId", "InvalidArgument",
+        "InvalidBucketName", "InvalidDigest", "InvalidPart", "InvalidPartOrder", "InvalidRequest", "InvalidToken",
+        "MalformedXML", "MethodNotAllowed", "MissingContentLength", "NoSuchBucket", "NoSuchKey", "NoSuchUpload",
+        "NotImplemented", "PermanentRedirect", "RequestTimeTooSkewed", "RequestTimeout", "ServiceUnavailable",
+        "SignatureDoesNotMatch", "SlowDown", "TemporaryRedirect", "TokenRefreshRequired", "Unreachable",
+        "XAmzContentSHA256Mismatch",
+    ]
+
     public static func s3Error(code: String) {
-        Counter(label: "raybridge_s3_errors_total", dimensions: [("code", code)]).increment()
+        let label = knownS3Codes.contains(code) ? code : "other"
+        Counter(label: "raybridge_s3_errors_total", dimensions: [("code", label)]).increment()
     }
 }
 

@@ -56,7 +56,7 @@ extension RayClient {
             throw transportError(error)
         }
         guard response.status == .ok else {
-            let text = (try? await response.body.collect(upTo: 64 << 10)).map { String(buffer: $0) } ?? ""
+            let text = redacted((try? await response.body.collect(upTo: 64 << 10)).map { Data($0.readableBytesView) } ?? Data())
             switch response.status.code {
             case 401, 403: throw .unauthorized(status: Int(response.status.code), tokenSent: request.headers.contains(name: "Authorization"))
             case 404: throw .notFound(what: "driver log of \(submissionId)")

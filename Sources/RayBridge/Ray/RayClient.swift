@@ -80,6 +80,11 @@ public struct RayClient: Sendable {
         _ = try await send(.PUT, "/api/packages/gcs/\(package.name)", body: package.zip, contentType: "application/zip", endpoint: "package_put")
     }
 
+    /// An answer's text as it may be shown: Ray's error pages can echo the request, token included.
+    func redacted(_ data: Data) -> String {
+        SecretRedaction.redact(String(decoding: data, as: UTF8.self), secrets: credentials.token().map { [$0] } ?? [])
+    }
+
     /// A failed exchange: a certificate problem says so, anything else is "unreachable".
     func transportError(_ error: Error) -> RayClientError {
         if let problem = TransportFailure.tlsProblem(error, url: baseURL) {
@@ -96,7 +101,7 @@ public struct RayClient: Sendable {
         do {
             return try JSONDecoder().decode(T.self, from: data)
         } catch {
-            throw .server(status: 200, body: "unreadable \(what) answer: \(String(decoding: data.prefix(300), as: UTF8.self))")
+            throw .server(status: 200, body: "unreadable \(what) answer: \(redacted(data.prefix(300)))")
         }
     }
 
@@ -131,9 +136,9 @@ public struct RayClient: Sendable {
         case 404:
             throw .notFound(what: what)
         case 400..<500:
-            throw .rejected(status: Int(response.status.code), body: String(decoding: data.prefix(2000), as: UTF8.self))
+            throw .rejected(status: Int(response.status.code), body: redacted(data.prefix(2000)))
         default:
-            throw .server(status: Int(response.status.code), body: String(decoding: data.prefix(2000), as: UTF8.self))
+            throw .server(status: Int(response.status.code), body: redacted(data.prefix(2000)))
         }
     }
 

@@ -195,7 +195,10 @@ public struct S3Client: Sendable {
         let data = Data(bytes.readableBytesView)
         let status = Int(response.status.code)
         guard (200..<300).contains(status) else {
-            throw .service(status: status, response: S3ErrorResponse.parse(data), bucket: bucket, key: key)
+            // An error body may echo the request (signature, key, token): shown only redacted.
+            let secrets = [creds.secretAccessKey] + (creds.sessionToken.map { [$0] } ?? [])
+            let shown = Data(SecretRedaction.redact(String(decoding: data, as: UTF8.self), secrets: secrets).utf8)
+            throw .service(status: status, response: S3ErrorResponse.parse(shown), bucket: bucket, key: key)
         }
         return Response(status: status, headers: response.headers, body: data)
     }
