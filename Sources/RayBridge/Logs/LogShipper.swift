@@ -42,23 +42,23 @@ public actor LogShipper {
     public typealias Progress = @Sendable (String, StatusSnapshot.LogShipment) async -> Void
     public typealias TerminalObserver = @Sendable (RayJobDetails) async -> Void
 
-    private let submissionId: String
-    private let ray: RayClient
-    private let source: DriverLogSource
-    private let s3: S3Client
-    private let store: LogUploadStore
-    private let configuration: Configuration
-    private let logger: Logger
-    private let onProgress: Progress
-    private let onTerminal: TerminalObserver
-    private var state: LogUploadState
+    let submissionId: String
+    let ray: RayClient
+    let source: DriverLogSource
+    let s3: S3Client
+    let store: LogUploadStore
+    let configuration: Configuration
+    let logger: Logger
+    let onProgress: Progress
+    let onTerminal: TerminalObserver
+    var state: LogUploadState
     /// Bytes taken from the stream so far (shipped plus those waiting in `pending`).
-    private var consumed: Int64 = 0
-    private var pending: ByteBuffer
-    private var lastError: String?
-    private var failureLog = ReasonLog()
+    var consumed: Int64 = 0
+    var pending: ByteBuffer
+    var lastError: String?
+    var failureLog = ReasonLog()
     /// Set when a followed run turned out terminal: the rest is read through the file endpoint.
-    private var finishFromFile = false
+    var finishFromFile = false
 
     public init(
         submissionId: String, ray: RayClient, s3: S3Client, settings: S3Settings, source: DriverLogSource = .stateAPI(.raw), store: LogUploadStore,
@@ -125,35 +125,9 @@ public actor LogShipper {
 
     // MARK: Steps
 
-    /// After a restart: trust S3's part list over our file, or start over if the upload is gone.
-    private func resumeUpload() async {
-        guard let uploadId = state.uploadId else { return }
-        var failures = 0
-        while !Task.isCancelled {
-            do {
-                let listed = try await s3.listParts(bucket: state.bucket, key: state.key, uploadId: uploadId)
-                state.reconcile(with: listed.map { .init(number: $0.number, etag: $0.etag, size: $0.size) })
-                logger.info("resuming the log upload", metadata: ["parts": "\(state.parts.count)", "bytes": "\(state.shipped)"])
-                break
-            } catch where error.code == "NoSuchUpload" || error.code == "NoSuchKey" {
-                logger.warning("the open upload vanished; shipping the log again from byte 0")
-                state.restartFromZero()
-                break
-            } catch {
-                failures += 1
-                lastError = error.description
-                await report()
-                try? await Task.sleep(for: Self.backoff(failures))
-            }
-        }
-        consumed = state.shipped
-        pending = Self.partBuffer(configuration.partSize(forPart: state.parts.count + 1))
-        try? store.save(state)
-    }
-
     /// Reads the stream once; returns true when the run is terminal and the stream drained,
     /// false when the stream ended early (reconnect), throws on errors.
-    private func shipStream() async throws -> Bool {
+    func shipStream() async throws -> Bool {
         let (nodeId, details) = try await ray.waitForDriver(submissionId)
         guard let nodeId else {
             // The run ended before a driver started (runtime env failure): Ray's job log, if
@@ -185,7 +159,7 @@ public actor LogShipper {
     /// and again (each read replays from byte 0; what was taken is skipped), pausing so that
     /// reading takes at most a tenth of the time. The run's state is asked before each read, so the
     /// read after which it is over has the whole log.
-    private func rereadWhileRunning(nodeId: String) async throws -> Bool {
+    func rereadWhileRunning(nodeId: String) async throws -> Bool {
         while true {
             let started = ContinuousClock.now
             let details = try await ray.job(submissionId)
@@ -201,7 +175,7 @@ public actor LogShipper {
 
     /// One read of the driver log, following it or to the file's end; true when the log is
     /// complete (the run is terminal and everything was taken), false when the read broke off.
-    private func pass(nodeId: String, follow: Bool) async throws -> Bool {
+    func pass(nodeId: String, follow: Bool) async throws -> Bool {
         let body: DriverLogBody
         switch source {
         case .stateAPI(let framing):
@@ -234,7 +208,7 @@ public actor LogShipper {
         }
     }
 
-    private func drain(_ queue: ChunkQueue, monitor: Task<Bool, Never>) async throws -> Bool {
+    func drain(_ queue: ChunkQueue, monitor: Task<Bool, Never>) async throws -> Bool {
         // The stream replays from byte 0: skip everything already taken.
         var skip = consumed
         var cut = state.parts.count
@@ -285,7 +259,7 @@ public actor LogShipper {
     /// has gone quiet, at most once a second. Returns true once the run is terminal and either
     /// the rest is to be read from the file (`finishFromFile`) or the stream stayed quiet for the
     /// drain window; it stops the reader then.
-    private func watchForEnd(queue: ChunkQueue, reader: Task<Bool, Never>) async -> Bool {
+    func watchForEnd(queue: ChunkQueue, reader: Task<Bool, Never>) async -> Bool {
         var terminalAt: ContinuousClock.Instant?
         var lastCheck = ContinuousClock.now - .seconds(10)
         while !Task.isCancelled {
@@ -314,120 +288,4 @@ public actor LogShipper {
         return false
     }
 
-    /// Waits for `upload` and hands back its part's buffer, emptied; a new buffer when there was no
-    /// upload or its buffer is still referenced elsewhere (then `clear` allocates).
-    private static func recycle(_ upload: inout Task<ByteBuffer, Error>?, capacity: Int) async throws -> ByteBuffer {
-        guard upload != nil else { return partBuffer(capacity) }
-        var buffer: ByteBuffer
-        do {
-            // The task holds a copy of its result: let it go before asking for a unique buffer.
-            let task = upload!
-            upload = nil
-            buffer = try await task.value
-        }
-        buffer.clear(minimumCapacity: capacity + (256 << 10))
-        return buffer
-    }
-
-    /// Sized for one part plus the chunks that overshoot it (NIO reads at most 64 KiB at a time), so
-    /// it never grows by doubling.
-    static func partBuffer(_ partSize: Int) -> ByteBuffer {
-        ByteBufferAllocator().buffer(capacity: partSize + (256 << 10))
-    }
-
-    /// Uploads `body` as the next part, retrying until S3 takes it.
-    private func uploadPart(_ body: ByteBuffer) async throws {
-        let (s3, bucket, key) = (s3, state.bucket, state.key)
-        if state.uploadId == nil {
-            state.uploadId = try await retrying("create the upload") { () async throws(S3Error) -> String in
-                try await s3.createMultipartUpload(bucket: bucket, key: key)
-            }
-            try store.save(state)
-        }
-        let number = state.parts.count + 1
-        let uploadId = state.uploadId!
-        let etag: String
-        do {
-            etag = try await retrying("upload part \(number)") { () async throws(S3Error) -> String in
-                try await s3.uploadPart(bucket: bucket, key: key, uploadId: uploadId, partNumber: number, body: body)
-            }
-        } catch let error as S3Error where error.code == "NoSuchUpload" {
-            try startOver()
-            throw error
-        }
-        state.parts.append(.init(number: number, etag: etag, size: Int64(body.readableBytes)))
-        RayBridgeMetrics.logShipped(bytes: body.readableBytes)
-        try store.save(state)
-        lastError = nil
-        await report()
-    }
-
-    /// The upload is gone (aborted, expired): ship the whole log again, from byte 0.
-    private func startOver() throws {
-        logger.warning("the multipart upload vanished; shipping the log again from byte 0")
-        state.restartFromZero()
-        consumed = 0
-        pending = Self.partBuffer(configuration.partSize)
-        try store.save(state)
-    }
-
-    private func finish() async throws {
-        let (s3, bucket, key) = (s3, state.bucket, state.key)
-        if state.uploadId == nil {
-            let body = pending
-            try await retrying("put the log object") { () async throws(S3Error) in
-                try await s3.putObject(bucket: bucket, key: key, body: body)
-            }
-            state.parts = [.init(number: 1, etag: "", size: Int64(body.readableBytes))]
-            RayBridgeMetrics.logShipped(bytes: body.readableBytes)
-        } else {
-            if pending.readableBytes > 0 {
-                try await uploadPart(pending)
-                pending = ByteBuffer()
-            }
-            let parts = state.parts.map { (number: $0.number, etag: $0.etag) }
-            let uploadId = state.uploadId!
-            do {
-                try await retrying("complete the upload") { () async throws(S3Error) in
-                    try await s3.completeMultipartUpload(bucket: bucket, key: key, uploadId: uploadId, parts: parts)
-                }
-            } catch let error as S3Error where error.code == "NoSuchUpload" {
-                try startOver()
-                throw error
-            }
-        }
-        pending = ByteBuffer()
-        state.complete = true
-        lastError = nil
-        try store.save(state)
-        await report()
-    }
-
-    /// Retries S3 calls without limit while the failure is temporary (S3 down, throttling):
-    /// Ray's log file keeps the bytes meanwhile. Permanent errors are retried too, slower, since
-    /// a fixed bucket policy should not need a restart; each attempt is reported in the status.
-    private func retrying<T: Sendable>(_ what: String, _ call: @Sendable () async throws(S3Error) -> T) async throws -> T {
-        var failures = 0
-        while true {
-            try Task.checkCancellation()
-            do {
-                return try await call()
-            } catch {
-                RayBridgeMetrics.s3Error(code: error.code ?? "Unreachable")
-                if error.code == "NoSuchUpload" { throw error }
-                failures += 1
-                RayBridgeMetrics.retried("s3")
-                lastError = "cannot \(what): \(error)"
-                if failureLog.changed("\(what): \(error)") {
-                    logger.warning("S3 call failed; retrying with backoff (logged again only when the reason changes)", metadata: ["call": "\(what)", "error": "\(error)", "attempt": "\(failures)"])
-                }
-                await report()
-                try await Task.sleep(for: Self.backoff(error.isRetryable ? failures : failures + 4))
-            }
-        }
-    }
-
-    private func report() async {
-        await onProgress(submissionId, .init(destination: destination, bytes: state.shipped, parts: state.parts.count, complete: state.complete, error: lastError))
-    }
 }

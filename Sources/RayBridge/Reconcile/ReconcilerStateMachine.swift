@@ -33,7 +33,7 @@ public struct ReconcilerStateMachine: Sendable {
         case valid(JobSpec)
     }
 
-    private enum InFlight: Sendable, Equatable {
+    enum InFlight: Sendable, Equatable {
         case recover, fetch, submit, stop, version
     }
 
@@ -49,6 +49,8 @@ public struct ReconcilerStateMachine: Sendable {
         var attempts: Int
     }
 
+    // The state below is internal, not private, only so that ReconcilerStateMachine+*.swift can
+    // share it; nothing outside the state machine's files touches it.
     public let jobName: String
     public let exitOnCompletion: Bool
     /// A stopped run is polled every `stopPollInterval` for `stopWaitPolls` polls, then every
@@ -64,26 +66,26 @@ public struct ReconcilerStateMachine: Sendable {
     public static let settleWindow: Duration = .seconds(1)
     public static let maxBackoff: Duration = .seconds(30)
 
-    public private(set) var journal: Journal
-    public private(set) var desired: Desired = .unknown
+    public internal(set) var journal: Journal
+    public internal(set) var desired: Desired = .unknown
     /// The last valid spec: an invalid edit keeps monitoring the run with it.
-    public private(set) var activeSpec: JobSpec?
-    private var needsRecovery: Bool
-    private(set) var current: RunRecord?
-    private(set) var observed: RayJobDetails?
-    private var inFlight: InFlight?
-    private var wakeDue = false
-    private var polls = 0
-    private var stopPolls = 0
-    private(set) var failure: Failure?
-    private(set) var rejected: (revision: Revision, message: String)?
-    private var finished = false
-    public private(set) var cluster: Cluster?
+    public internal(set) var activeSpec: JobSpec?
+    var needsRecovery: Bool
+    var current: RunRecord?
+    var observed: RayJobDetails?
+    var inFlight: InFlight?
+    var wakeDue = false
+    var polls = 0
+    var stopPolls = 0
+    var failure: Failure?
+    var rejected: (revision: Revision, message: String)?
+    var finished = false
+    public internal(set) var cluster: Cluster?
     /// The time of the latest event that carried one (time is passed in, never read here).
-    private var now: ContinuousClock.Instant?
-    private var lastChange: ContinuousClock.Instant?
+    var now: ContinuousClock.Instant?
+    var lastChange: ContinuousClock.Instant?
     /// While in a burst of edits: no submission before this.
-    private var settleUntil: ContinuousClock.Instant?
+    var settleUntil: ContinuousClock.Instant?
 
     public init(jobName: String, journal: Journal?, exitOnCompletion: Bool = false) {
         self.jobName = jobName
@@ -260,156 +262,19 @@ public struct ReconcilerStateMachine: Sendable {
         return decide()
     }
 
-    private mutating func rejectSubmission(_ message: (String) -> String) {
+    mutating func rejectSubmission(_ message: (String) -> String) {
         guard let run = current, let revision = run.revision, !run.submitted else { return }
         rejected = (revision, message(run.submissionId))
         dropIntent()
     }
 
     /// Forgets the current run, an intent whose POST never reached Ray; its id is built again.
-    private mutating func dropIntent() {
+    mutating func dropIntent() {
         guard let run = current, run.revision != nil, !run.submitted else { return }
         journal.runs.removeAll { $0.submissionId == run.submissionId }
         journal.nextSequence = min(journal.nextSequence, run.sequence ?? journal.nextSequence)
         current = nil
         journal.currentId = nil
         observed = nil
-    }
-
-    // MARK: Decisions
-
-    private mutating func decide() -> Action {
-        guard inFlight == nil, !finished else { return .none }
-
-        if failure != nil, !wakeDue {
-            // Every request to Ray waits out the backoff after a failure.
-            return .sleep(backoff)
-        }
-
-        guard let spec = activeSpec else { return .none }
-        // What the cluster understands decides what may be sent: learn it first.
-        guard let cluster, cluster.url == spec.rayURL else {
-            return start(.version, .readVersion(spec.rayURL))
-        }
-        // A spec the cluster cannot run is handled like an invalid one: the run is left alone.
-        let desiredSpec: JobSpec? = if case .valid(let s) = desired, s.unsupported(by: cluster.version).isEmpty { s } else { nil }
-
-        if let id = desiredSpec?.attachId {
-            if current?.submissionId != id {
-                setCurrent(RunRecord(submissionId: id, revision: nil, sequence: nil, submitted: true, rayURL: spec.rayURL))
-            }
-        } else if needsRecovery, desiredSpec != nil {
-            return start(.recover, .recover)
-        }
-
-        // Learn the current run's state before deciding anything about it.
-        if let run = current, observed == nil {
-            return start(.fetch, .fetch(submissionId: run.submissionId))
-        }
-
-        let terminal = observed?.status.isTerminal ?? true
-        if var run = current, !terminal {
-            let wantsOther = desiredSpec.map { $0.attachId == nil && $0.revision != run.revision } ?? false
-            let wantsStop = (desiredSpec?.kill ?? false) || wantsOther
-            if wantsStop && !run.stopRequested {
-                run.stopRequested = true
-                update(run)
-                stopPolls = 0
-                return start(.stop, .stop(submissionId: run.submissionId))
-            }
-            if run.stopRequested && wantsStop {
-                // Wait for Ray to report the run terminal, asking again from time to time: a stop
-                // that was lost (a proxy's 503, a restarted head) must not leave it running.
-                if consumeWake() {
-                    stopPolls += 1
-                    if stopPolls % Self.stopResendPolls == 0 {
-                        return start(.stop, .stop(submissionId: run.submissionId))
-                    }
-                    return start(.fetch, .fetch(submissionId: run.submissionId))
-                }
-                return .sleep(stopPolls < Self.stopWaitPolls ? Self.stopPollInterval : Self.stopSlowPollInterval)
-            } else {
-                return poll(run, every: spec.updateInterval)
-            }
-        }
-
-        guard let want = desiredSpec, want.attachId == nil else {
-            return exitIfDone()
-        }
-        if let target = journal.runs.last(where: { $0.revision == want.revision }) {
-            if current?.submissionId != target.submissionId {
-                setCurrent(target)
-                return decide()
-            }
-            return exitIfDone()
-        }
-        if want.kill { return .none }
-        if rejected?.revision == want.revision { return .none }
-        if let settleUntil, let now, now < settleUntil {
-            // Edits are still coming: wait for them to pause, then run only the newest.
-            return .sleep(settleUntil - now)
-        }
-
-        let sequence = journal.nextSequence
-        let run = RunRecord(
-            submissionId: RunRecord.submissionId(jobName: jobName, sequence: sequence, revision: want.revision),
-            revision: want.revision, sequence: sequence, submitted: false, rayURL: want.rayURL)
-        journal.nextSequence = sequence + 1
-        journal.runs.append(run)
-        if journal.runs.count > Journal.maxRuns { journal.runs.removeFirst(journal.runs.count - Journal.maxRuns) }
-        setCurrent(run)
-        rejected = nil
-        return start(.submit, .submit(run, want))
-    }
-
-    private mutating func poll(_ run: RunRecord, every interval: Duration) -> Action {
-        if consumeWake() {
-            polls += 1
-            return start(.fetch, .fetch(submissionId: run.submissionId))
-        }
-        // Early transitions (SUBMITTED -> PENDING -> RUNNING) come fast: ramp 1 s, 2 s, 4 s... up to the interval.
-        let ramp = Duration.seconds(1 << min(polls, 10))
-        return .sleep(min(ramp, interval))
-    }
-
-    private mutating func exitIfDone() -> Action {
-        guard exitOnCompletion, let status = observed?.status, status.isTerminal else { return .none }
-        finished = true
-        return .exit(code: status == .succeeded ? 0 : 1)
-    }
-
-    private var backoff: Duration {
-        Backoff(initial: .seconds(1), maximum: Self.maxBackoff).delay(afterFailures: failure?.attempts ?? 1)
-    }
-
-    private mutating func consumeWake() -> Bool {
-        guard wakeDue else { return false }
-        wakeDue = false
-        return true
-    }
-
-    private mutating func start(_ operation: InFlight, _ action: Action) -> Action {
-        inFlight = operation
-        wakeDue = false
-        return action
-    }
-
-    private mutating func succeeded() {
-        failure = nil
-    }
-
-    private mutating func setCurrent(_ run: RunRecord) {
-        current = run
-        observed = nil
-        polls = 0
-        stopPolls = 0
-        if run.revision != nil { journal.currentId = run.submissionId }
-    }
-
-    private mutating func update(_ run: RunRecord) {
-        current = run
-        if let i = journal.runs.firstIndex(where: { $0.submissionId == run.submissionId }) {
-            journal.runs[i] = run
-        }
     }
 }
