@@ -69,8 +69,8 @@ public enum S3Error: Error, Sendable, Equatable, CustomStringConvertible {
             return "object \(key) does not exist in bucket \(bucket)."
         case "AccessDenied":
             return "access to bucket \(bucket) was denied; \(credentialsHint), and that the key's "
-                + "policy allows s3:PutObject, s3:GetObject, s3:ListBucketMultipartUploads and "
-                + "s3:AbortMultipartUpload on it."
+                + "policy allows s3:PutObject (PutObject and the multipart upload calls), s3:GetObject (scripts "
+                + "and parameters in S3) and s3:ListMultipartUploadParts (resuming an upload) on it."
         case "InvalidAccessKeyId":
             return "S3 does not know the access key ID; \(credentialsHint)."
         case "SignatureDoesNotMatch":
