@@ -158,7 +158,7 @@ public actor Reconciler {
     }
 
     public func configChanged(_ snapshot: DirectorySnapshot) async {
-        let result = parser.parse(snapshot.values)
+        let result = parser.parse(snapshot)
         for warning in result.warnings { logger.warning("\(warning)") }
         RayBridgeMetrics.configReloaded()
         health.configRead()
@@ -395,6 +395,10 @@ public actor Reconciler {
                 parameters: parameters, parametersKey: "\(ConfigKey.jobParameters) (\(parametersRef?.description ?? "-"))")
             guard parsed.problems.isEmpty else {
                 throw SubmissionPreparationError(message: parsed.problems.summary, retryable: false)
+            }
+            let word = if case .cluster(let path) = spec.script { path } else { WorkingDirPackage.scriptName }
+            if let problem = EntrypointLimit.problem(script: word, s3: spec.s3, parameters: parsed.extras.parameters) {
+                throw SubmissionPreparationError(message: "\(ConfigKey.jobParameters) (\(parametersRef?.description ?? "-")): \(problem)", retryable: false)
             }
             return (script, parsed.extras)
         }
