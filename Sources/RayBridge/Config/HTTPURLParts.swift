@@ -17,12 +17,8 @@ public struct HTTPURLParts: Sendable, Equatable {
     public var port: Int?
     /// Empty or starting with `/`, without trailing slashes.
     public var path: String
-
-    public var url: URL {
-        let authority = (isIPv6 ? "[\(host)]" : host) + (port.map { ":\($0)" } ?? "")
-        // Every part was checked against RFC 3986 above, so Foundation accepts the text.
-        return URL(string: "\(scheme)://\(authority)\(path)")!
-    }
+    /// The URL rebuilt from the checked parts.
+    public var url: URL
 
     /// Parses `text` (already trimmed). Messages show `written` (the value as the user wrote it,
     /// when `text` was completed) redacted, never its userinfo or query. `credentialsHint` says
@@ -84,14 +80,18 @@ public struct HTTPURLParts: Sendable, Equatable {
         if let portPart {
             guard !portPart.isEmpty else { return failure("has ':' but no port after it") }
             guard portPart.allSatisfy({ $0.isASCII && $0.isNumber }), portPart.count <= 5, let n = Int(portPart), (1...65535).contains(n) else {
-                return failure("must have a port from 1 to 65535, not \(portPart.prefix(12))")
+                return failure("must have a port from 1 to 65535")  // not echoed alone: it may be a cut-off password
             }
             port = n
         }
         if let problem = pathProblem(tail) { return failure(problem) }
         while tail.hasSuffix("/") { tail.removeLast() }
         if !allowPath && !tail.isEmpty { return failure("must not have a path") }
-        return .success(HTTPURLParts(scheme: scheme, host: String(hostPart), isIPv6: isIPv6, port: port, path: String(tail)))
+        let host = String(hostPart)
+        let authority = (isIPv6 ? "[\(host)]" : host) + (port.map { ":\($0)" } ?? "")
+        // Checked against RFC 3986 above, so Foundation should accept it; if not, it is a problem, not a crash.
+        guard let url = URL(string: "\(scheme)://\(authority)\(tail)") else { return failure("is not a URL Foundation can read") }
+        return .success(HTTPURLParts(scheme: scheme, host: host, isIPv6: isIPv6, port: port, path: String(tail), url: url))
     }
 
     /// RFC 1123 labels (underscores allowed, as some cluster DNS names have them), or an IPv4
@@ -108,7 +108,7 @@ public struct HTTPURLParts: Sendable, Equatable {
                 guard !label.isEmpty, label.count <= 3, label.allSatisfy(\.isNumber), label == "0" || !label.hasPrefix("0") else { return nil }
                 return Int(label).flatMap { $0 <= 255 ? $0 : nil }
             }
-            return octets.count == 4 && labels.count == 4 ? nil : "has an invalid IPv4 address \"\(host.prefix(60))\""
+            return octets.count == 4 && labels.count == 4 ? nil : "has an invalid IPv4 address (four numbers 0-255 without leading zeros)"
         }
         for label in labels {
             if label.isEmpty { return "has an empty label in its host name (two dots, or a leading dot)" }
@@ -133,7 +133,10 @@ public struct HTTPURLParts: Sendable, Equatable {
         var i = 0
         while i < bytes.count {
             if bytes[i] == UInt8(ascii: "%") {
-                guard i + 2 < bytes.count, let value = UInt8(String(decoding: bytes[i + 1...i + 2], as: UTF8.self), radix: 16) else {
+                let hexDigits = Set("0123456789abcdefABCDEF".utf8)
+                guard i + 2 < bytes.count, hexDigits.contains(bytes[i + 1]), hexDigits.contains(bytes[i + 2]),
+                    let value = UInt8(String(decoding: bytes[i + 1...i + 2], as: UTF8.self), radix: 16)
+                else {
                     return "has a '%' in its path that is not followed by two hex digits"
                 }
                 if value < 0x20 || value == 0x7F { return "has an escaped control character (%\(String(format: "%02X", value))) in its path" }
