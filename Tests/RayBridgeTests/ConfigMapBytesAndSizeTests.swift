@@ -42,6 +42,7 @@ import Testing
         files[key] = bytes
         let found = problems(try readDirectory(files))
         #expect(found.contains { $0.key == key && $0.message.contains(expected) }, "\(found)")
+        #expect(found.filter { $0.key == key }.count == 1, "the mangled value's other failures are not piled on: \(found)")
     }
 
     @Test func cleanBytesAreValidAndIgnoredKeysOnlyWarn() throws {

@@ -24,7 +24,7 @@ import Testing
     ])
     func badRayURLIsInvalid(url: String) {
         let found = problems(Self.minimal.merging(["resourceURL": url]) { $1 })
-        #expect(found.map(\.key) == ["resourceURL"], "\(url): \(found)")
+        #expect(!found.isEmpty && Set(found.map(\.key)) == ["resourceURL"], "\(RedactedURL.redact(url)): \(found)")
     }
 
     @Test(arguments: [
@@ -33,7 +33,7 @@ import Testing
     ])
     func badS3EndpointIsInvalid(endpoint: String) {
         let found = problems(Self.withS3.merging(["s3.endpoint": endpoint]) { $1 })
-        #expect(found.map(\.key) == ["s3.endpoint"], "\(endpoint): \(found)")
+        #expect(!found.isEmpty && Set(found.map(\.key)) == ["s3.endpoint"], "\(RedactedURL.redact(endpoint)): \(found)")
     }
 
     @Test(arguments: [

@@ -1,3 +1,5 @@
+@testable import RayBridge
+
 /// A seeded, generated set of ConfigMaps that are each wrong in exactly one key.
 ///
 /// Every entry starts from a valid ConfigMap (with S3 on, so s3.endpoint is checked) and breaks

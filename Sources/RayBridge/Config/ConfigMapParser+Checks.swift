@@ -12,7 +12,7 @@ extension ConfigMapParser {
         _ values: [String: String], invalidBytes: [String: String], fail: (String, String) -> Void, warn: (String) -> Void
     ) {
         for key in Set(values.keys).union(invalidBytes.keys).sorted() {
-            guard let problem = invalidBytes[key] ?? values[key].flatMap { ConfigValueBytes.problem($0) } else { continue }
+            guard let problem = invalidBytes[key] ?? values[key].flatMap({ ConfigValueBytes.problem($0) }) else { continue }
             if ConfigKey.isIgnored(key) {
                 warn("ignored key \"\(key)\" \(problem)")
             } else {

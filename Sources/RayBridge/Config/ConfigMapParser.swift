@@ -27,6 +27,7 @@ public struct ConfigMapParser: Sendable {
             warnings.append("unknown key \"\(key)\" is ignored")
         }
         checkBytes(values, invalidBytes: invalidBytes, fail: fail, warn: { warnings.append($0) })
+        let badBytes = problems.count
 
         let rayURL = parseRayURL(text(ConfigKey.resourceURL), fail: { fail(ConfigKey.resourceURL, $0) })
         let attachId = text(ConfigKey.id).isEmpty ? nil : text(ConfigKey.id)
@@ -107,6 +108,10 @@ public struct ConfigMapParser: Sendable {
 
         let properties = parseJobProperties(values[ConfigKey.jobProperties] ?? "", fail: { fail(ConfigKey.jobProperties, $0) })
 
+        // A key whose bytes were refused fails every other check too (U+FFFD is no URL, a NUL no
+        // JSON): one problem per such key says what to fix.
+        let refused = Set(problems[..<badBytes].map(\.key))
+        problems = Array(problems[..<badBytes]) + problems[badBytes...].filter { !refused.contains($0.key) }
         guard problems.isEmpty, let rayURL else {
             return .invalid(problems, warnings: warnings)
         }

@@ -88,9 +88,9 @@ public struct HTTPURLParts: Sendable, Equatable {
         while tail.hasSuffix("/") { tail.removeLast() }
         if !allowPath && !tail.isEmpty { return failure("must not have a path") }
         let host = String(hostPart)
-        let authority = (isIPv6 ? "[\(host)]" : host) + (port.map { ":\($0)" } ?? "")
+        let rebuilt = (isIPv6 ? "[\(host)]" : host) + (port.map { ":\($0)" } ?? "")
         // Checked against RFC 3986 above, so Foundation should accept it; if not, it is a problem, not a crash.
-        guard let url = URL(string: "\(scheme)://\(authority)\(tail)") else { return failure("is not a URL Foundation can read") }
+        guard let url = URL(string: "\(scheme)://\(rebuilt)\(tail)") else { return failure("is not a URL Foundation can read") }
         return .success(HTTPURLParts(scheme: scheme, host: host, isIPv6: isIPv6, port: port, path: String(tail), url: url))
     }
 
