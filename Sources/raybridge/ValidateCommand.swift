@@ -26,7 +26,11 @@ struct ValidateCommand: AsyncParsableCommand {
         } else {
             guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read \(path)") }
             let decoded = ConfigValueBytes.decode(data)
-            if let problem = decoded.problem { throw ValidationError("\(path) \(problem)") }
+            if let problem = decoded.problem {
+                // Refused whole, as the sidecar would refuse the key: decoding would replace bytes silently.
+                print("\(path): the manifest \(problem)")
+                throw ExitCode(1)
+            }
             snapshot = DirectorySnapshot(values: try ConfigMapManifest.data(fromYAML: decoded.text), isKubeletManaged: false)
         }
         let name = jobName ?? Environment.value("RAYBRIDGE_JOB_NAME", "JOBNAME") ?? "job"
