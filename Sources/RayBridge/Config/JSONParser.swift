@@ -54,7 +54,7 @@ public struct JSONParser {
         try enterContainer()
         index += 1
         var object: [String: JSONValue] = [:]
-        var firstSeen: [String: String] = [:]
+        var firstSeen: [String: Int] = [:]  // byte offsets: a position is counted only for a message
         skipWhitespace()
         if peek(UInt8(ascii: "}")) {
             index += 1
@@ -68,12 +68,12 @@ public struct JSONParser {
                 if peek(UInt8(ascii: "/")) { throw error("comments are not allowed in JSON") }
                 throw error("expected a member name in double quotes, found \(describeCurrent())")
             }
-            let keyPosition = position(of: index)
+            let keyOffset = index
             let key = try parseString()
             if let first = firstSeen[key] {
-                throw JSONValueError(message: "is not valid JSON: at \(keyPosition): duplicate key \"\(key)\" (first at \(first))")
+                throw error("duplicate key \"\(key)\" (first at \(position(of: first)))", at: keyOffset)
             }
-            firstSeen[key] = keyPosition
+            firstSeen[key] = keyOffset
             skipWhitespace()
             guard peek(UInt8(ascii: ":")) else { throw error("expected ':' after the member name \"\(key)\", found \(describeCurrent())") }
             index += 1
@@ -159,6 +159,9 @@ public struct JSONParser {
         index += 1  // the opening quote
         var out: [UInt8] = []
         while true {
+            let run = index
+            while index < bytes.count, bytes[index] != 0x22, bytes[index] != 0x5C, bytes[index] >= 0x20 { index += 1 }
+            out.append(contentsOf: bytes[run..<index])
             guard index < bytes.count else { throw error("unterminated string: expected '\"', found the end of the text") }
             let byte = bytes[index]
             switch byte {
