@@ -15,18 +15,26 @@ struct ValidateCommand: AsyncParsableCommand {
     var jobName: String?
 
     func run() async throws {
-        let values: [String: String]
+        let snapshot: DirectorySnapshot
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw ValidationError("\(path) does not exist")
         }
         if isDirectory.boolValue {
-            values = try DirectorySnapshot.read(directory: path).values
+            // The sidecar's own reader: the same bytes checks, so both give the same verdict.
+            snapshot = try DirectorySnapshot.read(directory: path)
         } else {
-            values = try ConfigMapManifest.data(fromYAML: String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self))
+            guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read \(path)") }
+            let decoded = ConfigValueBytes.decode(data)
+            if let problem = decoded.problem {
+                // Refused whole, as the sidecar would refuse the key: decoding would replace bytes silently.
+                print("\(path): the manifest \(problem)")
+                throw ExitCode(1)
+            }
+            snapshot = DirectorySnapshot(values: try ConfigMapManifest.data(fromYAML: decoded.text), isKubeletManaged: false)
         }
         let name = jobName ?? Environment.value("RAYBRIDGE_JOB_NAME", "JOBNAME") ?? "job"
-        let result = ConfigMapParser(jobName: name).parse(values)
+        let result = ConfigMapParser(jobName: name).parse(snapshot)
         for warning in result.warnings { print("warning: \(warning)") }
         switch result {
         case .valid(let spec, _):

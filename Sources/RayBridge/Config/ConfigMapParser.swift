@@ -15,7 +15,9 @@ public struct ConfigMapParser: Sendable {
         "entrypoint_label_selector", "metadata", "runtime_env",
     ]
 
-    public func parse(_ values: [String: String]) -> ConfigParseResult {
+    /// - Parameter invalidBytes: keys whose file bytes were not clean UTF-8 text, and why
+    ///   (`DirectorySnapshot.invalidBytes`); each is a problem, as the value in `values` is mangled.
+    public func parse(_ values: [String: String], invalidBytes: [String: String] = [:]) -> ConfigParseResult {
         var problems: [ConfigProblem] = []
         var warnings: [String] = []
         func text(_ key: String) -> String { (values[key] ?? "").trimmingCharacters(in: .whitespacesAndNewlines) }
@@ -24,6 +26,8 @@ public struct ConfigMapParser: Sendable {
         for key in values.keys.sorted() where !ConfigKey.known.contains(key) && !ConfigKey.isIgnored(key) {
             warnings.append("unknown key \"\(key)\" is ignored")
         }
+        checkBytes(values, invalidBytes: invalidBytes, fail: fail, warn: { warnings.append($0) })
+        let badBytes = problems.count
 
         let rayURL = parseRayURL(text(ConfigKey.resourceURL), fail: { fail(ConfigKey.resourceURL, $0) })
         let attachId = text(ConfigKey.id).isEmpty ? nil : text(ConfigKey.id)
@@ -85,6 +89,9 @@ public struct ConfigMapParser: Sendable {
                 parameters: values[ConfigKey.jobParameters] ?? "", parametersKey: ConfigKey.jobParameters)
             extras = .inline(parsed.extras)
             problems += parsed.problems
+            if parsed.problems.isEmpty {
+                checkEntrypointSize(script: script, s3: s3, parameters: parsed.extras.parameters, fail: fail)
+            }
         case "s3":
             var refs: [String: S3ObjectRef] = [:]
             for key in [ConfigKey.scriptMetadata, ConfigKey.jobParameters] where !text(key).isEmpty {
@@ -101,6 +108,10 @@ public struct ConfigMapParser: Sendable {
 
         let properties = parseJobProperties(values[ConfigKey.jobProperties] ?? "", fail: { fail(ConfigKey.jobProperties, $0) })
 
+        // A key whose bytes were refused fails every other check too (U+FFFD is no URL, a NUL no
+        // JSON): one problem per such key says what to fix.
+        let refused = Set(problems[..<badBytes].map(\.key))
+        problems = Array(problems[..<badBytes]) + problems[badBytes...].filter { !refused.contains($0.key) }
         guard problems.isEmpty, let rayURL else {
             return .invalid(problems, warnings: warnings)
         }
@@ -115,22 +126,12 @@ public struct ConfigMapParser: Sendable {
             fail("is required: the Ray dashboard URL, e.g. http://ray-head.ray.svc.cluster.local:8265")
             return nil
         }
-        guard var components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
-            scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty
-        else {
-            fail("must be an http:// or https:// URL with a host, found \"\(text.prefix(200))\"")
+        switch HTTPURLParts.parse(text, allowPath: true, credentialsHint: "put the Ray token in the credentials Secret") {
+        case .success(let parts): return parts.url
+        case .failure(let problem):
+            fail(problem.text)
             return nil
         }
-        if components.query != nil || components.fragment != nil {
-            fail("must not have a query or fragment, found \"\(text.prefix(200))\"")
-            return nil
-        }
-        if components.user != nil || components.password != nil {
-            fail("must not carry credentials; put the Ray token in the credentials Secret")
-            return nil
-        }
-        while components.path.hasSuffix("/") { components.path.removeLast() }
-        return components.url
     }
 
     private func parseBool(_ key: String, _ text: String, default value: Bool, fail: (String, String) -> Void) -> Bool {
@@ -155,17 +156,9 @@ public struct ConfigMapParser: Sendable {
         let secure = parseBool(ConfigKey.s3Secure, text(ConfigKey.s3Secure), default: true, fail: fail)
         var url: URL?
         let withScheme = endpoint.contains("://") ? endpoint : "\(secure ? "https" : "http")://\(endpoint)"
-        if let components = URLComponents(string: withScheme), let scheme = components.scheme?.lowercased(),
-            scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty,
-            components.path.isEmpty || components.path == "/", components.query == nil
-        {
-            var c = URLComponents()
-            c.scheme = scheme
-            c.host = host
-            c.port = components.port
-            url = c.url
-        } else {
-            fail(ConfigKey.s3Endpoint, "must be host[:port] or an http(s) URL without a path, found \"\(endpoint.prefix(200))\"")
+        switch HTTPURLParts.parse(withScheme, written: endpoint, allowPath: false, credentialsHint: "S3 credentials come from the credentials Secret") {
+        case .success(let parts): url = parts.url
+        case .failure(let problem): fail(ConfigKey.s3Endpoint, "must be host[:port] or an http(s) URL without a path; it \(problem.text)")
         }
 
         let region = text(ConfigKey.s3Region).isEmpty ? "us-east-1" : text(ConfigKey.s3Region)

@@ -1,32 +1,17 @@
 import Foundation
 
 /// A parsed JSON value that keeps numbers as written, so `10` is passed on as `10`, not `10.0`.
-public enum JSONValue: Sendable, Equatable, Codable {
+///
+/// Not `Decodable`: a decoder hands numbers over as `Double` or `Int64`, which already lost what was
+/// written; `JSONParser` keeps the text. `Encodable` is for the values raybridge builds itself (the
+/// status file); user-written numbers go out through `serialized()`, which writes their text.
+public enum JSONValue: Sendable, Equatable, Encodable {
     case string(String)
     case number(String)
     case bool(Bool)
     case null
     case array([JSONValue])
     case object([String: JSONValue])
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if c.decodeNil() {
-            self = .null
-        } else if let b = try? c.decode(Bool.self) {
-            self = .bool(b)
-        } else if let i = try? c.decode(Int64.self) {
-            self = .number(String(i))
-        } else if let d = try? c.decode(Double.self) {
-            self = .number(d.description)
-        } else if let s = try? c.decode(String.self) {
-            self = .string(s)
-        } else if let a = try? c.decode([JSONValue].self) {
-            self = .array(a)
-        } else {
-            self = .object(try c.decode([String: JSONValue].self))
-        }
-    }
 
     public func encode(to encoder: Encoder) throws {
         var c = encoder.singleValueContainer()
@@ -45,12 +30,7 @@ public enum JSONValue: Sendable, Equatable, Codable {
     /// as the ray pod's ConfigMaps write `jobproperties: ''`.
     public static func parseObject(_ text: String) throws(JSONValueError) -> [String: JSONValue] {
         if text.allSatisfy(\.isWhitespace) { return [:] }
-        let value: JSONValue
-        do {
-            value = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
-        } catch {
-            throw JSONValueError(message: "is not valid JSON (\(Self.describe(error)))")
-        }
+        let value = try JSONParser.parse(text)
         guard case .object(let object) = value else {
             throw JSONValueError(message: "must be a JSON object ({...}), found \(value.kind)")
         }
@@ -78,18 +58,6 @@ public enum JSONValue: Sendable, Equatable, Codable {
         case .null: "None"
         case .array, .object: nil
         }
-    }
-
-    private static func describe(_ error: Error) -> String {
-        if case DecodingError.dataCorrupted(let context) = error {
-            if let underlying = context.underlyingError as NSError?,
-                let detail = underlying.userInfo[NSDebugDescriptionErrorKey] as? String
-            {
-                return detail
-            }
-            return context.debugDescription
-        }
-        return "\(error)"
     }
 }
 

@@ -36,6 +36,10 @@ public struct ScriptExtras: Sendable, Equatable {
                             problems.append(.init(key: metadataKey, "pip version of \"\(name)\" must be a string, found \(version.kind)"))
                             continue
                         }
+                        if v.contains("\0") || name.contains("\0") {
+                            problems.append(.init(key: metadataKey, "pip package \"\(name)\" contains a NUL character"))
+                            continue
+                        }
                         let trimmed = v.trimmingCharacters(in: .whitespaces)
                         // A bare name or a full specifier (">=1.2") is passed as is; a plain version gets "==".
                         if trimmed.isEmpty || trimmed == "*" {
@@ -52,6 +56,10 @@ public struct ScriptExtras: Sendable, Equatable {
                             problems.append(.init(key: metadataKey, "pip entries must be strings, found \(item.kind)"))
                             continue
                         }
+                        if requirement.contains("\0") {
+                            problems.append(.init(key: metadataKey, "a pip entry contains a NUL character"))
+                            continue
+                        }
                         extras.pip.append(requirement)
                     }
                 case ("pip", _):
@@ -64,6 +72,11 @@ public struct ScriptExtras: Sendable, Equatable {
                         }
                         if name.isEmpty || name.contains("=") || name.contains("\0") {
                             problems.append(.init(key: metadataKey, "env var name \"\(name)\" is not a valid variable name"))
+                            continue
+                        }
+                        // The environment is a C array of strings: a NUL would cut the value short.
+                        if text.contains("\0") {
+                            problems.append(.init(key: metadataKey, "env var \"\(name)\" contains a NUL character"))
                             continue
                         }
                         if case .bool(let b) = v { extras.env[name] = b ? "true" : "false" } else { extras.env[name] = text }

@@ -41,7 +41,8 @@ public struct RayClient: Sendable {
     /// treat as "already submitted".
     public func submit(_ body: [String: JSONValue], submissionId: String) async throws(RayClientError) {
         let data: Data
-        do { data = try JSONEncoder().encode(body) } catch { throw .rejected(status: 0, body: "cannot encode the request: \(error)") }
+        // Serialized by hand: JSONEncoder would rewrite the ConfigMap's numbers (1.0 -> 1).
+        do { data = Data(try JSONValue.object(body).serialized().utf8) } catch { throw .rejected(status: 0, body: "cannot encode the request: \(error.message)") }
         do {
             _ = try await send(.POST, "/api/jobs/", body: data, contentType: "application/json", endpoint: "submit")
         } catch .server(_, let text) where text.contains("already exists") || text.contains("Please use a different submission_id") {

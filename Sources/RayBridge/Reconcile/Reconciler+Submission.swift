@@ -98,6 +98,10 @@ extension Reconciler {
             guard parsed.problems.isEmpty else {
                 throw SubmissionPreparationError(message: parsed.problems.summary, retryable: false)
             }
+            let word = if case .cluster(let path) = spec.script { path } else { WorkingDirPackage.scriptName }
+            if let problem = EntrypointLimit.problem(script: word, s3: spec.s3, parameters: parsed.extras.parameters) {
+                throw SubmissionPreparationError(message: "\(ConfigKey.jobParameters) (\(parametersRef?.description ?? "-")): \(problem)", retryable: false)
+            }
             return (script, parsed.extras)
         }
     }

@@ -165,7 +165,7 @@ public actor Reconciler {
     }
 
     public func configChanged(_ snapshot: DirectorySnapshot) async {
-        let result = parser.parse(snapshot.values)
+        let result = parser.parse(snapshot)
         for warning in result.warnings { logger.warning("\(warning)") }
         RayBridgeMetrics.configReloaded()
         health.configRead()

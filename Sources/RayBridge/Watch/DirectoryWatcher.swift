@@ -93,7 +93,7 @@ public struct DirectoryWatcher: Sendable {
                 var snapshot = try DirectorySnapshot.read(directory: directory)
                 snapshot.observedAt = observedAt
                 if failing { logger.info("directory readable again") }
-                if snapshot.values != last?.values || last == nil {
+                if snapshot.values != last?.values || snapshot.invalidBytes != last?.invalidBytes || last == nil {
                     logger.debug("directory content changed", metadata: ["keys": "\(snapshot.values.keys.sorted())"])
                     output.yield(snapshot)
                 }
