@@ -11,6 +11,7 @@ extension IntegrationSuite {
             ("bad-bucket.yaml", ["s3upload.bucket"]),
             ("bad-s3-script.yaml", ["jobdata.jobScript"]),
             ("bad-jobproperties.yaml", ["jobproperties"]),
+            ("hostile-input.yaml", ["resourceURL", "jobdata.jobParameters", "jobproperties", "s3.endpoint"]),
         ]
 
         @Test(arguments: broken.map(\.file))
@@ -21,6 +22,7 @@ extension IntegrationSuite {
             for key in Self.broken.first(where: { $0.file == file })!.keys {
                 #expect(output.contains(": \(key): "), "\(file) should name \(key): \(output)")
             }
+            #expect(!output.contains("hunter"), "no password or query value is echoed: \(output)")
         }
 
         @Test(arguments: ["inline-counter.yaml", "s3-script.yaml", "cluster-path.yaml", "demo.yaml"])
