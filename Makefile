@@ -19,9 +19,15 @@ test: build
 	scripts/validate-manifests.sh
 	scripts/services.sh run $(SWIFT) test $(SWIFT_BUILD_FLAGS) --skip-build
 
-## Unit tests only: no services needed.
-unit-test: build
+## Unit tests only: no services, no Ray or moto installed.
+unit-test:
+	RAYBRIDGE_DEPS=build scripts/install-deps.sh
+	$(SWIFT) build $(SWIFT_BUILD_FLAGS) --build-tests
 	$(SWIFT) test $(SWIFT_BUILD_FLAGS) --skip-build --filter RayBridgeTests
+
+## Integration tests only (the real binary against Ray, moto and nginx, started and stopped here).
+integration-test: build
+	scripts/services.sh run $(SWIFT) test $(SWIFT_BUILD_FLAGS) --skip-build --filter IntegrationTests
 
 ## The Ray-facing integration suites against each Ray release in RAY_VERSIONS (own venv each,
 ## .venv-ray-VERSION/, installed on demand). CI runs the oldest; `make test` covers the newest.

@@ -18,6 +18,12 @@ else
   log "libinotifytools0-dev already installed"
 fi
 
+# RAYBRIDGE_DEPS=build: only what building needs (make unit-test), no venv, no Ray.
+if [ "${RAYBRIDGE_DEPS:-all}" = build ]; then
+  log "done (build dependencies only)"
+  exit 0
+fi
+
 if [ ! -x "$VENV/bin/python" ]; then
   log "creating Python venv at $VENV"
   python3 -m venv "$VENV"

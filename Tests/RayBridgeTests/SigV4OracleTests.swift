@@ -48,7 +48,9 @@ import Testing
         if let python = ProcessInfo.processInfo.environment["RAYBRIDGE_PYTHON"], !python.isEmpty {
             return python
         }
-        let venv = "/work/main/.venv/bin/python"
+        // The project's venv (make deps), found from this file, so any clone works.
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let venv = root.appendingPathComponent(".venv/bin/python").path
         return FileManager.default.isExecutableFile(atPath: venv) ? venv : "python3"
     }
 

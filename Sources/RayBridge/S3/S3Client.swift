@@ -45,16 +45,6 @@ public struct S3Client: Sendable {
         _ = try await send(.PUT, bucket: bucket, key: key, body: body, headers: [("content-type", contentType)])
     }
 
-    /// The object's size, or nil when there is no such object.
-    public func headObject(bucket: String, key: String) async throws(S3Error) -> Int64? {
-        do {
-            let response = try await send(.HEAD, bucket: bucket, key: key)
-            return response.headers.first(name: "content-length").flatMap { Int64($0) }
-        } catch .service(404, _, _, _) {
-            return nil
-        }
-    }
-
     // MARK: Multipart
 
     public func createMultipartUpload(bucket: String, key: String, contentType: String = "text/plain; charset=utf-8") async throws(S3Error) -> String {
@@ -79,14 +69,6 @@ public struct S3Client: Sendable {
             headers: [("content-type", "application/xml")])
         // S3 may answer 200 and still fail: the error is then in the body.
         _ = try CompleteMultipartUploadResult.parse(response.body)
-    }
-
-    public func abortMultipartUpload(bucket: String, key: String, uploadId: String) async throws(S3Error) {
-        do {
-            _ = try await send(.DELETE, bucket: bucket, key: key, query: [("uploadId", uploadId)])
-        } catch let error where error.code == "NoSuchUpload" {
-            // Already gone: what we wanted.
-        }
     }
 
     /// Every part of an upload, following the pages.

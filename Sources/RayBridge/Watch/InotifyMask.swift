@@ -18,7 +18,6 @@ public struct InotifyMask: OptionSet, Sendable, Hashable {
     public static let moveSelf = InotifyMask(rawValue: UInt32(IN_MOVE_SELF))
     public static let ignored = InotifyMask(rawValue: UInt32(IN_IGNORED))
     public static let queueOverflow = InotifyMask(rawValue: UInt32(IN_Q_OVERFLOW))
-    public static let isDirectory = InotifyMask(rawValue: UInt32(IN_ISDIR))
     public static let onlyDirectory = InotifyMask(rawValue: UInt32(IN_ONLYDIR))
 
     /// What a watched directory is watched for.
