@@ -45,7 +45,8 @@ extension IntegrationSuite {
             #expect((old.endTime ?? .max) <= (new.startTime ?? 0), "the new run started after the old one ended")
 
             // kill, with the stop failing once again: the run is STOPPED on Ray all the same.
-            try configMap.update(["jobdata.jobParameters": SidecarCoreTests.json(["s": 600])])
+            // 601, not 600: a revision runs once, and 600 was the first one.
+            try configMap.update(["jobdata.jobParameters": SidecarCoreTests.json(["s": 601])])
             let third = try #require(try await sidecar.waitForStatus("the third run RUNNING") { $0["id"] != second["id"] && $0["status.jobStatus"] == "RUNNING" }["id"])
             try proxy.fail("503 /stop$ 1")
             try configMap.update(["kill": "true"])
