@@ -206,5 +206,29 @@ extension IntegrationSuite {
             }
             #expect(elsewhere.requests.isEmpty, "a redirect was followed: \(elsewhere.requests)")
         }
+
+        /// Numbers reach the app as written in the ConfigMap, and so do runtime_env values.
+        @Test func numbersReachTheAppExactlyAsWritten() async throws {
+            try RayHead.ensure(.open)
+            let ws = try SidecarCoreTests.Workspace("numbers")
+            defer { ws.cleanup() }
+            var values = SidecarCoreTests.baseConfig(
+                script: try TestEnvironment.app("echo_kwargs.py"),
+                parameters: #"{"big": 12345678901234567890, "one": 1.0, "hundred": 1e2, "neg": -0.5}"#)
+            values["jobproperties"] = #"{"entrypoint_num_cpus": 0.50}"#
+            _ = try KubeletConfigMap(directory: ws.configDir, values: values)
+            let sidecar = try ws.sidecar()
+            defer { sidecar.signal(SIGKILL) }
+            let id = try #require(try await sidecar.waitForStatus("SUCCEEDED") { $0["status.jobStatus"] == "SUCCEEDED" }["id"])
+            let logs = try await RayHead.client().logs(id)
+            let line = try #require(logs.split(separator: "\n").first { $0.hasPrefix("RAYBRIDGE_ECHO ") }, "log: \(logs)")
+            let echoed = try #require(try JSONSerialization.jsonObject(with: Data(line.dropFirst("RAYBRIDGE_ECHO ".count).utf8)) as? [String: Any])
+            let kwargs = try #require(echoed["kwargs"] as? [String: String])
+            #expect(kwargs["big"] == "12345678901234567890")
+            #expect(kwargs["one"] == "1.0")
+            #expect(kwargs["hundred"] == "1e2")
+            #expect(kwargs["neg"] == "-0.5")
+            await sidecar.stop()
+        }
     }
 }

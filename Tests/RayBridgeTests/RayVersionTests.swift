@@ -32,6 +32,16 @@ import Testing
         #expect(RayVersion(text)!.logFraming == framing)
     }
 
+    @Test func ray252WithATokenReadsLogsThroughTheJobAPI() {
+        #expect(DriverLogSource.of(RayVersion(2, 52, 1), tokenAuth: true) == .jobAPI)
+        #expect(DriverLogSource.of(RayVersion(2, 52, 1), tokenAuth: false) == .stateAPI(.raw))
+        #expect(DriverLogSource.of(RayVersion(2, 53, 0), tokenAuth: true) == .stateAPI(.raw))
+        #expect(DriverLogSource.of(RayVersion(2, 9, 3), tokenAuth: false) == .stateAPI(.marked))
+        #expect(DriverLogSource.of(nil, tokenAuth: true) == .stateAPI(.raw))
+        #expect(!DriverLogSource.jobAPI.followsLive && !DriverLogSource.stateAPI(.marked).followsLive)
+        #expect(DriverLogSource.stateAPI(.markedOrText).followsLive)
+    }
+
     @Test func aLabelSelectorNeedsRay254AndIsNamedWithTheClustersVersion() {
         let parser = ConfigMapParser(jobName: "job")
         let spec = parser.parse([

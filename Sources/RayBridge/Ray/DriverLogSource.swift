@@ -6,10 +6,11 @@ public enum DriverLogSource: Sendable, Equatable {
     /// token it requires (its gRPC interceptor passes the token on unary calls only; fixed in 2.53).
     case jobAPI
 
-    /// For a cluster of `version` (nil: unknown, taken for the newest), with or without a token.
-    public static func of(_ version: RayVersion?, tokenAuth: Bool) -> DriverLogSource {
+    /// For a cluster of `version` (nil: unknown, taken for the newest), with or without a token
+    /// (asked only for the releases where it matters: it is a file read).
+    public static func of(_ version: RayVersion?, tokenAuth: @autoclosure () -> Bool) -> DriverLogSource {
         guard let version else { return .stateAPI(.raw) }
-        if tokenAuth, version >= RayVersion.tokenAuthSince, version < RayVersion(2, 53, 0) { return .jobAPI }
+        if version >= RayVersion.tokenAuthSince, version < RayVersion(2, 53, 0), tokenAuth() { return .jobAPI }
         return .stateAPI(version.logFraming)
     }
 
