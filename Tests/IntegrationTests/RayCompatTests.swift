@@ -70,5 +70,33 @@ extension IntegrationSuite {
             try await sidecar.waitForStatus("STOPPED") { $0["status.jobStatus"] == "STOPPED" }
             await sidecar.stop()
         }
+
+        /// With token auth the log still reaches S3 byte-exact: on Ray 2.52.x, whose state API
+        /// refuses the token, through the job API instead. (Named `tokenAuth...`: `make compat`
+        /// leaves it out below 2.52, which has no token auth.)
+        @Test func tokenAuthTheLogStillReachesS3ByteExact() async throws {
+            let token = "rb-test-token-\(UUID().uuidString.prefix(8))"
+            try RayHead.ensure(.token(token))
+            defer { try? RayHead.ensure(.open) }
+            try S3Server.ensure()
+            let tokenDir = try TestEnvironment.temporaryDirectory("logtoken")
+            defer { try? FileManager.default.removeItem(atPath: tokenDir) }
+            try token.write(toFile: tokenDir + "/token", atomically: true, encoding: .utf8)
+            let ws = try SidecarCoreTests.Workspace("logtoken")
+            defer { ws.cleanup() }
+            _ = try KubeletConfigMap(directory: ws.configDir, values: try LogStreamTests.config(["bytes": 6 << 20, "seconds": 4]))
+            let sidecar = try SidecarProcess(
+                configDir: ws.configDir, statusDir: ws.statusDir, jobName: ws.jobName, rayCredentialsDir: tokenDir,
+                arguments: ["--s3-credentials-dir", S3Server.credentialsDirectory])
+            defer { sidecar.signal(SIGKILL) }
+            let status = try await sidecar.waitForStatus(timeout: .seconds(120), "log complete", LogStreamTests.complete)
+            #expect(status["status.jobStatus"] == "SUCCEEDED")
+            let id = try #require(status["id"])
+            let object = try await S3Server.client().getObject(bucket: LogStreamTests.bucket, key: "\(ws.jobName)/logs/\(id).log", maxBytes: 1 << 30)
+            let ray = Data(try await RayHead.client(token: token).logs(id).utf8)
+            #expect(object.count == ray.count, "object \(object.count) bytes, Ray \(ray.count) bytes")
+            #expect(object == ray)
+            await sidecar.stop()
+        }
     }
 }
