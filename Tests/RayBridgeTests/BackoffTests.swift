@@ -36,7 +36,7 @@ import Testing
             #expect(run.sequence == 1, "the same id is built again")
         }
         #expect(sleeps == [1, 2, 4, 8, 16, 30, 30].map { Duration.seconds($0) })
-        #expect(m.status.jobStatus == "WAITING")
+        #expect(m.status.jobStatus == .waiting)
         #expect(m.status.message.contains("no credentials"))
     }
 }

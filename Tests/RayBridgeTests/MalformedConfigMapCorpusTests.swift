@@ -53,7 +53,7 @@ import Testing
             case .stop, .submit: failures.append("\(entry): \(action)")
             default: break
             }
-            if m.status.jobStatus != "INVALID" { failures.append("\(entry): status \(m.status.jobStatus)") }
+            if m.status.jobStatus != .invalid { failures.append("\(entry): status \(m.status.jobStatus)") }
             if case .stop = m.observed(running) { failures.append("\(entry): stop after a poll") }
         }
         #expect(failures.isEmpty, "\(failures.prefix(20).joined(separator: "\n"))")

@@ -69,7 +69,7 @@ import Testing
         #expect(m.observed(Self.details(Self.id(2, ["resubmit": "x"]), .succeeded, ["resubmit": "x"], seq: 2)) == .fetch(submissionId: Self.id(1)))
         #expect(m.observed(Self.details(Self.id(1), .succeeded)) == .none)
         #expect(m.journal.nextSequence == 3)
-        #expect(m.status.jobStatus == "SUCCEEDED")
+        #expect(m.status.jobStatus == .succeeded)
     }
 
     @Test func recoveryStopsARunningOlderRevisionThenSubmits() {
@@ -88,7 +88,7 @@ import Testing
         let (run, next) = submitted(&m)
         #expect(run.submissionId == "job-1-\(Self.revision().short)")
         #expect(next == .fetch(submissionId: run.submissionId))
-        #expect(m.status.jobStatus == "SUBMITTED")
+        #expect(m.status.jobStatus == .submitted)
         #expect(m.observed(Self.details(run.submissionId, .pending)) == .sleep(.seconds(1)))
         #expect(m.wakeup() == .fetch(submissionId: run.submissionId))
         #expect(m.observed(Self.details(run.submissionId, .running)) == .sleep(.seconds(2)))
@@ -96,10 +96,10 @@ import Testing
         #expect(m.observed(Self.details(run.submissionId, .running)) == .sleep(.seconds(4)))
         #expect(m.wakeup() == .fetch(submissionId: run.submissionId))
         #expect(m.observed(Self.details(run.submissionId, .running)) == .sleep(.seconds(5)))
-        #expect(m.status.jobStatus == "RUNNING")
+        #expect(m.status.jobStatus == .running)
         #expect(m.wakeup() == .fetch(submissionId: run.submissionId))
         #expect(m.observed(Self.details(run.submissionId, .succeeded)) == .none)
-        #expect(m.status.jobStatus == "SUCCEEDED")
+        #expect(m.status.jobStatus == .succeeded)
         // Nothing changes: nothing is submitted again.
         #expect(m.configChanged(Self.config()) == .none)
         #expect(m.configChanged(Self.config(["updateInterval": "9"])) == .none)
@@ -183,7 +183,7 @@ import Testing
         _ = m.stopSent()
         _ = m.wakeup()
         #expect(m.observed(Self.details(run.submissionId, .stopped)) == .none)
-        #expect(m.status.jobStatus == "STOPPED")
+        #expect(m.status.jobStatus == .stopped)
         #expect(m.configChanged(Self.config(["kill": "false"])) == .none)
         guard case .submit(let rerun, _) = m.configChanged(Self.config(["kill": "false", "resubmit": "2"])) else { Issue.record("resubmit reruns"); return }
         #expect(rerun.sequence == 2)
@@ -192,7 +192,7 @@ import Testing
     @Test func killBeforeAnyRunSubmitsNothing() {
         var m = Self.fresh()
         #expect(m.configChanged(Self.config(["kill": "true"])) == .none)
-        #expect(m.status.jobStatus == "WAITING")
+        #expect(m.status.jobStatus == .waiting)
         guard case .submit = m.configChanged(Self.config()) else { Issue.record("submit once kill is false"); return }
     }
 
@@ -202,11 +202,11 @@ import Testing
         #expect(m.observed(Self.details(run.submissionId, .running)) == .sleep(.seconds(1)))
         let bad = Self.parser.parse(Self.base.merging(["updateInterval": "often"]) { $1 })
         #expect(m.configChanged(bad) == .fetch(submissionId: run.submissionId))
-        #expect(m.status.jobStatus == "INVALID")
+        #expect(m.status.jobStatus == .invalid)
         #expect(m.status.message.contains("updateInterval"))
         #expect(m.status.submissionId == run.submissionId)
         #expect(m.observed(Self.details(run.submissionId, .running)) == .sleep(.seconds(2)))
-        #expect(m.status.jobStatus == "INVALID")
+        #expect(m.status.jobStatus == .invalid)
     }
 
     @Test func rayDownMeansWaitingWithBackoffAndAnEditRetriesAtOnce() {
@@ -214,7 +214,7 @@ import Testing
         guard case .submit = m.configChanged(Self.config()) else { Issue.record("submit"); return }
         let down = RayClientError.unreachable(url: "http://127.0.0.1:8265", reason: "connection refused")
         #expect(m.requestFailed(down) == .sleep(.seconds(1)))
-        #expect(m.status.jobStatus == "WAITING")
+        #expect(m.status.jobStatus == .waiting)
         #expect(m.status.message.contains("unreachable"))
         // Ray was unreachable: its version is read again before anything else (it may have been
         // upgraded meanwhile), with the same backoff.
@@ -224,7 +224,7 @@ import Testing
         #expect(m.requestFailed(down) == .sleep(.seconds(4)))
         for _ in 0..<10 { _ = m.wakeup(); _ = m.requestFailed(down) }
         #expect(m.wakeup() == .readVersion(Self.rayURL))
-        #expect(m.requestFailed(down) == .sleep(M.maxBackoff))
+        #expect(m.requestFailed(down) == .sleep(M.backoff.maximum))
         #expect(m.wakeup() == .readVersion(Self.rayURL))
         // The intent may or may not have reached Ray: check before submitting again.
         #expect(m.versionRead(RayVersion(2, 60, 0), at: Self.rayURL) == .fetch(submissionId: Self.id(1)))
@@ -236,7 +236,7 @@ import Testing
         var m = Self.fresh()
         guard case .submit(let run, _) = m.configChanged(Self.config()) else { Issue.record("submit"); return }
         #expect(m.requestFailed(.duplicateSubmission(id: run.submissionId)) == .fetch(submissionId: run.submissionId))
-        #expect(m.status.jobStatus == "SUBMITTED")
+        #expect(m.status.jobStatus == .submitted)
     }
 
     @Test func restartWithAnIntentInTheJournalChecksItFirst() {
@@ -253,7 +253,7 @@ import Testing
         var m = Self.fresh()
         _ = m.configChanged(Self.config())
         #expect(m.requestFailed(.rejected(status: 400, body: "bad runtime_env")) == .none)
-        #expect(m.status.jobStatus == "INVALID")
+        #expect(m.status.jobStatus == .invalid)
         #expect(m.status.message.contains("bad runtime_env"))
         #expect(m.configChanged(Self.config()) == .none)
         guard case .submit(let run, _) = m.configChanged(Self.config(["resubmit": "fixed"])) else { Issue.record("submit after edit"); return }
@@ -283,7 +283,7 @@ import Testing
         var m = Self.fresh()
         _ = m.configChanged(Self.config())
         #expect(m.requestFailed(.unauthorized(status: 401, tokenSent: false)) == .sleep(.seconds(1)))
-        #expect(m.status.jobStatus == "WAITING")
+        #expect(m.status.jobStatus == .waiting)
         #expect(m.status.message.contains("requires a token"))
     }
 }

@@ -20,7 +20,7 @@ import Testing
         var m = M(jobName: "job", journal: Journal(jobName: "job"))
         #expect(m.configChanged(T.config(Self.selector)) == .readVersion(T.rayURL))
         #expect(m.versionRead(RayVersion(2, 40, 0), at: T.rayURL) == .none)
-        #expect(m.status.jobStatus == "INVALID")
+        #expect(m.status.jobStatus == .invalid)
         #expect(m.status.message.contains("jobproperties: entrypoint_label_selector needs Ray 2.54.0"))
         #expect(m.status.message.contains("runs Ray 2.40.0"))
         #expect(m.journal.runs.isEmpty)
@@ -34,12 +34,12 @@ import Testing
         // The edit would need a stop and a new submission; the cluster cannot run it.
         #expect(m.configChanged(T.config(Self.selector)) == .fetch(submissionId: run.submissionId))
         #expect(m.observed(T.details(run.submissionId, .running)) == .sleep(.seconds(2)), "no stop: the poll goes on")
-        #expect(m.status.jobStatus == "INVALID")
+        #expect(m.status.jobStatus == .invalid)
         #expect(m.status.message.contains("is left as it is"))
         // Reverting the edit: back to monitoring, nothing new.
         #expect(m.configChanged(T.config()) == .fetch(submissionId: run.submissionId))
         #expect(m.observed(T.details(run.submissionId, .succeeded)) == .none)
-        #expect(m.status.jobStatus == "SUCCEEDED")
+        #expect(m.status.jobStatus == .succeeded)
         #expect(m.journal.runs.count == 1)
     }
 

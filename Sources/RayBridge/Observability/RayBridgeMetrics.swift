@@ -4,8 +4,6 @@ import Metrics
 /// Every metric raybridge exports, in one place so the names stay consistent. Recorded through
 /// swift-metrics; `/metrics` renders them in the Prometheus text format.
 public enum RayBridgeMetrics {
-    public static let statuses = ["WAITING", "SUBMITTED", "PENDING", "RUNNING", "SUCCEEDED", "FAILED", "STOPPED", "INVALID"]
-
     public static func submitted() { Counter(label: "raybridge_submissions_total").increment() }
     public static func stopped() { Counter(label: "raybridge_stops_total").increment() }
     public static func configReloaded() { Counter(label: "raybridge_config_reloads_total").increment() }
@@ -13,9 +11,9 @@ public enum RayBridgeMetrics {
     public static func retried(_ what: String) { Counter(label: "raybridge_retries_total", dimensions: [("call", what)]).increment() }
 
     /// One gauge per status, 1 for the current one, so `raybridge_job_status{status="RUNNING"} == 1` works.
-    public static func jobStatus(_ current: String) {
-        for status in statuses {
-            Gauge(label: "raybridge_job_status", dimensions: [("status", status)]).record(status == current ? 1 : 0)
+    public static func jobStatus(_ current: JobState) {
+        for status in JobState.allCases {
+            Gauge(label: "raybridge_job_status", dimensions: [("status", status.rawValue)]).record(status == current ? 1 : 0)
         }
     }
 

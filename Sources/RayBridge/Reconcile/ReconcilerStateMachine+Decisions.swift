@@ -3,11 +3,10 @@ import Foundation
 /// What to do next, given the desired spec and what Ray said; every event method ends here.
 extension ReconcilerStateMachine {
     mutating func decide() -> Action {
-        guard inFlight == nil, !finished else { return .none }
-
-        if failure != nil, !wakeDue {
+        guard case .waiting(let wakeDue, let failures) = activity else { return .none }
+        if failures != nil, !wakeDue {
             // Every request to Ray waits out the backoff after a failure.
-            return .sleep(backoff)
+            return .sleep(Self.backoff.delay(afterFailures: failures?.count ?? 1))
         }
 
         guard let spec = activeSpec else { return .none }
@@ -16,53 +15,52 @@ extension ReconcilerStateMachine {
             return start(.version, .readVersion(spec.rayURL))
         }
         // A spec the cluster cannot run is handled like an invalid one: the run is left alone.
-        let desiredSpec: JobSpec? = if case .valid(let s) = desired, s.unsupported(by: cluster.version).isEmpty { s } else { nil }
+        let wanted: JobSpec? = if case .valid(let s) = desired, s.unsupported(by: cluster.version).isEmpty { s } else { nil }
 
-        if let id = desiredSpec?.attachId {
-            if current?.submissionId != id {
-                setCurrent(RunRecord(submissionId: id, revision: nil, sequence: nil, submitted: true, rayURL: spec.rayURL))
+        if let id = wanted?.attachId {
+            if phase.record?.submissionId != id {
+                makeCurrent(RunRecord(submissionId: id, revision: nil, sequence: nil, submitted: true, rayURL: spec.rayURL))
             }
-        } else if needsRecovery, desiredSpec != nil {
+        } else if needsRecovery, wanted != nil {
             return start(.recover, .recover)
         }
 
-        // Learn the current run's state before deciding anything about it.
-        if let run = current, observed == nil {
+        switch phase {
+        case .intent(let run), .unread(let run):
+            // Learn the current run's state before deciding anything about it.
             return start(.fetch, .fetch(submissionId: run.submissionId))
-        }
-
-        let terminal = observed?.status.isTerminal ?? true
-        if var run = current, !terminal {
-            let wantsOther = desiredSpec.map { $0.attachId == nil && $0.revision != run.revision } ?? false
-            let wantsStop = (desiredSpec?.kill ?? false) || wantsOther
-            if wantsStop && !run.stopRequested {
+        case .stopping(let run, nil, _):
+            return start(.fetch, .fetch(submissionId: run.submissionId))
+        case .live(var run, let details, let polls):
+            if wantsStop(run, wanted) {
                 run.stopRequested = true
-                update(run)
-                stopPolls = 0
+                set(.stopping(run, details, polls: 0))
                 return start(.stop, .stop(submissionId: run.submissionId))
             }
-            if run.stopRequested && wantsStop {
-                // Wait for Ray to report the run terminal, asking again from time to time: a stop
-                // that was lost (a proxy's 503, a restarted head) must not leave it running.
-                if consumeWake() {
-                    stopPolls += 1
-                    if stopPolls % Self.stopResendPolls == 0 {
-                        return start(.stop, .stop(submissionId: run.submissionId))
-                    }
-                    return start(.fetch, .fetch(submissionId: run.submissionId))
-                }
-                return .sleep(stopPolls < Self.stopWaitPolls ? Self.stopPollInterval : Self.stopSlowPollInterval)
-            } else {
-                return poll(run, every: spec.updateInterval)
+            return poll(run, every: spec.updateInterval, polls: polls)
+        case .stopping(let run, let details?, let polls):
+            guard wantsStop(run, wanted) else { return poll(run, every: spec.updateInterval, polls: polls) }
+            // Wait for Ray to report the run terminal, asking again from time to time: a stop
+            // that was lost (a proxy's 503, a restarted head) must not leave it running.
+            guard consumeWake() else {
+                return .sleep(polls < Self.stopWaitPolls ? Self.stopPollInterval : Self.stopSlowPollInterval)
             }
+            set(.stopping(run, details, polls: polls + 1))
+            if (polls + 1) % Self.stopResendPolls == 0 {
+                return start(.stop, .stop(submissionId: run.submissionId))
+            }
+            return start(.fetch, .fetch(submissionId: run.submissionId))
+        case .none, .ended:
+            return next(wanted)
         }
+    }
 
-        guard let want = desiredSpec, want.attachId == nil else {
-            return exitIfDone()
-        }
+    /// No run is in the way: the wanted revision's run is current, or it is submitted.
+    mutating func next(_ wanted: JobSpec?) -> Action {
+        guard let want = wanted, want.attachId == nil else { return exitIfDone() }
         if let target = journal.runs.last(where: { $0.revision == want.revision }) {
-            if current?.submissionId != target.submissionId {
-                setCurrent(target)
+            if phase.record?.submissionId != target.submissionId {
+                makeCurrent(target)
                 return decide()
             }
             return exitIfDone()
@@ -81,59 +79,57 @@ extension ReconcilerStateMachine {
         journal.nextSequence = sequence + 1
         journal.runs.append(run)
         if journal.runs.count > Journal.maxRuns { journal.runs.removeFirst(journal.runs.count - Journal.maxRuns) }
-        setCurrent(run)
+        makeCurrent(run)
         rejected = nil
         return start(.submit, .submit(run, want))
     }
 
-    mutating func poll(_ run: RunRecord, every interval: Duration) -> Action {
-        if consumeWake() {
-            polls += 1
-            return start(.fetch, .fetch(submissionId: run.submissionId))
+    /// A running run is stopped for `kill`, and for another revision (not in attach mode).
+    func wantsStop(_ run: RunRecord, _ wanted: JobSpec?) -> Bool {
+        guard let wanted else { return false }
+        return wanted.kill || (wanted.attachId == nil && wanted.revision != run.revision)
+    }
+
+    mutating func poll(_ run: RunRecord, every interval: Duration, polls: Int) -> Action {
+        guard consumeWake() else {
+            // Early transitions (SUBMITTED -> PENDING -> RUNNING) come fast: ramp 1 s, 2 s, 4 s... up to the interval.
+            return .sleep(min(.seconds(1 << min(polls, 10)), interval))
         }
-        // Early transitions (SUBMITTED -> PENDING -> RUNNING) come fast: ramp 1 s, 2 s, 4 s... up to the interval.
-        let ramp = Duration.seconds(1 << min(polls, 10))
-        return .sleep(min(ramp, interval))
+        switch phase {
+        case .live(let run, let details, let polls): set(.live(run, details, polls: polls + 1))
+        case .stopping(let run, let details, let polls): set(.stopping(run, details, polls: polls + 1))
+        default: break
+        }
+        return start(.fetch, .fetch(submissionId: run.submissionId))
     }
 
     mutating func exitIfDone() -> Action {
-        guard exitOnCompletion, let status = observed?.status, status.isTerminal else { return .none }
-        finished = true
-        return .exit(code: status == .succeeded ? 0 : 1)
-    }
-
-    var backoff: Duration {
-        Backoff(initial: .seconds(1), maximum: Self.maxBackoff).delay(afterFailures: failure?.attempts ?? 1)
+        guard exitOnCompletion, case .ended(_, let details) = phase else { return .none }
+        activity = .finished
+        return .exit(code: details.status == .succeeded ? 0 : 1)
     }
 
     mutating func consumeWake() -> Bool {
-        guard wakeDue else { return false }
-        wakeDue = false
+        guard case .waiting(true, let failures) = activity else { return false }
+        activity = .waiting(wakeDue: false, failures: failures)
         return true
     }
 
-    mutating func start(_ operation: InFlight, _ action: Action) -> Action {
-        inFlight = operation
-        wakeDue = false
+    mutating func start(_ request: Request, _ action: Action) -> Action {
+        activity = .requesting(request, failures: activity.failures)
         return action
     }
 
-    mutating func succeeded() {
-        failure = nil
-    }
-
-    mutating func setCurrent(_ run: RunRecord) {
-        current = run
-        observed = nil
-        polls = 0
-        stopPolls = 0
+    /// Another run becomes the one monitored; what was read about the previous one goes.
+    mutating func makeCurrent(_ run: RunRecord) {
+        phase = .of(run)
         if run.revision != nil { journal.currentId = run.submissionId }
     }
 
-    mutating func update(_ run: RunRecord) {
-        current = run
-        if let i = journal.runs.firstIndex(where: { $0.submissionId == run.submissionId }) {
-            journal.runs[i] = run
-        }
+    /// The current run moves on; the journal keeps its record in step.
+    mutating func set(_ next: RunPhase) {
+        phase = next
+        guard let run = next.record, let i = journal.runs.firstIndex(where: { $0.submissionId == run.submissionId }) else { return }
+        journal.runs[i] = run
     }
 }

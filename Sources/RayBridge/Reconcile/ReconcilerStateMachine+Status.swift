@@ -3,67 +3,81 @@ import Foundation
 extension ReconcilerStateMachine {
     public var status: StatusSnapshot {
         var s: StatusSnapshot
-        let retry = failure.map { "\($0.message) (attempt \($0.attempts), retrying)" }
+        let retry = activity.failures.map { "\($0.message) (attempt \($0.count), retrying)" }
+        let details = phase.details
         switch desired {
         case .unknown:
-            s = StatusSnapshot(jobStatus: "WAITING", message: "reading the ConfigMap")
+            s = StatusSnapshot(jobStatus: .waiting, message: "reading the ConfigMap")
         case .invalid(let problems):
             s = invalid(problems)
         case .valid(let spec):
             let unsupported = cluster.map { spec.unsupported(by: $0.version) } ?? []
             if !unsupported.isEmpty {
                 s = invalid(unsupported)
-            } else if let observed, let run = current, run.stopRequested, !observed.status.isTerminal, !spec.kill, spec.attachId == nil,
-                run.revision != spec.revision
-            {
+            } else if case .stopping(let run, let details?, _) = phase, !spec.kill, spec.attachId == nil, run.revision != spec.revision {
                 s = StatusSnapshot(
-                    jobStatus: observed.status.rawValue,
+                    jobStatus: JobState(details.status),
                     message: retry ?? "stopping run \(run.submissionId) for the new revision, which is submitted once Ray reports it ended")
-            } else if let observed {
-                s = StatusSnapshot(jobStatus: observed.status.rawValue, message: retry ?? observed.message ?? "")
+            } else if let details {
+                s = StatusSnapshot(jobStatus: JobState(details.status), message: retry ?? details.message ?? "")
             } else if let rejected, rejected.revision == spec.revision {
-                s = StatusSnapshot(jobStatus: "INVALID", message: rejected.message)
-            } else if let run = current, run.submitted {
-                s = StatusSnapshot(jobStatus: "SUBMITTED", message: retry ?? "")
+                s = StatusSnapshot(jobStatus: .invalid, message: rejected.message)
+            } else if phase.isSubmitted {
+                s = StatusSnapshot(jobStatus: .submitted, message: retry ?? "")
             } else if let retry {
-                s = StatusSnapshot(jobStatus: "WAITING", message: retry)
+                s = StatusSnapshot(jobStatus: .waiting, message: retry)
             } else if spec.kill {
-                s = StatusSnapshot(jobStatus: "WAITING", message: "kill is \"true\": nothing is submitted")
+                s = StatusSnapshot(jobStatus: .waiting, message: "kill is \"true\": nothing is submitted")
             } else {
-                s = StatusSnapshot(jobStatus: "WAITING", message: "submitting")
+                s = StatusSnapshot(jobStatus: .waiting, message: "submitting")
             }
             s.revision = spec.revision.hex
         }
-        if let run = current {
+        if let run = phase.record {
             s.submissionId = run.submissionId
             s.submitTime = run.submittedAt
             s.runRevision = run.revision?.hex
             s.sequence = run.sequence
         }
         s.rayVersion = cluster?.version?.text
-        if let observed {
-            s.rayStatus = observed.status.rawValue
-            s.startTime = observed.startTime
-            s.endTime = observed.endTime
-            s.errorType = observed.errorType
-            s.driverExitCode = observed.driverExitCode
+        if let details {
+            s.rayStatus = details.status.rawValue
+            s.startTime = details.startTime
+            s.endTime = details.endTime
+            s.errorType = details.errorType
+            s.driverExitCode = details.driverExitCode
         }
         return s
     }
 
     /// The cluster a run lives on: where it was submitted, whatever `resourceURL` says now.
     public func clusterURL(of submissionId: String) -> URL? {
-        guard let run = current, run.submissionId == submissionId else { return activeSpec?.rayURL }
+        guard let run = phase.record, run.submissionId == submissionId else { return activeSpec?.rayURL }
         return run.rayURL ?? activeSpec?.rayURL
     }
 
     /// The run being monitored, with its last observed state.
     public var currentRun: (run: RunRecord, details: RayJobDetails?)? {
-        current.map { ($0, observed) }
+        phase.record.map { ($0, phase.details) }
+    }
+
+    /// Whether the current run goes on without us at a shutdown with `--stop-on-exit` (not terminal).
+    public var currentRunMayBeLive: Bool {
+        phase.isSubmitted && !phase.isEnded
+    }
+
+    /// The run whose driver log is followed. With S3 every submitted run's log is shipped until its
+    /// object is complete (also after the run ended: an attach, a restart); without, the log is
+    /// followed only to notice the end of a live run quickly, and discarded.
+    public var logFollow: LogFollowPlan? {
+        guard let spec = activeSpec, let cluster, let run = phase.record, phase.isSubmitted else { return nil }
+        if spec.s3 == nil, phase.isEnded { return nil }
+        return LogFollowPlan(submissionId: run.submissionId, rayURL: run.rayURL ?? spec.rayURL, rayVersion: cluster.version, ship: spec.s3)
     }
 
     /// Problems with the ConfigMap (or what the cluster lacks for it): the run goes on untouched.
     private func invalid(_ problems: [ConfigProblem]) -> StatusSnapshot {
-        StatusSnapshot(jobStatus: "INVALID", message: problems.summary + (current.map { "\nrun \($0.submissionId) is left as it is" } ?? ""))
+        let note = phase.record.map { "\nrun \($0.submissionId) is left as it is" } ?? ""
+        return StatusSnapshot(jobStatus: .invalid, message: problems.summary + note)
     }
 }

@@ -1,22 +1,25 @@
 import Foundation
 
-/// "Given this desired spec and this observed Ray state, what next?"
+/// "Given this desired spec and what Ray says, what next?"
 ///
-/// Pure: no I/O, no clocks. Every event method returns the one `Action` to execute next; the
-/// `Reconciler` actor executes it and reports the outcome as the next event. At most one request
-/// to Ray is in flight, so every decision sees the result of the previous one.
+/// Pure: no I/O, and time comes in with the events that need it (never read here). Every event
+/// method returns the one `Action` to execute next; the `Reconciler` executes it and reports the
+/// outcome as the next event. At most one request to Ray is in flight, so every decision sees
+/// the result of the previous one. Besides the actions, the owner reads three things after every
+/// event: `status` (published), `journal` (written when it changed; before a POST the `.submit`
+/// action says so) and `logFollow` (the run whose driver log is followed, and where it goes).
 public struct ReconcilerStateMachine: Sendable {
     public enum Action: Sendable, Equatable {
-        /// Nothing to do until the next event.
+        /// Nothing to do until the next event; a pending wait stays.
         case none
-        /// Wait, then call `wakeup()`. Replaces any earlier pending wait.
+        /// Wait, then call `wakeup(at:)`. Replaces any earlier pending wait.
         case sleep(Duration)
         /// List the cluster's jobs to find runs of this job name (no journal: new pod or wiped status).
         case recover
         /// GET the job; answer with `observed` or `requestFailed`.
         case fetch(submissionId: String)
         /// Persist the journal (the run is in it, not yet submitted), then upload the package and
-        /// POST; answer with `submitted(at:)` or `requestFailed`.
+        /// POST; answer with `submitted(at:)`, `requestFailed` or `preparationFailed`.
         case submit(RunRecord, JobSpec)
         /// POST stop; answer with `stopSent` or `requestFailed`.
         case stop(submissionId: String)
@@ -25,16 +28,20 @@ public struct ReconcilerStateMachine: Sendable {
         /// GET `/api/version` of the cluster at this URL (once per connection, and again after Ray
         /// was unreachable); answer with `versionRead` or `requestFailed`.
         case readVersion(URL)
+
+        /// Whether executing it starts a request to Ray (which replaces any pending wait).
+        var isRequest: Bool {
+            switch self {
+            case .recover, .fetch, .submit, .stop, .readVersion: true
+            case .none, .sleep, .exit: false
+            }
+        }
     }
 
     public enum Desired: Sendable, Equatable {
         case unknown
         case invalid([ConfigProblem])
         case valid(JobSpec)
-    }
-
-    enum InFlight: Sendable, Equatable {
-        case recover, fetch, submit, stop, version
     }
 
     /// The cluster the active spec points at, as far as it told us.
@@ -44,15 +51,6 @@ public struct ReconcilerStateMachine: Sendable {
         public var version: RayVersion?
     }
 
-    struct Failure: Sendable, Equatable {
-        var message: String
-        var attempts: Int
-    }
-
-    // The state below is internal, not private, only so that ReconcilerStateMachine+*.swift can
-    // share it; nothing outside the state machine's files touches it.
-    public let jobName: String
-    public let exitOnCompletion: Bool
     /// A stopped run is polled every `stopPollInterval` for `stopWaitPolls` polls, then every
     /// `stopSlowPollInterval`, and the stop is sent again every `stopResendPolls` polls: the next
     /// revision is never submitted while the run it replaces may still be running.
@@ -64,27 +62,25 @@ public struct ReconcilerStateMachine: Sendable {
     /// `kubectl apply`): no new revision is submitted until the edits have paused this long, so
     /// only the newest one is run and the ones that came and went meanwhile never are.
     public static let settleWindow: Duration = .seconds(1)
-    public static let maxBackoff: Duration = .seconds(30)
+    public static let backoff = Backoff.standard
 
+    public let jobName: String
+    public let exitOnCompletion: Bool
+    // Internal, not private, only so that ReconcilerStateMachine+*.swift can share it.
     public internal(set) var journal: Journal
     public internal(set) var desired: Desired = .unknown
     /// The last valid spec: an invalid edit keeps monitoring the run with it.
     public internal(set) var activeSpec: JobSpec?
-    var needsRecovery: Bool
-    var current: RunRecord?
-    var observed: RayJobDetails?
-    var inFlight: InFlight?
-    var wakeDue = false
-    var polls = 0
-    var stopPolls = 0
-    var failure: Failure?
-    var rejected: (revision: Revision, message: String)?
-    var finished = false
     public internal(set) var cluster: Cluster?
-    /// The time of the latest event that carried one (time is passed in, never read here).
+    var phase: RunPhase
+    var activity: Activity = .waiting(wakeDue: false, failures: nil)
+    /// No journal: the cluster's job list is read once before the first submission.
+    var needsRecovery: Bool
+    /// A revision Ray (or the preparation) refused: not tried again until it changes.
+    var rejected: (revision: Revision, message: String)?
+    /// The latest event time, the latest edit's, and the end of a burst's settle window.
     var now: ContinuousClock.Instant?
     var lastChange: ContinuousClock.Instant?
-    /// While in a burst of edits: no submission before this.
     var settleUntil: ContinuousClock.Instant?
 
     public init(jobName: String, journal: Journal?, exitOnCompletion: Bool = false) {
@@ -92,14 +88,13 @@ public struct ReconcilerStateMachine: Sendable {
         self.exitOnCompletion = exitOnCompletion
         self.journal = journal ?? Journal(jobName: jobName)
         self.needsRecovery = journal == nil
-        if let id = journal?.currentId {
-            self.current = journal?.runs.first { $0.submissionId == id }
-        }
+        let current = journal?.currentId.flatMap { id in journal?.runs.first { $0.submissionId == id } }
+        self.phase = current.map(RunPhase.of) ?? .none
     }
 
-    // MARK: Events
+    // MARK: Events that are not answers
 
-    /// `at`: when the change was seen; nil (tests that are not about timing) never counts as a burst.
+    /// `at`: when the change was seen (nil in tests that are not about timing: never a burst).
     public mutating func configChanged(_ result: ConfigParseResult, at time: ContinuousClock.Instant? = nil) -> Action {
         if let time {
             if let lastChange, time - lastChange < Self.settleWindow { settleUntil = time + Self.settleWindow }
@@ -113,168 +108,29 @@ public struct ReconcilerStateMachine: Sendable {
         case .invalid(let problems, _):
             desired = .invalid(problems)
         }
-        // A fix of the ConfigMap should be tried at once, not after the current backoff.
-        wakeDue = true
+        // A fix of the ConfigMap is tried at once, not after the current backoff.
+        owe()
         return decide()
     }
 
+    /// The last `.sleep` is over.
     public mutating func wakeup(at time: ContinuousClock.Instant? = nil) -> Action {
         if let time { now = time }
-        wakeDue = true
+        owe()
         return decide()
     }
 
-    /// The cluster's jobs, for recovery without a journal.
-    public mutating func recovered(_ jobs: [RayJobDetails]) -> Action {
-        inFlight = nil
-        succeeded()
-        needsRecovery = false
-        var newest: [Revision: RunRecord] = [:]
-        var maxSequence = journal.nextSequence - 1
-        var latest: RunRecord?
-        for job in jobs {
-            guard let meta = job.metadata, meta["raybridge.job"] == jobName, let id = job.submissionId,
-                let revHex = meta["raybridge.revision"], let seq = meta["raybridge.sequence"].flatMap({ Int($0) })
-            else { continue }
-            let run = RunRecord(submissionId: id, revision: Revision(hex: revHex), sequence: seq, submitted: true,
-                                submittedAt: nil, stopRequested: job.status == .stopped, rayURL: cluster?.url)
-            maxSequence = max(maxSequence, seq)
-            if (newest[run.revision!]?.sequence ?? -1) < seq { newest[run.revision!] = run }
-            if (latest?.sequence ?? -1) < seq { latest = run }
-        }
-        journal.runs = newest.values.sorted { ($0.sequence ?? 0) < ($1.sequence ?? 0) }
-        journal.nextSequence = maxSequence + 1
-        if let latest {
-            setCurrent(latest)
-        }
-        return decide()
-    }
-
-    public mutating func versionRead(_ version: RayVersion?, at url: URL) -> Action {
-        inFlight = nil
-        succeeded()
-        cluster = Cluster(url: url, version: version)
-        return decide()
-    }
-
-    public mutating func observed(_ details: RayJobDetails) -> Action {
-        inFlight = nil
-        succeeded()
-        if var run = current, !run.submitted {
-            // The intent's POST did reach Ray before we stopped last time.
-            run.submitted = true
-            update(run)
-        }
-        observed = details
-        if details.status.isTerminal { stopPolls = 0 }
-        return decide()
-    }
-
-    /// The log shipper saw the run's state (it asks Ray when the log goes quiet): a faster way
+    /// The log follower saw the run's state (it asks Ray when the log goes quiet): a faster way
     /// to learn that a run ended than the poll.
     public mutating func noticed(_ details: RayJobDetails) -> Action {
-        guard inFlight == nil, let run = current, run.submitted, details.submissionId == run.submissionId,
-            details.status != observed?.status
+        guard case .waiting = activity, let run = phase.record, phase.isSubmitted, details.submissionId == run.submissionId,
+            details.status != phase.details?.status
         else { return .none }
-        observed = details
+        phase = phase.reading(details)
         return decide()
     }
 
-    public mutating func submitted(at date: Date) -> Action {
-        inFlight = nil
-        succeeded()
-        if var run = current {
-            run.submitted = true
-            run.submittedAt = run.submittedAt ?? date
-            update(run)
-        }
-        polls = 0
-        return decide()
-    }
-
-    public mutating func stopSent() -> Action {
-        inFlight = nil
-        succeeded()
-        return decide()
-    }
-
-    public mutating func requestFailed(_ error: RayClientError) -> Action {
-        let operation = inFlight
-        inFlight = nil
-        switch (operation, error) {
-        case (.submit, .duplicateSubmission):
-            // Ray has this id already: the run was submitted, by us, before a restart.
-            return submitted(at: Date())
-        case (.fetch, .notFound):
-            succeeded()
-            guard let run = current else { return decide() }
-            if !run.submitted {
-                // The intent never reached Ray: forget it; the same id is built again if still wanted.
-                journal.runs.removeAll { $0.submissionId == run.submissionId }
-                journal.nextSequence = min(journal.nextSequence, run.sequence ?? journal.nextSequence)
-                current = nil
-                journal.currentId = nil
-                observed = nil
-            } else {
-                // Gone from the cluster (head restarted without persistence). Not resubmitted on
-                // our own: that would run it twice if it had already done its work.
-                let message = run.revision == nil
-                    ? "Ray has no job with submission id \(run.submissionId) (the id key)"
-                    : "Ray no longer knows submission \(run.submissionId) (was the head restarted?); change the resubmit key to run it again"
-                observed = RayJobDetails(submissionId: run.submissionId, status: .failed, message: message, errorType: "RAYBRIDGE_RUN_LOST")
-            }
-            return decide()
-        case (.stop, .notFound):
-            succeeded()
-            return decide()
-        case (.submit, .rejected(_, let body)):
-            succeeded()
-            rejectSubmission { "Ray rejected the submission of \($0): \(body.prefix(1000))" }
-            return decide()
-        default:
-            if error.meansUnreachable { cluster = nil }
-            if operation == .stop, var run = current, run.stopRequested, stopPolls == 0 {
-                // The stop did not reach Ray: send it again after the backoff.
-                run.stopRequested = false
-                update(run)
-            }
-            let attempts = (failure?.attempts ?? 0) + 1
-            failure = Failure(message: error.description, attempts: attempts)
-            wakeDue = false
-            return decide()
-        }
-    }
-
-    /// Building the submission failed before Ray was asked (an S3 script or parameters file).
-    /// Permanent problems wait for the next edit; others are retried with backoff.
-    public mutating func preparationFailed(_ message: String, retryable: Bool) -> Action {
-        inFlight = nil
-        if retryable {
-            failure = Failure(message: message, attempts: (failure?.attempts ?? 0) + 1)
-            wakeDue = false
-            // The POST was never sent: the intent goes, so that the retry is not preceded by a
-            // check of it (whose answer would look like success and reset the backoff).
-            dropIntent()
-        } else {
-            succeeded()
-            rejectSubmission { _ in message }
-        }
-        return decide()
-    }
-
-    mutating func rejectSubmission(_ message: (String) -> String) {
-        guard let run = current, let revision = run.revision, !run.submitted else { return }
-        rejected = (revision, message(run.submissionId))
-        dropIntent()
-    }
-
-    /// Forgets the current run, an intent whose POST never reached Ray; its id is built again.
-    mutating func dropIntent() {
-        guard let run = current, run.revision != nil, !run.submitted else { return }
-        journal.runs.removeAll { $0.submissionId == run.submissionId }
-        journal.nextSequence = min(journal.nextSequence, run.sequence ?? journal.nextSequence)
-        current = nil
-        journal.currentId = nil
-        observed = nil
+    mutating func owe() {
+        if case .waiting(_, let failures) = activity { activity = .waiting(wakeDue: true, failures: failures) }
     }
 }

@@ -2,7 +2,7 @@ import Foundation
 
 /// What the status directory says; derived from the reconciler's state after every event.
 public struct StatusSnapshot: Sendable, Equatable {
-    public var jobStatus: String
+    public var jobStatus: JobState
     public var message: String
     public var submissionId: String
     public var submitTime: Date?
@@ -20,7 +20,7 @@ public struct StatusSnapshot: Sendable, Equatable {
     /// Filled in by the log shipper.
     public var log: LogShipment?
 
-    public init(jobStatus: String, message: String, submissionId: String = "") {
+    public init(jobStatus: JobState, message: String, submissionId: String = "") {
         self.jobStatus = jobStatus
         self.message = message
         self.submissionId = submissionId

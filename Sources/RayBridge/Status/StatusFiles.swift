@@ -8,7 +8,7 @@ public enum StatusFiles {
         let end = s.endTime.map { RFC3339.format(unixMilliseconds: $0) } ?? ""
         var json: [String: JSONValue] = [
             "id": .string(s.submissionId),
-            "jobStatus": .string(s.jobStatus),
+            "jobStatus": .string(s.jobStatus.rawValue),
             "message": .string(s.message),
             "submitTime": .string(submit),
             "startTime": .string(start),
@@ -38,7 +38,7 @@ public enum StatusFiles {
         let jsonData = (try? encoder.encode(JSONValue.object(json))) ?? Data("{}".utf8)
         return [
             "id": Data(s.submissionId.utf8),
-            "status.jobStatus": Data(s.jobStatus.utf8),
+            "status.jobStatus": Data(s.jobStatus.rawValue.utf8),
             "status.message": Data(s.message.utf8),
             "status.submitTime": Data(submit.utf8),
             "status.startTime": Data(start.utf8),
