@@ -39,8 +39,7 @@ public actor LogShipping {
     /// Starts shipping `submissionId`'s log unless it is being shipped or is complete already.
     /// `source`: where the cluster's driver logs can be read exactly (it depends on its release).
     /// `rayURL`: the cluster the run lives on.
-    public func ensure(submissionId: String, spec: JobSpec, rayURL: URL, source: DriverLogSource) {
-        guard let settings = spec.s3 else { return }
+    public func ensure(submissionId: String, settings: S3Settings, rayURL: URL, source: DriverLogSource) {
         if !resumedLeftovers {
             resumedLeftovers = true
             for id in incompleteUploads() where id != submissionId {

@@ -2,8 +2,12 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 
-/// Executes what `ReconcilerStateMachine` decides: talks to Ray, sleeps, persists the journal
-/// before every submission and publishes the status directory after every step.
+/// Executes what `ReconcilerStateMachine` decides. One loop reads one stream of events
+/// (`ReconcilerEvent`: ConfigMap changes, timers, answers from Ray, the log follower's news),
+/// hands each to the machine and executes the action it returns: a Ray call runs off the loop and
+/// comes back as an event, a wait becomes a timer that comes back as an event. After every event
+/// the journal is written if it changed, the status directory is published, and the log follower
+/// is told which run to follow.
 public actor Reconciler {
     public struct Configuration: Sendable {
         public var jobName: String
@@ -37,32 +41,34 @@ public actor Reconciler {
     let configuration: Configuration
     let http: HTTPClient
     let trust: TrustRoots
-    var shipping: LogShipping?
     let health: HealthState
+    let calls: RayCalls
+    let statusWriter: AtomicDirectoryWriter
+    let journalStore: JournalStore
+    let parser: ConfigMapParser
+    let logger: Logger
+    var machine: ReconcilerStateMachine
+    var events: AsyncStream<ReconcilerEvent>.Continuation?
+    var following: LogFollowing?
+    /// The plan the follower was last given (it is told only of changes).
+    var followed: LogFollowPlan?
+    /// The pending wait: its generation, so that a replaced timer's event is ignored.
+    var timer: (generation: Int, task: Task<Void, Never>)?
+    var timerGeneration = 0
+    /// The Ray call in flight (the machine never asks for a second).
+    var call: Task<Void, Never>?
     /// When the last ConfigMap change was seen, until the Ray call it causes is sent.
     var pendingReaction: ContinuousClock.Instant?
     /// Log progress per submission; the current run's is shown in the status.
     var shipments: [String: StatusSnapshot.LogShipment] = [:]
-    let statusWriter: AtomicDirectoryWriter
-    let journalStore: JournalStore
-    var logger: Logger
-    var machine: ReconcilerStateMachine
-    let parser: ConfigMapParser
     var publishedStatus: StatusSnapshot?
     var savedJournal: Journal?
-    var timer: Task<Void, Never>?
-    var endWatch: (submissionId: String, task: Task<Void, Never>)?
-    var packagePins = PackagePins()
-    var lastPackage: (script: String, package: WorkingDirPackage)?
-    var timerGeneration = 0
     /// The `ray_version` label last exported, to be zeroed when the cluster changes.
     var reportedRayVersion: String?
-    var exitContinuation: AsyncStream<Int32>.Continuation?
     var rayFailures = ReasonLog()
     var preparationFailures = ReasonLog()
     var statusFailures = 0
     var statusRetry: Task<Void, Never>?
-    let exitCodes: AsyncStream<Int32>
 
     public init(configuration: Configuration, http: HTTPClient = .shared, health: HealthState = HealthState(), logger: Logger) throws {
         self.configuration = configuration
@@ -71,6 +77,9 @@ public actor Reconciler {
         self.health = health
         self.statusWriter = AtomicDirectoryWriter(directory: configuration.statusDirectory)
         self.journalStore = JournalStore(statusDirectory: configuration.statusDirectory)
+        self.calls = RayCalls(
+            jobName: configuration.jobName, credentials: configuration.rayCredentials, s3Credentials: configuration.s3Credentials,
+            http: http, trust: trust)
         var logger = logger
         logger[metadataKey: "job"] = "\(configuration.jobName)"
         self.logger = logger
@@ -90,81 +99,107 @@ public actor Reconciler {
         self.machine = ReconcilerStateMachine(jobName: configuration.jobName, journal: journal, exitOnCompletion: configuration.exitOnCompletion)
         self.savedJournal = journal
         self.parser = ConfigMapParser(jobName: configuration.jobName)
-        (self.exitCodes, self.exitContinuation) = AsyncStream.makeStream(of: Int32.self)
     }
 
-    /// Consumes ConfigMap snapshots until they end, the task is cancelled, or `--exit-on-completion`
-    /// finds the run terminal; returns the exit code in that last case.
+    /// Runs the loop until the snapshots end, the task is cancelled (SIGTERM), or
+    /// `--exit-on-completion` finds the run terminal; returns the exit code in that last case.
     public func run(snapshots: AsyncStream<DirectorySnapshot>) async -> Int32? {
-        shipping = LogShipping(
-            statusDirectory: configuration.statusDirectory, s3Credentials: configuration.s3Credentials,
-            rayCredentials: configuration.rayCredentials, http: http, trust: trust, configuration: configuration.logShipping, logger: logger,
-            onProgress: { [weak self] id, shipment in await self?.logProgress(id, shipment) },
-            onTerminal: { [weak self] details in await self?.noticed(details) })
-        publish()
-        let exits = exitCodes
-        let code = await withTaskGroup(of: Int32?.self) { group in
-            group.addTask {
-                for await snapshot in snapshots {
-                    await self.configChanged(snapshot)
-                }
-                return nil
-            }
-            group.addTask {
-                for await code in exits { return code }
-                return nil
-            }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first
+        let (stream, events) = AsyncStream.makeStream(of: ReconcilerEvent.self)
+        self.events = events
+        following = LogFollowing(
+            statusDirectory: configuration.statusDirectory, rayCredentials: configuration.rayCredentials,
+            s3Credentials: configuration.s3Credentials, http: http, trust: trust, configuration: configuration.logShipping, logger: logger,
+            onEvent: { events.yield(.followed($0)) })
+        let feeder = Task {
+            for await snapshot in snapshots { events.yield(.configChanged(snapshot)) }
+            events.yield(.configEnded)
         }
-        timer?.cancel()
-        statusRetry?.cancel()
-        exitContinuation?.finish()
-        if code == nil, configuration.stopOnExit, let (run, details) = machine.currentRun, !(details?.status.isTerminal ?? false),
-            let client = machine.clusterURL(of: run.submissionId).map(rayClient)
-        {
-            logger.info("--stop-on-exit: stopping the run", metadata: ["submission": "\(run.submissionId)"])
-            await Self.stopBeforeExit(run.submissionId, client: client, logger: logger)
-        }
-        endWatch?.task.cancel()
-        // SIGTERM: uploads stop where they are; their state is on disk for the next start.
-        await shipping?.shutdown()
-        persistJournal()
         publish()
+        var code: Int32?
+        loop: for await event in stream {
+            let action: ReconcilerStateMachine.Action
+            switch event {
+            case .configChanged(let snapshot): action = configChanged(snapshot)
+            case .configEnded: break loop
+            case .timerFired(let generation):
+                guard generation == timer?.generation else { continue }
+                timer = nil
+                action = machine.wakeup(at: .now)
+            case .answered(let answer):
+                call = nil
+                action = handle(answer)
+            case .followed(let news): action = handle(news)
+            case .publishRetry:
+                statusRetry = nil
+                action = .none
+            }
+            if let exit = await execute(action) {
+                code = exit
+                break loop
+            }
+        }
+        feeder.cancel()
+        await shutDown(exiting: code != nil)
         return code
     }
 
-    /// The shutdown has cancelled this task, and a cancelled task's requests fail at once: the
-    /// stop runs in a task of its own, bounded so that it fits the graceful shutdown period.
-    private static func stopBeforeExit(_ submissionId: String, client: RayClient, logger: Logger) async {
-        let outcome = await Task { () -> String? in
-            await withTaskGroup(of: String?.self) { group in
-                group.addTask {
-                    do {
-                        _ = try await client.stop(submissionId)
-                        return nil
-                    } catch {
-                        return "\(error)"
-                    }
-                }
-                group.addTask {
-                    try? await Task.sleep(for: .seconds(3))
-                    return "no answer from Ray within 3 s"
-                }
-                let first = await group.next() ?? nil
-                group.cancelAll()
-                return first
-            }
-        }.value
-        if let outcome {
-            logger.error("cannot stop the run; it goes on without us", metadata: ["submission": "\(submissionId)", "error": "\(outcome)"])
-        } else {
-            logger.info("stop requested", metadata: ["submission": "\(submissionId)"])
+    /// Executes `action`; returns the exit code when it is `.exit` (the log shipped first).
+    func execute(_ action: ReconcilerStateMachine.Action) async -> Int32? {
+        // Every action but `.none` replaces the pending wait (a request is waited for instead).
+        if action != .none { cancelTimer() }
+        // The journal names a submission before Ray hears of it.
+        if case .submit = action, !persistJournal() {
+            return await execute(machine.preparationFailed(
+                "cannot write the journal in \(configuration.statusDirectory); is the status directory writable?", retryable: true))
         }
+        switch action {
+        case .none: break
+        case .sleep(let duration): arm(duration)
+        case .exit(let code):
+            await publishAndFollow()
+            logger.info("run is terminal and --exit-on-completion is set; exiting once its log is shipped", metadata: ["exitCode": "\(code)"])
+            await following?.drain()
+            return code
+        case .readVersion(let url): start { await $0.readVersion(url) }
+        case .recover:
+            guard let url = machine.activeSpec?.rayURL else { break }
+            start { await $0.recover(url) }
+        case .fetch(let id):
+            guard let url = machine.clusterURL(of: id) else { break }
+            start { await $0.fetch(id, on: url) }
+        case .stop(let id):
+            guard let url = machine.clusterURL(of: id) else { break }
+            recordReaction()
+            start { await $0.stop(id, on: url) }
+        case .submit(let run, let spec):
+            recordReaction()
+            start { await $0.submit(run, spec, at: { Date() }) }
+        }
+        await publishAndFollow()
+        return nil
     }
 
-    public func configChanged(_ snapshot: DirectorySnapshot) async {
+    private func start(_ body: @escaping @Sendable (RayCalls) async -> RayAnswer) {
+        let (calls, events) = (calls, events)
+        call = Task { events?.yield(.answered(await body(calls))) }
+    }
+
+    private func arm(_ duration: Duration) {
+        timerGeneration += 1
+        let (generation, events) = (timerGeneration, events)
+        timer = (generation, Task {
+            try? await Task.sleep(for: duration)
+            guard !Task.isCancelled else { return }
+            events?.yield(.timerFired(generation: generation))
+        })
+    }
+
+    func cancelTimer() {
+        timer?.task.cancel()
+        timer = nil
+    }
+
+    func configChanged(_ snapshot: DirectorySnapshot) -> ReconcilerStateMachine.Action {
         let result = parser.parse(snapshot)
         for warning in result.warnings { logger.warning("\(warning)") }
         RayBridgeMetrics.configReloaded()
@@ -177,116 +212,13 @@ public actor Reconciler {
             RayBridgeMetrics.configInvalid()
             logger.error("ConfigMap is invalid; the current run is left as it is", metadata: ["problems": "\(problems.map(\.description))"])
         }
-        await drive(machine.configChanged(result, at: snapshot.observedAt))
+        return machine.configChanged(result, at: snapshot.observedAt)
     }
 
-    private func wake(_ generation: Int) async {
-        guard generation == timerGeneration else { return }
-        // This runs on the timer's own task: it must not be cancelled by the drive it starts.
-        timer = nil
-        await drive(machine.wakeup(at: .now))
-    }
-
-    func drive(_ first: ReconcilerStateMachine.Action) async {
-        timer?.cancel()
-        timerGeneration += 1
-        var action = first
-        while true {
-            if case .submit = action {
-                // submit() persists the journal itself, while the package check is in flight; the
-                // status files (an fsync per file) are published once the POST is out.
-            } else {
-                persistJournal()
-                publish()
-            }
-            await ensureShipping()
-            ensureEndWatch()
-            switch action {
-            case .none:
-                return
-            case .sleep(let duration):
-                let generation = timerGeneration
-                timer = Task { [weak self] in
-                    try? await Task.sleep(for: duration)
-                    guard !Task.isCancelled else { return }
-                    await self?.wake(generation)
-                }
-                return
-            case .exit(let code):
-                logger.info("run is terminal and --exit-on-completion is set; exiting once its log is shipped", metadata: ["exitCode": "\(code)"])
-                await ensureShipping()
-                await shipping?.drain()
-                exitContinuation?.yield(code)
-                return
-            case .readVersion(let url):
-                action = await readVersion(url)
-            case .recover:
-                action = await recover()
-            case .fetch(let id):
-                action = await fetch(id)
-            case .stop(let id):
-                action = await stop(id)
-            case .submit(let run, let spec):
-                action = await submit(run, spec)
-            }
-        }
-    }
-
-    var client: RayClient? {
-        machine.activeSpec.map { rayClient($0.rayURL) }
-    }
-
-    func rayClient(_ url: URL) -> RayClient {
-        RayClient(baseURL: url, credentials: configuration.rayCredentials, http: http, trust: trust)
-    }
-
-    @discardableResult
-    func persistJournal() -> Bool {
-        let journal = machine.journal
-        guard journal != savedJournal else { return true }
-        do {
-            try journalStore.save(journal)
-            savedJournal = journal
-            return true
-        } catch {
-            logger.error("cannot write the journal", metadata: ["path": "\(journalStore.path)", "error": "\(error)"])
-            return false
-        }
-    }
-
-    func publish() {
-        var status = machine.status
-        status.log = shipments[status.submissionId]
-        guard status != publishedStatus else { return }
-        do {
-            try statusWriter.write(StatusFiles.render(status, updatedAt: Date()))
-            if status.jobStatus != publishedStatus?.jobStatus || status.submissionId != publishedStatus?.submissionId {
-                RayBridgeMetrics.jobStatus(status.jobStatus)
-                logger.info("status", metadata: ["jobStatus": "\(status.jobStatus)", "submission": "\(status.submissionId)"])
-            }
-            publishedStatus = status
-            if statusFailures > 0 { logger.info("the status directory is written again", metadata: ["failures": "\(statusFailures)"]) }
-            statusFailures = 0
-            statusRetry?.cancel()
-            statusRetry = nil
-        } catch {
-            statusFailures += 1
-            if statusFailures == 1 {
-                logger.error("cannot write the status directory; retrying with backoff", metadata: ["error": "\(error)"])
-            }
-            // The latest status is written as soon as the directory takes it, not at the next event.
-            guard statusRetry == nil else { return }
-            let delay = Backoff.standard.delay(afterFailures: statusFailures)
-            statusRetry = Task { [weak self] in
-                try? await Task.sleep(for: delay)
-                guard !Task.isCancelled else { return }
-                await self?.retryPublish()
-            }
-        }
-    }
-
-    private func retryPublish() {
-        statusRetry = nil
-        publish()
+    /// The time from the `..data` swap to the Ray call that acts on it.
+    func recordReaction() {
+        guard let seen = pendingReaction else { return }
+        pendingReaction = nil
+        RayBridgeMetrics.reaction(ContinuousClock.now - seen)
     }
 }

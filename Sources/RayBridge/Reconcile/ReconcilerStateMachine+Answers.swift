@@ -29,6 +29,7 @@ extension ReconcilerStateMachine {
     public mutating func versionRead(_ version: RayVersion?, at url: URL) -> Action {
         answered()
         cluster = Cluster(url: url, version: version)
+        releases[url] = version
         return decide()
     }
 

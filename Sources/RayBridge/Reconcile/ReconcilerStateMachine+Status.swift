@@ -72,7 +72,9 @@ extension ReconcilerStateMachine {
     public var logFollow: LogFollowPlan? {
         guard let spec = activeSpec, let cluster, let run = phase.record, phase.isSubmitted else { return nil }
         if spec.s3 == nil, phase.isEnded { return nil }
-        return LogFollowPlan(submissionId: run.submissionId, rayURL: run.rayURL ?? spec.rayURL, rayVersion: cluster.version, ship: spec.s3)
+        let url = run.rayURL ?? spec.rayURL
+        let version = url == cluster.url ? cluster.version : releases[url]
+        return LogFollowPlan(submissionId: run.submissionId, rayURL: url, rayVersion: version, ship: spec.s3)
     }
 
     /// Problems with the ConfigMap (or what the cluster lacks for it): the run goes on untouched.

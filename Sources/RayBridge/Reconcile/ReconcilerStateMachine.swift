@@ -72,6 +72,9 @@ public struct ReconcilerStateMachine: Sendable {
     /// The last valid spec: an invalid edit keeps monitoring the run with it.
     public internal(set) var activeSpec: JobSpec?
     public internal(set) var cluster: Cluster?
+    /// Every cluster's release as read: a run's log is read as its own cluster's release, also
+    /// after `resourceURL` moved to another one.
+    var releases: [URL: RayVersion] = [:]
     var phase: RunPhase
     var activity: Activity = .waiting(wakeDue: false, failures: nil)
     /// No journal: the cluster's job list is read once before the first submission.

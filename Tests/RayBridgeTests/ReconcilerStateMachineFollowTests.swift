@@ -1,0 +1,109 @@
+import Foundation
+import Testing
+
+@testable import RayBridge
+
+/// The decisions besides the calls to Ray: which run's log is followed and where it goes, what the
+/// journal holds when each action is executed, and the waits, with time passed in.
+@Suite struct ReconcilerStateMachineFollowTests {
+    typealias M = ReconcilerStateMachine
+    typealias T = ReconcilerStateMachineTests
+    static let s3 = ["s3.endpoint": "127.0.0.1:9000", "s3.secure": "false", "s3upload.bucket": "logs"]
+
+    @Test func withoutS3ALiveRunIsFollowedOnlyUntilItEnds() {
+        var m = T.fresh()
+        #expect(m.logFollow == nil)
+        guard case .submit(let run, _) = m.configChanged(T.config()) else { Issue.record("submit"); return }
+        #expect(m.logFollow == nil, "not before Ray took the POST")
+        _ = m.submitted(at: Date())
+        #expect(m.logFollow == LogFollowPlan(submissionId: run.submissionId, rayURL: T.rayURL, rayVersion: RayVersion(2, 60, 0), ship: nil))
+        _ = m.observed(T.details(run.submissionId, .running))
+        #expect(m.logFollow?.ship == nil)
+        _ = m.wakeup()
+        _ = m.observed(T.details(run.submissionId, .succeeded))
+        #expect(m.logFollow == nil, "nothing to notice once it ended")
+    }
+
+    @Test func withS3TheLogIsShippedAlsoAfterTheRunEnded() {
+        var m = T.fresh()
+        guard case .submit(let run, _) = m.configChanged(T.config(Self.s3)) else { Issue.record("submit"); return }
+        _ = m.submitted(at: Date())
+        _ = m.observed(T.details(run.submissionId, .succeeded, Self.s3))
+        #expect(m.logFollow?.submissionId == run.submissionId)
+        #expect(m.logFollow?.ship?.bucket == "logs")
+    }
+
+    @Test func theLogIsReadFromTheClusterTheRunLivesOn() {
+        var m = T.fresh()
+        guard case .submit(let run, _) = m.configChanged(T.config()) else { Issue.record("submit"); return }
+        _ = m.submitted(at: Date())
+        _ = m.observed(T.details(run.submissionId, .running))
+        let other = URL(string: "http://other:8265")!
+        let plan = m.logFollow
+        _ = m.configChanged(T.config(["resourceURL": other.absoluteString]))
+        _ = m.versionRead(RayVersion(2, 40, 0), at: other)
+        #expect(m.logFollow == plan, "the old cluster, read as its own release")
+    }
+
+    @Test func anAttachedRunIsFollowedFromTheStart() {
+        var m = T.fresh()
+        #expect(m.configChanged(T.config(["id": "raysubmit_x", "jobdata.jobScript": ""])) == .fetch(submissionId: "raysubmit_x"))
+        #expect(m.logFollow?.submissionId == "raysubmit_x")
+    }
+
+    @Test func theIntentIsInTheJournalWhenTheSubmitIsExecutedAndTheStopWhenTheStopIs() {
+        var m = T.fresh()
+        guard case .submit(let run, _) = m.configChanged(T.config()) else { Issue.record("submit"); return }
+        #expect(m.journal.currentId == run.submissionId)
+        #expect(m.journal.runs.last?.submitted == false)
+        _ = m.submitted(at: Date(timeIntervalSince1970: 1_800_000_000))
+        #expect(m.journal.runs.last?.submitted == true)
+        #expect(m.journal.runs.last?.submittedAt == Date(timeIntervalSince1970: 1_800_000_000))
+        _ = m.observed(T.details(run.submissionId, .running))
+        #expect(m.configChanged(T.config(["kill": "true"])) == .stop(submissionId: run.submissionId))
+        #expect(m.journal.runs.last?.stopRequested == true, "a restart waits for the stop instead of sending another at once")
+        var restarted = T.connected(M(jobName: "job", journal: m.journal))
+        #expect(restarted.configChanged(T.config(["kill": "true"])) == .fetch(submissionId: run.submissionId))
+        #expect(restarted.observed(T.details(run.submissionId, .running)) == .sleep(M.stopPollInterval))
+    }
+
+    @Test func aRunFoundOnTheClusterTakesRaysSubmitTime() {
+        var m = T.fresh()
+        guard case .submit(let run, _) = m.configChanged(T.config()) else { Issue.record("submit"); return }
+        _ = m.requestFailed(.duplicateSubmission(id: run.submissionId))
+        var details = T.details(run.submissionId, .running)
+        details.startTime = 1_800_000_000_500
+        _ = m.observed(details)
+        #expect(m.status.submitTime == Date(timeIntervalSince1970: 1_800_000_000.5))
+        #expect(m.journal.runs.last?.submittedAt == m.status.submitTime)
+    }
+
+    @Test func theFollowerSeeingTheEndActsAtOnceButNotDuringARequest() {
+        var m = T.fresh()
+        let (run, _) = T().submitted(&m)
+        // A fetch is in flight: its answer decides, the follower's news waits.
+        #expect(m.noticed(T.details(run.submissionId, .succeeded)) == .none)
+        #expect(m.observed(T.details(run.submissionId, .running)) == .sleep(.seconds(1)))
+        #expect(m.noticed(T.details("someone-else", .failed)) == .none)
+        #expect(m.noticed(T.details(run.submissionId, .succeeded)) == .none)
+        #expect(m.status.jobStatus == .succeeded)
+        #expect(m.wakeup() == .none, "no poll of a finished run")
+    }
+
+    @Test func waitsCountFromThePassedInTime() {
+        var m = T.fresh()
+        let t0 = ContinuousClock.now
+        guard case .submit(let run, _) = m.configChanged(T.config(), at: t0) else { Issue.record("submit"); return }
+        _ = m.submitted(at: Date())
+        _ = m.observed(T.details(run.submissionId, .running))
+        // Two edits 300 ms apart are a burst: the second waits a full window after it, whatever
+        // the wall clock says.
+        #expect(m.configChanged(T.config(["resubmit": "1"]), at: t0 + .seconds(10)) == .stop(submissionId: run.submissionId))
+        _ = m.stopSent()
+        #expect(m.configChanged(T.config(["resubmit": "2"]), at: t0 + .milliseconds(10_300)) == .fetch(submissionId: run.submissionId))
+        #expect(m.observed(T.details(run.submissionId, .stopped)) == .sleep(.seconds(1)), "an answer carries no time: the last event's counts")
+        #expect(m.wakeup(at: t0 + .milliseconds(11_000)) == .sleep(.milliseconds(300)))
+        guard case .submit(_, let spec) = m.wakeup(at: t0 + .milliseconds(11_300)) else { Issue.record("submit after the window"); return }
+        #expect(spec.revision == T.revision(["resubmit": "2"]))
+    }
+}
