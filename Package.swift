@@ -29,10 +29,22 @@ let package = Package(
         ),
         // glibc's <malloc.h>, for mallopt(M_ARENA_MAX).
         .systemLibrary(name: "CMalloc"),
+        // Layers, lowest first; a target sees only the ones above it in this list.
+        // Core: the job's spec (Config/), the run's record and status (Run/), files written
+        // atomically (Status/), metric names. No network, no inotify.
         .target(
-            name: "RayBridge",
+            name: "RayBridgeCore",
             dependencies: [
-                "CInotifyTools",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        // The clients of the outside world: Ray's Jobs and state APIs, S3, and the HTTP(S) they share.
+        .target(
+            name: "RayBridgeClients",
+            dependencies: [
+                "RayBridgeCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -40,17 +52,33 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            ]
+        ),
+        // The sidecar: the reconcile loop, the driver log's shipping, the ConfigMap watch and the
+        // health and metrics endpoints.
+        .target(
+            name: "RayBridge",
+            dependencies: [
+                "RayBridgeCore",
+                "RayBridgeClients",
+                "CInotifyTools",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
-                .product(name: "Yams", package: "Yams"),
             ]
         ),
         .executableTarget(
             name: "raybridge",
             dependencies: [
                 "RayBridge",
+                "RayBridgeCore",
+                "RayBridgeClients",
                 "CMalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -62,12 +90,14 @@ let package = Package(
         ),
         .testTarget(
             name: "RayBridgeTests",
-            dependencies: ["RayBridge"]
+            dependencies: ["RayBridge", "RayBridgeCore", "RayBridgeClients"]
         ),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
                 "RayBridge",
+                "RayBridgeCore",
+                "RayBridgeClients",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Logging
 import RayBridge
+import RayBridgeClients
+import RayBridgeCore
 
 enum LogFormat: String, ExpressibleByArgument, CaseIterable {
     case text, json

@@ -5,6 +5,8 @@ import Logging
 import Metrics
 import Prometheus
 import RayBridge
+import RayBridgeClients
+import RayBridgeCore
 import ServiceLifecycle
 import UnixSignals
 
@@ -96,7 +98,11 @@ struct RunCommand: AsyncParsableCommand {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let health = HealthState()
-        let healthServer = try listen.map { try HealthServer(listen: $0, health: health, registry: registry, logger: logger) }
+        let healthServer = try listen.map {
+            try HealthServer(
+                listen: $0, health: health, registry: registry, logger: logger,
+                liveness: { InotifyThread.shared.isRunning ? nil : "the inotify thread is not running" })
+        }
 
         // One client for Ray and S3, shut down after the services, also when starting them failed.
         let http = HTTPClientFactory.make()

@@ -1,4 +1,6 @@
 import RayBridge
+import RayBridgeClients
+import RayBridgeCore
 import ServiceLifecycle
 import Synchronization
 

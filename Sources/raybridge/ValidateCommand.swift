@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import RayBridge
+import RayBridgeClients
+import RayBridgeCore
 
 struct ValidateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

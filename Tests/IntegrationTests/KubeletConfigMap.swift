@@ -1,5 +1,7 @@
 import Foundation
 import RayBridge
+import RayBridgeClients
+import RayBridgeCore
 
 /// A ConfigMap volume as the kubelet maintains it: every update is a new timestamped directory
 /// and an atomic `..data` swap (the same algorithm, step by step, on a real directory).

@@ -1,6 +1,8 @@
 import AsyncHTTPClient
 import Foundation
 import RayBridge
+import RayBridgeClients
+import RayBridgeCore
 import Testing
 
 #if canImport(Glibc)

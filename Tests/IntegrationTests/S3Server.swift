@@ -1,5 +1,7 @@
 import Foundation
 import RayBridge
+import RayBridgeClients
+import RayBridgeCore
 
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,8 @@
 import AsyncHTTPClient
 import Foundation
 import RayBridge
+import RayBridgeClients
+import RayBridgeCore
 import Testing
 
 /// Where things are, and the real services the tests run against. Nothing is mocked: if Ray

@@ -2,6 +2,8 @@ import Foundation
 import Testing
 
 @testable import RayBridge
+@testable import RayBridgeClients
+@testable import RayBridgeCore
 
 /// Values are checked as bytes, before they become text, and entrypoints against what Linux can exec.
 @Suite struct ConfigMapBytesAndSizeTests {

@@ -2,6 +2,8 @@ import Foundation
 import Testing
 
 @testable import RayBridge
+@testable import RayBridgeClients
+@testable import RayBridgeCore
 
 /// Issue 11 at the parsing layer: what used to crash, leak or be silently changed.
 @Suite struct ConfigMapParserHostileInputTests {

@@ -1,5 +1,7 @@
 import Foundation
 @testable import RayBridge
+@testable import RayBridgeClients
+@testable import RayBridgeCore
 import Testing
 
 /// Serialized: one test stops the process-wide inotify thread.

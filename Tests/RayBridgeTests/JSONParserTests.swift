@@ -2,6 +2,8 @@ import Foundation
 import Testing
 
 @testable import RayBridge
+@testable import RayBridgeClients
+@testable import RayBridgeCore
 
 /// RFC 8259, strictly: what Foundation's lenient decoder let through is refused with a position.
 @Suite struct JSONParserTests {

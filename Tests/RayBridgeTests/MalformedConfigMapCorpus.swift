@@ -1,4 +1,6 @@
 @testable import RayBridge
+@testable import RayBridgeClients
+@testable import RayBridgeCore
 
 /// A seeded, generated set of ConfigMaps that are each wrong in exactly one key.
 ///

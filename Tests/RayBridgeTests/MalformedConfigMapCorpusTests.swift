@@ -2,6 +2,8 @@ import Foundation
 import Testing
 
 @testable import RayBridge
+@testable import RayBridgeClients
+@testable import RayBridgeCore
 
 /// Hundreds of generated bad ConfigMaps: each is INVALID naming its key, and none, as an edit
 /// over a running job, stops it or submits anything.

@@ -2,6 +2,8 @@ import Foundation
 import Testing
 
 @testable import RayBridge
+@testable import RayBridgeClients
+@testable import RayBridgeCore
 
 @Suite struct PackagePinsTests {
     let ray = URL(string: "http://127.0.0.1:8265")!

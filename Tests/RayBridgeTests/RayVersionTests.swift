@@ -2,6 +2,8 @@ import NIOCore
 import Testing
 
 @testable import RayBridge
+@testable import RayBridgeClients
+@testable import RayBridgeCore
 
 @Suite struct RayVersionTests {
     @Test(arguments: [

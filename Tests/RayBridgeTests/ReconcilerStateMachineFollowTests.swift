@@ -2,6 +2,8 @@ import Foundation
 import Testing
 
 @testable import RayBridge
+@testable import RayBridgeClients
+@testable import RayBridgeCore
 
 /// The decisions besides the calls to Ray: which run's log is followed and where it goes, what the
 /// journal holds when each action is executed, and the waits, with time passed in.

@@ -2,6 +2,8 @@ import Foundation
 import Testing
 
 @testable import RayBridge
+@testable import RayBridgeClients
+@testable import RayBridgeCore
 
 /// The decisions, without any network: each test feeds events and checks the action returned.
 @Suite struct ReconcilerStateMachineTests {

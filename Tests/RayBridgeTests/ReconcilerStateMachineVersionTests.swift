@@ -2,6 +2,8 @@ import Foundation
 import Testing
 
 @testable import RayBridge
+@testable import RayBridgeClients
+@testable import RayBridgeCore
 
 /// What the cluster's Ray release changes in the decisions.
 @Suite struct ReconcilerStateMachineVersionTests {

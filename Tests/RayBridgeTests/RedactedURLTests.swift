@@ -1,6 +1,8 @@
 import Testing
 
 @testable import RayBridge
+@testable import RayBridgeClients
+@testable import RayBridgeCore
 
 /// Whatever the text, the secret parts never come out; the rest stays readable.
 @Suite struct RedactedURLTests {

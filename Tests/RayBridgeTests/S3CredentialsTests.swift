@@ -1,6 +1,8 @@
 import Testing
 
 @testable import RayBridge
+@testable import RayBridgeClients
+@testable import RayBridgeCore
 
 @Suite struct S3CredentialsTests {
     @Test func textualFormsHideSecretAndToken() {

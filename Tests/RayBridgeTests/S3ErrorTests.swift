@@ -2,6 +2,8 @@ import Foundation
 import Testing
 
 @testable import RayBridge
+@testable import RayBridgeClients
+@testable import RayBridgeCore
 
 @Suite struct S3ErrorTests {
     func error(_ status: Int, _ body: String, bucket: String? = "ray-logs", key: String? = "jobs/1/log.txt") -> S3Error {

@@ -2,6 +2,8 @@ import Foundation
 import Testing
 
 @testable import RayBridge
+@testable import RayBridgeClients
+@testable import RayBridgeCore
 
 /// Bodies shaped like AWS's documented responses and like moto 5's (root names differ).
 @Suite struct S3XMLParsingTests {

@@ -1,5 +1,7 @@
 import Foundation
 import RayBridge
+import RayBridgeClients
+import RayBridgeCore
 
 /// One random request, as handed to botocore: headers as `[name, value]` pairs so duplicates survive.
 struct SigV4OracleCase: Codable {

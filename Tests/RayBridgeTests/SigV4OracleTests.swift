@@ -2,6 +2,8 @@ import Foundation
 import Testing
 
 @testable import RayBridge
+@testable import RayBridgeClients
+@testable import RayBridgeCore
 
 /// Compares the signer with botocore's S3SigV4Auth on many random requests, in one Python process.
 /// A missing Python or botocore fails the test: this is the signer's main evidence of correctness.

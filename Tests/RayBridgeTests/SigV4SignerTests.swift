@@ -2,6 +2,8 @@ import Foundation
 import Testing
 
 @testable import RayBridge
+@testable import RayBridgeClients
+@testable import RayBridgeCore
 
 /// The worked examples of "Examples: Signature Calculations in AWS Signature Version 4"
 /// (Amazon S3 API reference, header-based authentication).

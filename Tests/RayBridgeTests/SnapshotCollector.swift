@@ -1,4 +1,6 @@
 import RayBridge
+import RayBridgeClients
+import RayBridgeCore
 import Synchronization
 
 /// Consumes a watcher's stream in the background and records what arrived, and when.

@@ -1,4 +1,6 @@
 import NIOCore
+import RayBridgeClients
+import RayBridgeCore
 
 /// A bounded hand-off from the HTTP reader to the uploader. `push` waits while the queue is
 /// full, which stops the reader and so, through TCP, Ray's stream: Ray's log file is the buffer,

@@ -1,6 +1,8 @@
 import AsyncHTTPClient
 import Foundation
 import Logging
+import RayBridgeClients
+import RayBridgeCore
 
 // TEMPORARY adapter over LogShipping and RunEndWatcher with the interface of the follower that
 // replaces both (branch `follower`); goes when that lands.

@@ -2,6 +2,8 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOCore
+import RayBridgeClients
+import RayBridgeCore
 
 /// The multipart upload of a run's log: parts, completion, starting over, S3 retries, progress.
 extension LogShipper {

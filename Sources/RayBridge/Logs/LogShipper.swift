@@ -2,6 +2,8 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOCore
+import RayBridgeClients
+import RayBridgeCore
 
 /// Streams one run's driver log to S3 while the run lives: reads Ray's state-API file stream,
 /// cuts it into parts, uploads each part as it fills, and completes the upload once the run is

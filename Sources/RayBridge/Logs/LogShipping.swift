@@ -1,6 +1,8 @@
 import AsyncHTTPClient
 import Foundation
 import Logging
+import RayBridgeClients
+import RayBridgeCore
 
 /// Keeps one `LogShipper` running for every run whose log is not complete in S3: the current
 /// run, a run that is being stopped for a new revision, and after a restart any upload left open.

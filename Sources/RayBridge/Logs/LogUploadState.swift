@@ -1,3 +1,6 @@
+import RayBridgeClients
+import RayBridgeCore
+
 /// Where a run's log upload stands, persisted after every part so a restart resumes it.
 public struct LogUploadState: Sendable, Equatable, Codable {
     public struct Part: Sendable, Equatable, Codable {

@@ -1,4 +1,6 @@
 import Foundation
+import RayBridgeClients
+import RayBridgeCore
 
 /// One hidden file per run in the status directory: `.raybridge-log-<submission id>.json`.
 /// Separate from the journal because the shipper writes it at its own pace, after every part.

@@ -1,5 +1,7 @@
 import Foundation
 import Logging
+import RayBridgeClients
+import RayBridgeCore
 
 /// One JSON object per line on stderr, for log collectors. Metadata values are strings.
 public struct JSONLogHandler: LogHandler {

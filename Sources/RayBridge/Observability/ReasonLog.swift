@@ -1,3 +1,6 @@
+import RayBridgeClients
+import RayBridgeCore
+
 /// Logs a failure that is being retried once per change of its reason, not on every attempt: a
 /// sidecar retrying for hours must not flood the log with the same line, yet every new problem
 /// (and the recovery from it) shows.

@@ -1,4 +1,6 @@
 import Foundation
+import RayBridgeClients
+import RayBridgeCore
 
 /// The state machine's decision about a run's driver log: follow it on this cluster, and ship it
 /// to S3 or (without S3) only watch it for the run's end.

@@ -1,4 +1,6 @@
 import Foundation
+import RayBridgeClients
+import RayBridgeCore
 
 /// How a call to Ray ended, as the loop receives it; each case becomes one state machine event.
 enum RayAnswer: Sendable {

@@ -1,4 +1,6 @@
 import Foundation
+import RayBridgeClients
+import RayBridgeCore
 
 /// Putting a submission together (script, extras, package) and sending it.
 extension RayCalls {

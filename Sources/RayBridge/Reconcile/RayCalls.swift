@@ -1,5 +1,7 @@
 import AsyncHTTPClient
 import Foundation
+import RayBridgeClients
+import RayBridgeCore
 
 /// The calls to Ray that the state machine asks for, each run off the loop and turned into the
 /// `RayAnswer` that the loop hands back to the machine. An actor for the package cache of

@@ -1,5 +1,7 @@
 import Foundation
 import Logging
+import RayBridgeClients
+import RayBridgeCore
 
 /// Turns the answers of Ray calls and the log follower's news into state machine events, with the
 /// log lines, metrics and health they mean.

@@ -1,5 +1,7 @@
 import Foundation
 import Logging
+import RayBridgeClients
+import RayBridgeCore
 
 /// What every event leaves behind: the journal, the status directory, the log follower's orders,
 /// and at the end a clean shutdown.

@@ -1,6 +1,8 @@
 import AsyncHTTPClient
 import Foundation
 import Logging
+import RayBridgeClients
+import RayBridgeCore
 
 /// Executes what `ReconcilerStateMachine` decides. One loop reads one stream of events
 /// (`ReconcilerEvent`: ConfigMap changes, timers, answers from Ray, the log follower's news),

@@ -1,3 +1,6 @@
+import RayBridgeClients
+import RayBridgeCore
+
 /// Everything the reconciler reacts to, in the one stream its loop reads: the loop handles one
 /// event at a time, so no decision ever interleaves with another.
 enum ReconcilerEvent: Sendable {

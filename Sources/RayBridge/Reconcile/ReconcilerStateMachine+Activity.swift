@@ -1,3 +1,6 @@
+import RayBridgeClients
+import RayBridgeCore
+
 extension ReconcilerStateMachine {
     /// The one request to Ray that may be in flight; every decision waits for its answer.
     enum Request: Sendable, Equatable {

@@ -1,4 +1,6 @@
 import Foundation
+import RayBridgeClients
+import RayBridgeCore
 
 /// The answers to the requests the machine asked for.
 extension ReconcilerStateMachine {

@@ -1,4 +1,6 @@
 import Foundation
+import RayBridgeClients
+import RayBridgeCore
 
 /// What to do next, given the desired spec and what Ray said; every event method ends here.
 extension ReconcilerStateMachine {

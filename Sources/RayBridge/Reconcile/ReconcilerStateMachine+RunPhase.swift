@@ -1,4 +1,6 @@
 import Foundation
+import RayBridgeClients
+import RayBridgeCore
 
 extension ReconcilerStateMachine {
     /// The run being monitored and what is known of it; each case carries what is true in it, so

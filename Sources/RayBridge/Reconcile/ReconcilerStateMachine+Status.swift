@@ -1,4 +1,6 @@
 import Foundation
+import RayBridgeClients
+import RayBridgeCore
 
 extension ReconcilerStateMachine {
     public var status: StatusSnapshot {

@@ -1,4 +1,6 @@
 import Foundation
+import RayBridgeClients
+import RayBridgeCore
 
 /// "Given this desired spec and what Ray says, what next?"
 ///

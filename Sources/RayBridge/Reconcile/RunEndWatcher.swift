@@ -1,5 +1,7 @@
 import Logging
 import NIOCore
+import RayBridgeClients
+import RayBridgeCore
 
 /// Notices the end of a run within about a second when no log is shipped (with S3 the
 /// `LogShipper` does this): it follows the driver log from its last line, discarding it, and asks

@@ -1,3 +1,6 @@
+import RayBridgeClients
+import RayBridgeCore
+
 /// A submission could not be put together (S3 script missing, bad parameters file...).
 public struct SubmissionPreparationError: Error, CustomStringConvertible {
     public var message: String

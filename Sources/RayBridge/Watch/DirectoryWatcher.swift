@@ -1,4 +1,6 @@
 import Logging
+import RayBridgeClients
+import RayBridgeCore
 
 /// Follows the content of a ConfigMap-like directory (kubelet-managed through `..data`, or plain files).
 public struct DirectoryWatcher: Sendable {

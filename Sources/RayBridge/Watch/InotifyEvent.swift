@@ -1,3 +1,6 @@
+import RayBridgeClients
+import RayBridgeCore
+
 /// One inotify event, copied out of the library's static buffer.
 public struct InotifyEvent: Sendable, Equatable {
     public var wd: Int32

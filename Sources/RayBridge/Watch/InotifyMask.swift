@@ -1,4 +1,6 @@
 import CInotifyTools
+import RayBridgeClients
+import RayBridgeCore
 
 /// The inotify event bits this project uses (values from `<sys/inotify.h>`).
 public struct InotifyMask: OptionSet, Sendable, Hashable {

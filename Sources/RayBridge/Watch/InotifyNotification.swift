@@ -1,3 +1,6 @@
+import RayBridgeClients
+import RayBridgeCore
+
 /// What a subscriber of `InotifyThread` receives for its directory.
 public enum InotifyNotification: Sendable, Equatable {
     /// The watch is in place: read the directory now, later changes arrive as events.

@@ -1,6 +1,9 @@
 import Foundation
 import Logging
 import Synchronization
+import RayBridgeClients
+import RayBridgeCore
+
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,3 +1,6 @@
+import RayBridgeClients
+import RayBridgeCore
+
 /// Shared between callers and the inotify thread, always under `InotifyThread`'s mutex.
 struct InotifyThreadState: Sendable {
     var requests: [InotifyRequest] = []

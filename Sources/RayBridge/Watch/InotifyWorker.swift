@@ -1,5 +1,8 @@
 import CInotifyTools
 import Foundation
+import RayBridgeClients
+import RayBridgeCore
+
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,0 +1,3 @@
+public struct HealthServerError: Error, CustomStringConvertible {
+    public var description: String
+}

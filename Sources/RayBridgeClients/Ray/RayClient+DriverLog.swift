@@ -1,0 +1,77 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import RayBridgeCore
+
+extension RayClient {
+    /// Waits until the run's driver is placed (its node holds the driver log): the node and the
+    /// run, or nil and the run when it ended without a driver (a runtime env failure). Polls every
+    /// 250 ms at first, slowing to once a second for a run that stays pending; transient failures
+    /// are retried with backoff up to 30 s, others thrown.
+    public func waitForDriver(_ submissionId: String) async throws -> (nodeId: String?, details: RayJobDetails) {
+        var delay: Duration = .milliseconds(250)
+        var failures = 0
+        while true {
+            try Task.checkCancellation()
+            do {
+                let details = try await job(submissionId)
+                if let node = details.driverNodeId, !node.isEmpty { return (node, details) }
+                if details.status.isTerminal { return (nil, details) }
+                failures = 0
+                try await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(1))
+            } catch let error as RayClientError {
+                failures += 1
+                if !error.isRetryable { throw error }
+                try await Task.sleep(for: Backoff(initial: .milliseconds(500), maximum: .seconds(30)).delay(afterFailures: failures))
+            }
+        }
+    }
+
+    /// The driver log through the state API: `follow` streams the whole file from byte 0, then
+    /// whatever is appended, forever (it never closes by itself); otherwise the file as it is now,
+    /// ending at its end (for a run that is over). `lastLines` starts from the last N lines instead.
+    ///
+    /// `framing` is the cluster's (`RayVersion.logFraming`). The file's bytes come out exactly,
+    /// except from a follow stream of a `.marked` release (Ray < 2.33), whose status bytes cannot be
+    /// told apart from the log's: use that one only as a sign of activity.
+    public func streamDriverLog(
+        nodeId: String, submissionId: String, follow: Bool = true, lastLines: Int? = nil, framing: RayLogFraming = .raw
+    ) async throws(RayClientError) -> DriverLogBody {
+        var components = URLComponents()
+        components.queryItems = [
+            URLQueryItem(name: "node_id", value: nodeId),
+            URLQueryItem(name: "filename", value: "job-driver-\(submissionId).log"),
+            URLQueryItem(name: "lines", value: lastLines.map(String.init) ?? "-1"),
+        ]
+        if follow {
+            components.queryItems?.append(URLQueryItem(name: "interval", value: "0.5"))
+            if framing == .markedOrText { components.queryItems?.append(URLQueryItem(name: "format", value: "text")) }
+        }
+        let request = try makeRequest(.GET, (follow ? "/api/v0/logs/stream?" : "/api/v0/logs/file?") + (components.percentEncodedQuery ?? ""))
+        let response: HTTPClientResponse
+        do {
+            // No overall deadline: the stream lives as long as the run.
+            response = try await http.execute(request, deadline: .distantFuture)
+        } catch {
+            throw transportError(error)
+        }
+        guard response.status == .ok else {
+            let text = redacted((try? await response.body.collect(upTo: 64 << 10)).map { Data($0.readableBytesView) } ?? Data())
+            switch response.status.code {
+            case 401, 403: throw .unauthorized(status: Int(response.status.code), tokenSent: request.headers.contains(name: "Authorization"))
+            case 404: throw .notFound(what: "driver log of \(submissionId)")
+            default: throw .server(status: Int(response.status.code), body: text)
+            }
+        }
+        let decoded = !follow && framing != .raw
+        return DriverLogBody(body: response.body, decoder: decoded ? MarkedBlockDecoder() : nil)
+    }
+
+    /// The whole driver log through the job API (`GET /api/jobs/{id}/logs`), for clusters whose
+    /// state API cannot serve it (Ray 2.52 with token auth). It comes as one JSON text, so it is
+    /// held in memory whole, once per read.
+    public func driverLogFromJobAPI(submissionId: String) async throws(RayClientError) -> DriverLogBody {
+        DriverLogBody(whole: ByteBuffer(string: try await logs(submissionId)))
+    }
+}

@@ -1,0 +1,167 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import RayBridgeCore
+
+/// The Ray Jobs REST API (dashboard port 8265), the calls raybridge needs and nothing more.
+public struct RayClient: Sendable {
+    public var baseURL: URL
+    public var credentials: RayCredentials
+    let http: HTTPClient
+    /// Extra trust roots for an https dashboard; nil: the system's only.
+    let trust: TrustRoots?
+    private let timeout: TimeAmount
+
+    /// Ray 2.60 refuses POST/PUT/DELETE from anything that looks like a browser.
+
+    public init(
+        baseURL: URL, credentials: RayCredentials, http: HTTPClient = .shared, trust: TrustRoots? = nil, timeout: TimeAmount = .seconds(30)
+    ) {
+        self.baseURL = baseURL
+        self.credentials = credentials
+        self.http = http
+        self.trust = trust
+        self.timeout = timeout
+    }
+
+    /// `GET /api/version`: the cluster's Ray release, nil when the answer does not name one. Only
+    /// `ray_version` is read: the other fields come and go between releases.
+    public func version() async throws(RayClientError) -> RayVersion? {
+        struct Answer: Decodable {
+            var rayVersion: String?
+            enum CodingKeys: String, CodingKey { case rayVersion = "ray_version" }
+        }
+        return try decode(Answer.self, from: await send(.GET, "/api/version", endpoint: "version"), what: "version").rayVersion
+            .flatMap(RayVersion.init)
+    }
+
+    /// Submits; a duplicate submission id is reported as `.duplicateSubmission`, which callers
+    /// treat as "already submitted".
+    public func submit(_ body: [String: JSONValue], submissionId: String) async throws(RayClientError) {
+        let data: Data
+        // Serialized by hand: JSONEncoder would rewrite the ConfigMap's numbers (1.0 -> 1).
+        do { data = Data(try JSONValue.object(body).serialized().utf8) } catch { throw .rejected(status: 0, body: "cannot encode the request: \(error.message)") }
+        do {
+            _ = try await send(.POST, "/api/jobs/", body: data, contentType: "application/json", endpoint: "submit")
+        } catch .server(_, let text) where text.contains("already exists") || text.contains("Please use a different submission_id") {
+            throw .duplicateSubmission(id: submissionId)
+        }
+    }
+
+    public func job(_ submissionId: String) async throws(RayClientError) -> RayJobDetails {
+        try decode(RayJobDetails.self, from: await send(.GET, "/api/jobs/\(escape(submissionId))", what: "job \(submissionId)", endpoint: "job"), what: "job")
+    }
+
+    /// Every job the cluster knows, including driver jobs that were not submitted through the API.
+    public func jobs() async throws(RayClientError) -> [RayJobDetails] {
+        try decode([RayJobDetails].self, from: await send(.GET, "/api/jobs/", endpoint: "jobs"), what: "job list")
+    }
+
+    /// Returns whether Ray stopped a running job (false: it was not running any more).
+    @discardableResult
+    public func stop(_ submissionId: String) async throws(RayClientError) -> Bool {
+        struct Stopped: Decodable { var stopped: Bool }
+        return try decode(Stopped.self, from: await send(.POST, "/api/jobs/\(escape(submissionId))/stop", what: "job \(submissionId)", endpoint: "stop"), what: "stop").stopped
+    }
+
+    /// The whole driver log (Ray re-reads the file on each call).
+    public func logs(_ submissionId: String) async throws(RayClientError) -> String {
+        struct Logs: Decodable { var logs: String }
+        return try decode(Logs.self, from: await send(.GET, "/api/jobs/\(escape(submissionId))/logs", what: "job \(submissionId)", maxBytes: 1 << 30, endpoint: "logs"), what: "logs").logs
+    }
+
+    /// Uploads the working_dir package unless the cluster has it already.
+    public func ensurePackage(_ package: WorkingDirPackage) async throws(RayClientError) {
+        do {
+            _ = try await send(.GET, "/api/packages/gcs/\(package.name)", what: "package", endpoint: "package_get")
+            return
+        } catch .notFound {}
+        _ = try await send(.PUT, "/api/packages/gcs/\(package.name)", body: package.zip, contentType: "application/zip", endpoint: "package_put")
+    }
+
+    /// An answer's text as it may be shown: Ray's error pages can echo the request, token included.
+    func redacted(_ data: Data) -> String {
+        SecretRedaction.redact(String(decoding: data, as: UTF8.self), secrets: credentials.token().map { [$0] } ?? [])
+    }
+
+    /// A failed exchange: a certificate problem says so, anything else is "unreachable".
+    func transportError(_ error: Error) -> RayClientError {
+        if let problem = TransportFailure.tlsProblem(error, url: baseURL) {
+            return .untrusted(url: baseURL.absoluteString, reason: problem)
+        }
+        return .unreachable(url: baseURL.absoluteString, reason: TransportFailure.describe(error))
+    }
+
+    func escape(_ id: String) -> String {
+        id.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? id
+    }
+
+    private func decode<T: Decodable>(_ type: T.Type, from data: Data, what: String) throws(RayClientError) -> T {
+        do {
+            return try JSONDecoder().decode(T.self, from: data)
+        } catch {
+            throw .server(status: 200, body: "unreadable \(what) answer: \(redacted(data.prefix(300)))")
+        }
+    }
+
+    private func send(
+        _ method: HTTPMethod, _ path: String, body: Data? = nil, contentType: String? = nil,
+        what: String = "such resource", maxBytes: Int = 16 << 20, endpoint: String
+    ) async throws(RayClientError) -> Data {
+        let start = ContinuousClock.now
+        var outcome = "error"
+        defer { RayBridgeMetrics.rayRequest(endpoint: endpoint, outcome: outcome, ContinuousClock.now - start) }
+        var request = try makeRequest(method, path)
+        let token = request.headers.contains(name: "Authorization")
+        if let body {
+            request.body = .bytes(ByteBuffer(bytes: body))
+            if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
+        }
+        let response: HTTPClientResponse
+        let bytes: ByteBuffer
+        do {
+            response = try await http.execute(request, timeout: timeout)
+            bytes = try await response.body.collect(upTo: maxBytes)
+        } catch {
+            throw transportError(error)
+        }
+        let data = Data(bytes.readableBytesView)
+        outcome = String(response.status.code)
+        switch response.status.code {
+        case 200..<300:
+            return data
+        case 401, 403:
+            throw .unauthorized(status: Int(response.status.code), tokenSent: token)
+        case 404:
+            throw .notFound(what: what)
+        case 400..<500:
+            throw .rejected(status: Int(response.status.code), body: redacted(data.prefix(2000)))
+        default:
+            throw .server(status: Int(response.status.code), body: redacted(data.prefix(2000)))
+        }
+    }
+
+    /// A request to `path` below the base URL, which may carry a path prefix (a dashboard behind an
+    /// ingress at `https://gateway/ray`): the prefix is kept on every request.
+    func makeRequest(_ method: HTTPMethod, _ path: String) throws(RayClientError) -> HTTPClientRequest {
+        var request = HTTPClientRequest(url: baseURL.absoluteString + path)
+        request.method = method
+        if baseURL.scheme?.lowercased() == "https", let trust {
+            do {
+                request.tlsConfiguration = try trust.configuration()
+            } catch {
+                throw .untrusted(url: baseURL.absoluteString, reason: error.description)
+            }
+        }
+        request.headers.add(name: "User-Agent", value: HTTPClientFactory.userAgent)
+        request.headers.add(name: "Accept", value: "application/json")
+        if let token = credentials.token() {
+            // Ray >= 2.52 reads either header; the second survives proxies that rewrite Authorization.
+            request.headers.add(name: "Authorization", value: "Bearer \(token)")
+            request.headers.add(name: "X-Ray-Authorization", value: "Bearer \(token)")
+        }
+        return request
+    }
+}

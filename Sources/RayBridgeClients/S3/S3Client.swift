@@ -1,0 +1,188 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import RayBridgeCore
+
+/// The S3 calls raybridge makes, path-style, signed with SigV4, retried with capped exponential
+/// backoff and jitter on 5xx, throttling and connection errors.
+public struct S3Client: Sendable {
+    public var endpoint: URL
+    public var region: String
+    public var credentials: S3CredentialsFile
+    public var retry: RetryPolicy
+    private let http: HTTPClient
+    /// Extra trust roots for an https endpoint; nil: the system's only.
+    private let trust: TrustRoots?
+    private let timeout: TimeAmount
+
+    public init(
+        endpoint: URL, region: String, credentials: S3CredentialsFile, retry: RetryPolicy = .standard,
+        http: HTTPClient = .shared, trust: TrustRoots? = nil, timeout: TimeAmount = .seconds(60)
+    ) {
+        self.endpoint = endpoint
+        self.trust = trust
+        self.region = region
+        self.credentials = credentials
+        self.retry = retry
+        self.http = http
+        self.timeout = timeout
+    }
+
+    public init(
+        settings: S3Settings, credentials: S3CredentialsFile, retry: RetryPolicy = .standard, http: HTTPClient = .shared, trust: TrustRoots? = nil
+    ) {
+        self.init(endpoint: settings.endpoint, region: settings.region, credentials: credentials, retry: retry, http: http, trust: trust)
+    }
+
+    // MARK: Objects
+
+    public func getObject(bucket: String, key: String, maxBytes: Int = 64 << 20) async throws(S3Error) -> Data {
+        try await send(.GET, bucket: bucket, key: key, maxBytes: maxBytes).body
+    }
+
+    public func putObject(bucket: String, key: String, body: ByteBuffer, contentType: String = "text/plain; charset=utf-8") async throws(S3Error) {
+        _ = try await send(.PUT, bucket: bucket, key: key, body: body, headers: [("content-type", contentType)])
+    }
+
+    // MARK: Multipart
+
+    public func createMultipartUpload(bucket: String, key: String, contentType: String = "text/plain; charset=utf-8") async throws(S3Error) -> String {
+        let response = try await send(.POST, bucket: bucket, key: key, query: [("uploads", "")], headers: [("content-type", contentType)])
+        return try InitiateMultipartUploadResult.parse(response.body).uploadId
+    }
+
+    /// Returns the part's ETag, quotes included, as Complete wants it back.
+    public func uploadPart(bucket: String, key: String, uploadId: String, partNumber: Int, body: ByteBuffer) async throws(S3Error) -> String {
+        let response = try await send(
+            .PUT, bucket: bucket, key: key, query: [("partNumber", String(partNumber)), ("uploadId", uploadId)], body: body)
+        guard let etag = response.headers.first(name: "etag") else {
+            throw .malformedResponse("UploadPart \(partNumber) answered without an ETag")
+        }
+        return etag
+    }
+
+    public func completeMultipartUpload(bucket: String, key: String, uploadId: String, parts: [(number: Int, etag: String)]) async throws(S3Error) {
+        let xml = CompleteMultipartUploadBody.xml(parts: parts)
+        let response = try await send(
+            .POST, bucket: bucket, key: key, query: [("uploadId", uploadId)], body: ByteBuffer(string: xml),
+            headers: [("content-type", "application/xml")])
+        // S3 may answer 200 and still fail: the error is then in the body.
+        _ = try CompleteMultipartUploadResult.parse(response.body)
+    }
+
+    /// Every part of an upload, following the pages.
+    public func listParts(bucket: String, key: String, uploadId: String) async throws(S3Error) -> [ListPartsResult.Part] {
+        var parts: [ListPartsResult.Part] = []
+        var marker: Int?
+        while true {
+            var query = [("uploadId", uploadId)]
+            if let marker { query.append(("part-number-marker", String(marker))) }
+            let page = try ListPartsResult.parse(try await send(.GET, bucket: bucket, key: key, query: query).body)
+            parts += page.parts
+            guard page.isTruncated, let next = page.nextPartNumberMarker, next != marker else { break }
+            marker = next
+        }
+        return parts
+    }
+
+    public func listMultipartUploads(bucket: String, prefix: String = "") async throws(S3Error) -> [ListMultipartUploadsResult.Upload] {
+        var uploads: [ListMultipartUploadsResult.Upload] = []
+        var keyMarker: String?
+        var uploadIdMarker: String?
+        while true {
+            var query = [("uploads", ""), ("prefix", prefix)]
+            if let keyMarker { query.append(("key-marker", keyMarker)) }
+            if let uploadIdMarker { query.append(("upload-id-marker", uploadIdMarker)) }
+            let page = try ListMultipartUploadsResult.parse(try await send(.GET, bucket: bucket, key: nil, query: query).body)
+            uploads += page.uploads
+            guard page.isTruncated, page.nextKeyMarker != nil || page.nextUploadIdMarker != nil else { break }
+            keyMarker = page.nextKeyMarker
+            uploadIdMarker = page.nextUploadIdMarker
+        }
+        return uploads
+    }
+
+    // MARK: Transport
+
+    public struct Response: Sendable {
+        public var status: Int
+        public var headers: HTTPHeaders
+        public var body: Data
+    }
+
+    func url(bucket: String, key: String?, query: [(String, String)]) -> URL {
+        var text = endpoint.absoluteString
+        while text.hasSuffix("/") { text.removeLast() }
+        text += "/" + S3Path.encode(component: bucket)
+        if let key { text += "/" + S3Path.encode(key: key) }
+        if !query.isEmpty {
+            text += "?" + query.map { $0.1.isEmpty && $0.0 == "uploads" ? $0.0 : "\(S3Path.encode(component: $0.0))=\(S3Path.encode(component: $0.1))" }
+                .joined(separator: "&")
+        }
+        return URL(string: text)!
+    }
+
+    private func send(
+        _ method: HTTPMethod, bucket: String, key: String?, query: [(String, String)] = [], body: ByteBuffer? = nil,
+        headers extra: [(String, String)] = [], maxBytes: Int = 16 << 20
+    ) async throws(S3Error) -> Response {
+        let target = url(bucket: bucket, key: key, query: query)
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return try await sendOnce(method, url: target, bucket: bucket, key: key, body: body, headers: extra, maxBytes: maxBytes)
+            } catch {
+                guard error.isRetryable, attempt < retry.maxAttempts else { throw error }
+                try? await Task.sleep(for: retry.delay(afterAttempt: attempt))
+                if Task.isCancelled { throw error }
+            }
+        }
+    }
+
+    private func sendOnce(
+        _ method: HTTPMethod, url: URL, bucket: String, key: String?, body: ByteBuffer?, headers extra: [(String, String)], maxBytes: Int
+    ) async throws(S3Error) -> Response {
+        let creds: S3Credentials
+        do { creds = try credentials.load() } catch { throw .credentials(error.description) }
+        var headers: [(name: String, value: String)] = extra.map { (name: $0.0, value: $0.1) }
+        let payloadHash = body.map { $0.withUnsafeReadableBytes { SigV4Signer.sha256Hex($0) } } ?? SigV4Signer.sha256Hex(Data())
+        headers += SigV4Signer(credentials: creds, region: region).sign(
+            method: method.rawValue, url: url, headers: headers, payloadSHA256Hex: payloadHash, date: Date())
+        var request = HTTPClientRequest(url: url.absoluteString)
+        request.method = method
+        if url.scheme?.lowercased() == "https", let trust {
+            do {
+                request.tlsConfiguration = try trust.configuration()
+            } catch {
+                throw .unreachable(endpoint: endpoint.absoluteString, reason: error.description)
+            }
+        }
+        request.headers.add(name: "User-Agent", value: HTTPClientFactory.userAgent)
+        for header in headers { request.headers.add(name: header.name, value: header.value) }
+        if let body {
+            request.body = .bytes(body)
+        } else if method == .PUT || method == .POST {
+            request.headers.add(name: "Content-Length", value: "0")
+        }
+        let response: HTTPClientResponse
+        let bytes: ByteBuffer
+        do {
+            response = try await http.execute(request, timeout: timeout)
+            bytes = method == .HEAD ? ByteBuffer() : try await response.body.collect(upTo: maxBytes)
+        } catch {
+            throw .unreachable(endpoint: endpoint.absoluteString, reason: TransportFailure.tlsProblem(error, url: endpoint) ?? TransportFailure.describe(error))
+        }
+        let data = Data(bytes.readableBytesView)
+        let status = Int(response.status.code)
+        guard (200..<300).contains(status) else {
+            // An error body may echo the request (signature, key, token): shown only redacted.
+            let secrets = [creds.secretAccessKey] + (creds.sessionToken.map { [$0] } ?? [])
+            let shown = Data(SecretRedaction.redact(String(decoding: data, as: UTF8.self), secrets: secrets).utf8)
+            throw .service(status: status, response: S3ErrorResponse.parse(shown), bucket: bucket, key: key)
+        }
+        return Response(status: status, headers: response.headers, body: data)
+    }
+}

@@ -1,0 +1,30 @@
+import Foundation
+import RayBridgeCore
+
+/// S3 credentials as Kubernetes mounts a Secret: `accesskey`, `secretkey`, optional
+/// `sessiontoken`. Read on every request, so a rotated Secret is used without a restart; the
+/// kernel's page cache makes that cheap.
+public struct S3CredentialsFile: Sendable {
+    public var directory: String
+
+    public init(directory: String) {
+        self.directory = directory
+    }
+
+    public func load() throws(S3CredentialsError) -> S3Credentials {
+        func read(_ name: String) -> String? {
+            let path = (directory as NSString).appendingPathComponent(name)
+            guard let data = FileManager.default.contents(atPath: path) else { return nil }
+            let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            return text.isEmpty ? nil : text
+        }
+        guard let access = read("accesskey"), let secret = read("secretkey") else {
+            throw S3CredentialsError(description: "no S3 credentials in \(directory): mount the S3 Secret there with files accesskey and secretkey (optional sessiontoken)")
+        }
+        return S3Credentials(accessKeyId: access, secretAccessKey: secret, sessionToken: read("sessiontoken"))
+    }
+}
+
+public struct S3CredentialsError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+}

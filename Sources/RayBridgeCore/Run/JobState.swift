@@ -1,0 +1,14 @@
+/// What `status.jobStatus` says: Ray's states of a run, and raybridge's own before and beside one.
+public enum JobState: String, Sendable, Equatable, CaseIterable, Codable {
+    /// Nothing submitted yet: reading the ConfigMap, waiting for Ray, or `kill` is set.
+    case waiting = "WAITING"
+    /// The POST was answered; Ray has not been asked for the run's state yet.
+    case submitted = "SUBMITTED"
+    case pending = "PENDING"
+    case running = "RUNNING"
+    case succeeded = "SUCCEEDED"
+    case failed = "FAILED"
+    case stopped = "STOPPED"
+    /// The ConfigMap (or what the cluster lacks for it) is wrong; a run, if any, is left alone.
+    case invalid = "INVALID"
+}
