@@ -58,7 +58,7 @@ extension IntegrationSuite {
                 Issue.record("the S3 object differs from Ray's log at byte \(firstDifference)", sourceLocation: sourceLocation)
             }
             #expect(Self.logInfo(status)?["bytes"] as? Int == ray.count, sourceLocation: sourceLocation)
-            let open = try await S3Server.client().listMultipartUploads(bucket: Self.bucket, prefix: "\(jobName)/")
+            let open = try S3Server.openUploads(bucket: Self.bucket, prefix: "\(jobName)/")
             #expect(open.isEmpty, "incomplete uploads left: \(open)", sourceLocation: sourceLocation)
         }
 

@@ -22,6 +22,24 @@ enum S3Server {
         S3Client(endpoint: URL(string: "http://\(endpoint ?? Self.endpoint)")!, region: "us-east-1",
                  credentials: S3CredentialsFile(directory: credentialsDirectory))
     }
+
+    /// Multipart uploads left open under `prefix`, listed with boto3 (not with the product's client,
+    /// whose uploads are being checked).
+    static func openUploads(bucket: String, prefix: String) throws -> [String] {
+        let dir = credentialsDirectory
+        let script = """
+            import boto3, sys
+            key = open('\(dir)/accesskey').read().strip(); secret = open('\(dir)/secretkey').read().strip()
+            s3 = boto3.client('s3', endpoint_url='http://\(endpoint)', region_name='us-east-1',
+                              aws_access_key_id=key, aws_secret_access_key=secret)
+            for u in s3.list_multipart_uploads(Bucket=sys.argv[1], Prefix=sys.argv[2]).get('Uploads', []):
+                print(u['Key'])
+            """
+        let python = TestEnvironment.repoRoot.appendingPathComponent(".venv/bin/python").path
+        let (status, output) = try TestEnvironment.shell([python, "-c", script, bucket, prefix])
+        guard status == 0 else { throw TestFailure("cannot list the open uploads:\n\(output.suffix(2000))") }
+        return output.split(separator: "\n").map(String.init)
+    }
 }
 
 /// scripts/fault_proxy.py in front of moto (or Ray): passes requests through, or fails them on

@@ -87,23 +87,6 @@ public struct S3Client: Sendable {
         return parts
     }
 
-    public func listMultipartUploads(bucket: String, prefix: String = "") async throws(S3Error) -> [ListMultipartUploadsResult.Upload] {
-        var uploads: [ListMultipartUploadsResult.Upload] = []
-        var keyMarker: String?
-        var uploadIdMarker: String?
-        while true {
-            var query = [("uploads", ""), ("prefix", prefix)]
-            if let keyMarker { query.append(("key-marker", keyMarker)) }
-            if let uploadIdMarker { query.append(("upload-id-marker", uploadIdMarker)) }
-            let page = try ListMultipartUploadsResult.parse(try await send(.GET, bucket: bucket, key: nil, query: query).body)
-            uploads += page.uploads
-            guard page.isTruncated, page.nextKeyMarker != nil || page.nextUploadIdMarker != nil else { break }
-            keyMarker = page.nextKeyMarker
-            uploadIdMarker = page.nextUploadIdMarker
-        }
-        return uploads
-    }
-
     // MARK: Transport
 
     public struct Response: Sendable {
