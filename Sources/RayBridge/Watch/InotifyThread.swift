@@ -3,6 +3,7 @@ import Logging
 import Synchronization
 import RayBridgeClients
 import RayBridgeCore
+import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
@@ -25,7 +26,7 @@ public final class InotifyThread: Sendable {
         // Processes rarely call stop(); don't leave one empty directory behind per process.
         atexit {
             InotifyThread.shared.state.withLock { $0.exiting = true }
-            rmdir(InotifyThread.shared.wakeDirectory)
+            try? FileSystemCalls.removeDirectory(InotifyThread.shared.wakeDirectory)
         }
     }
 
@@ -75,19 +76,22 @@ public final class InotifyThread: Sendable {
             let thread = Thread { [self] in InotifyWorker(owner: self).run() }
             thread.start()
         case .wake(let name):
-            touch(name)
+            do {
+                try touch(name)
+            } catch {
+                // Debug only: without a watched wake directory the thread polls every second, and it
+                // has already said why at error level.
+                logger.debug("cannot wake the inotify thread", metadata: ["error": "\(error)"])
+            }
         }
     }
 
     /// Creates and removes `name` in the wake directory; the CREATE event wakes the thread.
-    @discardableResult
-    func touch(_ name: String) -> Bool {
+    func touch(_ name: String) throws {
         let path = wakeDirectory + "/" + name
-        let fd = open(path, O_CREAT | O_RDONLY | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return false }
-        close(fd)
-        unlink(path)
-        return true
+        let fd = try FileDescriptor.open(path: path, .readOnly, options: .create, permissions: .ownerReadWrite)
+        try? fd.close()
+        try? FileSystemCalls.removeFile(path)
     }
 
     /// Requests up to and including the first `.stop`, which must be acted on before anything after it.

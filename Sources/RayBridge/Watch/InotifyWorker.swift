@@ -2,6 +2,7 @@ import CInotifyTools
 import Foundation
 import RayBridgeClients
 import RayBridgeCore
+import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
@@ -60,7 +61,8 @@ final class InotifyWorker {
             guard let raw = inotifytools_next_event(wakeWD >= 0 ? -1 : 1) else {
                 let code = inotifytools_error()
                 if code != 0 && code != EINTR {
-                    owner.logger.error("inotify read failed, restarting", metadata: ["error": "\(String(cString: strerror(code)))"])
+                    let error = Self.libraryError("read", "inotify fd", code)
+                    owner.logger.error("inotify read failed, restarting", metadata: ["error": "\(error)"])
                     restart()
                 }
                 continue
@@ -71,11 +73,12 @@ final class InotifyWorker {
 
     /// Shows up in top -H and /proc. Thread.name does not reach the kernel on Linux, and
     /// pthread_setname_np is not visible to Swift without _GNU_SOURCE; the thread may write its own comm.
+    /// Best effort: a thread without its name works the same.
     private func nameThread() {
-        let fd = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
-        guard fd >= 0 else { return }
-        _ = "raybridge-inoti".withCString { write(fd, $0, strlen($0)) }  // the kernel keeps 15 bytes
-        close(fd)
+        let path = "/proc/thread-self/comm"
+        guard let fd = try? FileDescriptor.open(path: path, .writeOnly) else { return }
+        _ = try? fd.writeAll("raybridge-inoti".utf8)  // the kernel keeps 15 bytes
+        try? fd.close()
     }
 
     /// The event and its name live in static storage that the next call overwrites.
@@ -160,9 +163,8 @@ final class InotifyWorker {
     private func addWatch(_ path: String) -> Int32? {
         let mask = InotifyMask.directoryWatch.union(.onlyDirectory)
         guard inotifytools_watch_file(path, Int32(bitPattern: mask.rawValue)) == 1 else {
-            owner.logger.debug(
-                "inotify watch failed",
-                metadata: ["path": "\(path)", "error": "\(String(cString: strerror(inotifytools_error())))"])
+            let error = Self.libraryError("inotify_add_watch", path, inotifytools_error())
+            owner.logger.debug("inotify watch failed", metadata: ["error": "\(error)"])
             return nil
         }
         // The library stores directory watches with a trailing "/".
@@ -175,27 +177,34 @@ final class InotifyWorker {
     private func start() -> Bool {
         let before = inotifyDescriptors()
         guard inotifytools_initialize() == 1 else {
-            owner.logger.error(
-                "inotifytools_initialize failed", metadata: ["error": "\(String(cString: strerror(inotifytools_error())))"])
+            let error = Self.libraryError("inotify_init", "inotifytools", inotifytools_error())
+            owner.logger.error("inotifytools_initialize failed", metadata: ["error": "\(error)"])
             return false
         }
         // The library opens its fd without IN_CLOEXEC and does not expose it: find it as the new inotify fd.
         for fd in inotifyDescriptors().subtracting(before) {
             _ = fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC)
         }
-        _ = mkdir(owner.wakeDirectory, 0o700)
+        let wakeDirectory = owner.wakeDirectory
+        var failure: SystemCallError?
+        do {
+            try FileSystemCalls.makeDirectory(wakeDirectory, permissions: .ownerReadWriteExecute)
+        } catch let error as SystemCallError where error.errno != .fileExists {
+            failure = error  // the cause to report if the watch below fails
+        } catch {}
         let mask = InotifyMask([.create, .deleteSelf, .moveSelf, .onlyDirectory])
-        if inotifytools_watch_file(owner.wakeDirectory, Int32(bitPattern: mask.rawValue)) == 1 {
-            wakeWD = inotifytools_wd_from_filename(owner.wakeDirectory + "/")
+        if inotifytools_watch_file(wakeDirectory, Int32(bitPattern: mask.rawValue)) == 1 {
+            wakeWD = inotifytools_wd_from_filename(wakeDirectory + "/")
         } else {
             wakeWD = -1
+            let error = failure ?? Self.libraryError("inotify_add_watch", wakeDirectory, inotifytools_error())
             owner.logger.error(
                 "cannot watch the inotify wake directory (set TMPDIR to a writable directory): polling every second",
-                metadata: ["path": "\(owner.wakeDirectory)", "error": "\(String(cString: strerror(inotifytools_error())))"])
+                metadata: ["error": "\(error)"])
         }
         let marker = "fence-\(owner.state.withLock { $0.next() })"
         // Without a marker no stale event can be told apart: better to accept them than to drop everything.
-        fence = wakeWD >= 0 && owner.touch(marker) ? marker : nil
+        fence = wakeWD >= 0 && (try? owner.touch(marker)) != nil ? marker : nil
         return true
     }
 
@@ -235,7 +244,7 @@ final class InotifyWorker {
         }
         inotifytools_cleanup()
         ready = false
-        rmdir(owner.wakeDirectory)
+        try? FileSystemCalls.removeDirectory(owner.wakeDirectory)
     }
 
     private func broadcast(_ notification: InotifyNotification) {
@@ -251,16 +260,24 @@ final class InotifyWorker {
         owner.state.withLock { $0.watchedDirectories = paths }
     }
 
-    private func canonicalPath(_ path: String) -> String? {
-        guard let resolved = realpath(path, nil) else { return nil }
-        defer { free(resolved) }
-        return String(cString: resolved)
+    private func canonicalPath(_ directory: String) -> String? {
+        do {
+            return try FileSystemCalls.canonicalPath(directory)
+        } catch {
+            owner.logger.debug("inotify watch failed", metadata: ["error": "\(error)"])
+            return nil
+        }
     }
 
     private func inotifyDescriptors() -> Set<Int32> {
-        let names = (try? KeyedDirectoryReader.listNames("/proc/self/fd")) ?? []
+        let names = (try? FileSystemCalls.listNames("/proc/self/fd")) ?? []
         return Set(names.compactMap { name in
-            KeyedDirectoryReader.readLink("/proc/self/fd/" + name).target == "anon_inode:inotify" ? Int32(name) : nil
+            (try? FileSystemCalls.readLink("/proc/self/fd/" + name).get()) == "anon_inode:inotify" ? Int32(name) : nil
         })
+    }
+
+    /// The library reports a failed call as its own errno, read with `inotifytools_error()`.
+    private static func libraryError(_ call: String, _ path: String, _ code: Int32) -> SystemCallError {
+        SystemCallError(call, path, Errno(rawValue: code))
     }
 }

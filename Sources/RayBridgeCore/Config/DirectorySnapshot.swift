@@ -23,7 +23,7 @@ public struct DirectorySnapshot: Sendable, Equatable {
     }
 
     /// Through `directory/..data` when it exists, else the directory's regular files (symlinks followed),
-    /// skipping dot-files and subdirectories. Throws `DirectoryReadError` naming the path, e.g. when
+    /// skipping dot-files and subdirectories. Throws `SystemCallError` naming the call and the path, e.g. when
     /// `directory` does not exist.
     public static func read(directory: String) throws -> DirectorySnapshot {
         let content = try KeyedDirectoryReader.read(directory: directory, kubeletOnly: false)

@@ -1,4 +1,6 @@
 import Foundation
+import SystemPackage
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -26,15 +28,14 @@ public struct AtomicDirectoryWriter: Sendable {
         }
         try Self.makeDirectories(directory)
         // An unreadable ..data (say, dangling after a crash) is repaired by publishing anew.
-        let hasData = KeyedDirectoryReader.readLink(directory + "/..data").code != ENOENT
-        if hasData, let current = try? read(), current == files {
+        if !Self.isMissing(FileSystemCalls.readLink(directory + "/..data")), let current = try? read(), current == files {
             return false
         }
         let dataTmp = directory + "/..data_tmp"
         try Self.removeIfPresent(dataTmp)  // left by a crash between symlink and rename
         let generation = try createGeneration(files)
-        try Self.check(symlink(generation, dataTmp), "symlink", dataTmp)
-        try Self.check(rename(dataTmp, directory + "/..data"), "rename", dataTmp)
+        try FileSystemCalls.createSymbolicLink(at: dataTmp, pointingTo: generation)
+        try FileSystemCalls.rename(dataTmp, to: directory + "/..data")
         for key in files.keys {
             try linkKey(key)
         }
@@ -46,15 +47,18 @@ public struct AtomicDirectoryWriter: Sendable {
     public func read() throws -> [String: Data] {
         do {
             return try KeyedDirectoryReader.read(directory: directory, kubeletOnly: true).files
-        } catch let error as DirectoryReadError where error.code == ENOENT && error.path == directory {
+        } catch let error as SystemCallError where error.errno == .noSuchFileOrDirectory && error.path == directory {
             return [:]
         }
     }
 
+    /// Other uids (the job's containers) read the status files: the modes are set past the umask.
+    private static let fileMode: FilePermissions = [.ownerReadWrite, .groupRead, .otherRead]
+    private static let directoryMode: FilePermissions = [.ownerReadWriteExecute, .groupReadExecute, .otherReadExecute]
+
     private static func validate(_ key: String) throws {
         guard !key.isEmpty, key != ".", !key.hasPrefix(".."), !key.contains("/"), !key.contains("\0") else {
-            throw AtomicDirectoryWriterError(
-                path: key, operation: "validate key", reason: "a key must be a plain file name not starting with \"..\"")
+            throw InvalidKeyError(key: key)
         }
     }
 
@@ -62,12 +66,9 @@ public struct AtomicDirectoryWriter: Sendable {
         let name = try makeGenerationDirectory()
         let path = directory + "/" + name
         for (key, data) in files {
-            try Self.writeFile(path + "/" + key, data)
+            try FileDescriptor.writeWholeFile(data, to: path + "/" + key, permissions: Self.fileMode, replacing: false)
         }
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        try Self.check(fd, "open", path)
-        defer { close(fd) }
-        try Self.check(fsync(fd), "fsync", path)
+        try FileDescriptor.syncDirectory(path)
         return name
     }
 
@@ -83,101 +84,81 @@ public struct AtomicDirectoryWriter: Sendable {
             let suffix = String((0..<8).map { _ in alphabet.randomElement()! })
             let name = "..\(stamp).\(suffix)"
             let path = directory + "/" + name
-            if mkdir(path, 0o755) == 0 {
-                try Self.check(chmod(path, 0o755), "chmod", path)  // mkdir's mode is masked by the umask
-                return name
+            do {
+                try FileSystemCalls.makeDirectory(path, permissions: Self.directoryMode)
+            } catch let error as SystemCallError where error.errno == .fileExists {
+                continue
             }
-            if errno != EEXIST {
-                throw AtomicDirectoryWriterError(path: path, operation: "mkdir", code: errno)
-            }
+            try FileSystemCalls.changePermissions(path, to: Self.directoryMode)
+            return name
         }
-    }
-
-    private static func writeFile(_ path: String, _ data: Data) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        try check(fd, "open", path)
-        var closed = false
-        defer { if !closed { close(fd) } }
-        try check(fchmod(fd, 0o644), "fchmod", path)
-        try data.withUnsafeBytes { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let count = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-                if count < 0 && errno == EINTR { continue }
-                try check(count < 0 ? -1 : 0, "write", path)
-                offset += count
-            }
-        }
-        try check(fsync(fd), "fsync", path)
-        closed = true
-        try check(close(fd), "close", path)
     }
 
     /// `key -> ..data/key`; anything else under that name is replaced.
     private func linkKey(_ key: String) throws {
         let path = directory + "/" + key
         let want = "..data/" + key
-        let existing = KeyedDirectoryReader.readLink(path)
-        if existing.target == want { return }
-        if existing.code != ENOENT {
-            try Self.check(unlink(path), "unlink", path)
+        let existing = FileSystemCalls.readLink(path)
+        if (try? existing.get()) == want { return }
+        if !Self.isMissing(existing) {
+            try FileSystemCalls.removeFile(path)
         }
-        try Self.check(symlink(want, path), "symlink", path)
+        try FileSystemCalls.createSymbolicLink(at: path, pointingTo: want)
     }
 
     /// Removes per-key symlinks of keys that are gone, and every generation directory but `generation`:
     /// the previous one and orphans of writes that crashed before their swap.
     private func removeStale(keeping generation: String, keys: [String: Data]) throws {
-        for name in try KeyedDirectoryReader.listNames(directory) {
+        for name in try FileSystemCalls.listNames(directory) {
             let path = directory + "/" + name
             if name.hasPrefix("..") {
                 guard name != "..data", name != "..data_tmp", name != generation else { continue }
-                var info = stat()
-                if lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR {
+                if (try? FileSystemCalls.fileType(path, followingSymlink: false)) == .directory {
                     try Self.removeTree(path)
                 }
-            } else if keys[name] == nil, KeyedDirectoryReader.readLink(path).target == "..data/" + name {
+            } else if keys[name] == nil, (try? FileSystemCalls.readLink(path).get()) == "..data/" + name {
                 try Self.removeIfPresent(path)
             }
         }
     }
 
     private static func removeTree(_ path: String) throws {
-        for name in try KeyedDirectoryReader.listNames(path) {
+        for name in try FileSystemCalls.listNames(path) {
             let child = path + "/" + name
-            var info = stat()
-            try check(lstat(child, &info), "lstat", child)
-            if (info.st_mode & S_IFMT) == S_IFDIR {
+            if try FileSystemCalls.fileType(child, followingSymlink: false) == .directory {
                 try removeTree(child)
             } else {
                 try removeIfPresent(child)
             }
         }
-        if rmdir(path) != 0 && errno != ENOENT {
-            throw AtomicDirectoryWriterError(path: path, operation: "rmdir", code: errno)
-        }
+        do {
+            try FileSystemCalls.removeDirectory(path)
+        } catch let error as SystemCallError where error.errno == .noSuchFileOrDirectory {}
     }
 
     private static func removeIfPresent(_ path: String) throws {
-        if unlink(path) != 0 && errno != ENOENT {
-            throw AtomicDirectoryWriterError(path: path, operation: "unlink", code: errno)
-        }
+        do {
+            try FileSystemCalls.removeFile(path)
+        } catch let error as SystemCallError where error.errno == .noSuchFileOrDirectory {}
     }
 
+    /// Creates `path` and its missing parents, their mode left to the umask; only the generations, which
+    /// other uids read through, get theirs forced.
     private static func makeDirectories(_ path: String) throws {
-        if mkdir(path, 0o755) == 0 || errno == EEXIST { return }
-        guard errno == ENOENT, let slash = path.lastIndex(of: "/"), slash != path.startIndex else {
-            throw AtomicDirectoryWriterError(path: path, operation: "mkdir", code: errno)
-        }
-        try makeDirectories(String(path[..<slash]))
-        if mkdir(path, 0o755) != 0 && errno != EEXIST {
-            throw AtomicDirectoryWriterError(path: path, operation: "mkdir", code: errno)
+        do {
+            try FileSystemCalls.makeDirectory(path, permissions: directoryMode)
+        } catch let error as SystemCallError where error.errno == .fileExists {
+            return
+        } catch let error as SystemCallError where error.errno == .noSuchFileOrDirectory {
+            guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { throw error }
+            try makeDirectories(String(path[..<slash]))
+            do {
+                try FileSystemCalls.makeDirectory(path, permissions: directoryMode)
+            } catch let error as SystemCallError where error.errno == .fileExists {}
         }
     }
 
-    private static func check<T: BinaryInteger>(_ result: T, _ operation: String, _ path: String) throws {
-        if result < 0 {
-            throw AtomicDirectoryWriterError(path: path, operation: operation, code: errno)
-        }
+    private static func isMissing(_ link: Result<String, SystemCallError>) -> Bool {
+        if case .failure(let error) = link, error.errno == .noSuchFileOrDirectory { true } else { false }
     }
 }

@@ -1,43 +1,17 @@
 import Foundation
-
-#if canImport(Glibc)
-import Glibc
-#endif
+import SystemPackage
 
 /// Replaces a file so that after a crash it holds either the old or the new bytes, never a mix.
 public enum DurableFile {
+    /// Only the owner reads these files (the journal, upload state).
+    private static let permissions: FilePermissions = .ownerReadWrite
+
     public static func write(_ data: Data, to path: String) throws {
         let tmp = path + ".tmp"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw DurableFileError(path: tmp, call: "open", errno: errno) }
-        var failure: DurableFileError?
-        data.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = DurableFileError(path: tmp, call: "write", errno: errno)
-                    return
-                }
-                offset += n
-            }
-        }
-        if failure == nil, fsync(fd) != 0 { failure = DurableFileError(path: tmp, call: "fsync", errno: errno) }
-        close(fd)
-        if let failure { throw failure }
-        guard rename(tmp, path) == 0 else { throw DurableFileError(path: path, call: "rename", errno: errno) }
-        let dir = open((path as NSString).deletingLastPathComponent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dir >= 0 {
-            _ = fsync(dir)
-            close(dir)
-        }
+        try FileDescriptor.writeWholeFile(data, to: tmp, permissions: permissions, replacing: true)
+        try FileSystemCalls.rename(tmp, to: path)
+        // Without it the rename may not survive a crash; either way the file is whole, old or new, so a
+        // directory that cannot be synced is no reason to fail the write.
+        try? FileDescriptor.syncDirectory((path as NSString).deletingLastPathComponent)
     }
-}
-
-public struct DurableFileError: Error, CustomStringConvertible {
-    public var path: String
-    public var call: String
-    public var errno: Int32
-    public var description: String { "\(call) \(path): \(String(cString: strerror(errno)))" }
 }
