@@ -29,15 +29,4 @@ import Testing
         #expect(expected == UInt32(count))
         await producer.value
     }
-
-    @Test func quietOnlyWhileTheConsumerWaitsForBytes() async throws {
-        let queue = ChunkQueue(capacity: 1024)
-        #expect(await queue.isQuiet(for: .zero) == false, "nobody waits yet")
-        let consumer = Task { await queue.pop() }
-        try await Task.sleep(for: .milliseconds(50))
-        #expect(await queue.isQuiet(for: .milliseconds(10)))
-        #expect(await queue.isQuiet(for: .seconds(10)) == false)
-        await queue.push(ByteBuffer(string: "x"))
-        #expect(await consumer.value == ByteBuffer(string: "x"))
-    }
 }

@@ -1,7 +1,19 @@
 import Foundation
 
-/// What follows a run besides the poll: the log shipper and, without S3, the end watcher.
+/// What follows a run besides the poll: the log follower, which ships the log to S3 or, without
+/// S3, discards it and only notices the end of the run.
 extension Reconciler {
+    func followed(_ event: FollowEvent) async {
+        switch event {
+        case .progress(let submissionId, let shipment):
+            logProgress(submissionId, shipment)
+        case .runEnded(let details):
+            await noticed(details)
+        case .done:
+            break
+        }
+    }
+
     func logProgress(_ submissionId: String, _ shipment: StatusSnapshot.LogShipment) {
         shipments[submissionId] = shipment
         publish()
@@ -16,31 +28,23 @@ extension Reconciler {
         }
     }
 
-    /// Without S3 nothing follows the log, and the end of a run would wait for the poll
-    /// (`updateInterval`, 20 s by default): a watcher notices it within about a second.
-    func ensureEndWatch() {
-        var wanted: (String, JobSpec)?
-        if let spec = machine.activeSpec, spec.s3 == nil, let (run, details) = machine.currentRun, run.submitted,
-            !(details?.status.isTerminal ?? false)
-        {
-            wanted = (run.submissionId, spec)
-        }
-        guard endWatch?.submissionId != wanted?.0 else { return }
-        endWatch?.task.cancel()
-        endWatch = nil
-        guard let (submissionId, spec) = wanted else { return }
-        let watcher = RunEndWatcher(
-            submissionId: submissionId, ray: rayClient(machine.clusterURL(of: submissionId) ?? spec.rayURL),
-            logger: logger, onTerminal: { [weak self] details in await self?.noticed(details) })
-        endWatch = (submissionId, Task { await watcher.run() })
+    /// With S3 every submitted run gets its log shipped; without, the current run's end is noticed
+    /// within about a second instead of at the poll (`updateInterval`, 20 s by default).
+    func ensureFollowing() async {
+        guard let shipping else { return }
+        await shipping.ensure(followRequest())
     }
 
-    /// Every submitted run gets its log shipped when S3 is configured.
-    func ensureShipping() async {
-        guard let shipping, let spec = machine.activeSpec, spec.s3 != nil, let (run, _) = machine.currentRun, run.submitted,
-            let cluster = machine.cluster
-        else { return }
-        let source = DriverLogSource.of(cluster.version, tokenAuth: configuration.rayCredentials.token() != nil)
-        await shipping.ensure(submissionId: run.submissionId, spec: spec, rayURL: machine.clusterURL(of: run.submissionId) ?? spec.rayURL, source: source)
+    func followRequest() -> FollowRequest? {
+        guard let spec = machine.activeSpec, let (run, details) = machine.currentRun, run.submitted else { return nil }
+        let url = machine.clusterURL(of: run.submissionId) ?? spec.rayURL
+        if let s3 = spec.s3 {
+            guard let cluster = machine.cluster else { return nil }
+            let source = DriverLogSource.of(cluster.version, tokenAuth: configuration.rayCredentials.token() != nil)
+            return FollowRequest(submissionId: run.submissionId, rayURL: url, source: source, sink: .s3(s3))
+        }
+        guard !(details?.status.isTerminal ?? false) else { return nil }
+        let source = DriverLogSource.of(machine.cluster?.version, tokenAuth: configuration.rayCredentials.token() != nil)
+        return FollowRequest(submissionId: run.submissionId, rayURL: url, source: source, sink: .discard)
     }
 }

@@ -13,14 +13,14 @@ public actor Reconciler {
         public var exitOnCompletion: Bool
         /// SIGTERM stops the current run too (by default the run goes on without us).
         public var stopOnExit: Bool
-        public var logShipping: LogShipper.Configuration
+        public var logShipping: LogShippingConfiguration
         /// `--ca-file`: PEM trust roots added to the system's for https to Ray and S3.
         public var caFile: String?
 
         public init(
             jobName: String, statusDirectory: String, rayCredentials: RayCredentials,
             s3Credentials: S3CredentialsFile = S3CredentialsFile(directory: "/s3credentials"),
-            exitOnCompletion: Bool = false, stopOnExit: Bool = false, logShipping: LogShipper.Configuration = .init(),
+            exitOnCompletion: Bool = false, stopOnExit: Bool = false, logShipping: LogShippingConfiguration = .init(),
             caFile: String? = nil
         ) {
             self.caFile = caFile
@@ -37,7 +37,7 @@ public actor Reconciler {
     let configuration: Configuration
     let http: HTTPClient
     let trust: TrustRoots
-    var shipping: LogShipping?
+    var shipping: LogFollowing?
     let health: HealthState
     /// When the last ConfigMap change was seen, until the Ray call it causes is sent.
     var pendingReaction: ContinuousClock.Instant?
@@ -51,7 +51,6 @@ public actor Reconciler {
     var publishedStatus: StatusSnapshot?
     var savedJournal: Journal?
     var timer: Task<Void, Never>?
-    var endWatch: (submissionId: String, task: Task<Void, Never>)?
     var packagePins = PackagePins()
     var lastPackage: (script: String, package: WorkingDirPackage)?
     var timerGeneration = 0
@@ -96,11 +95,15 @@ public actor Reconciler {
     /// Consumes ConfigMap snapshots until they end, the task is cancelled, or `--exit-on-completion`
     /// finds the run terminal; returns the exit code in that last case.
     public func run(snapshots: AsyncStream<DirectorySnapshot>) async -> Int32? {
-        shipping = LogShipping(
-            statusDirectory: configuration.statusDirectory, s3Credentials: configuration.s3Credentials,
-            rayCredentials: configuration.rayCredentials, http: http, trust: trust, configuration: configuration.logShipping, logger: logger,
-            onProgress: { [weak self] id, shipment in await self?.logProgress(id, shipment) },
-            onTerminal: { [weak self] details in await self?.noticed(details) })
+        let (followEvents, followContinuation) = AsyncStream.makeStream(of: FollowEvent.self)
+        shipping = LogFollowing(
+            statusDirectory: configuration.statusDirectory, rayCredentials: configuration.rayCredentials,
+            s3Credentials: configuration.s3Credentials, http: http, trust: trust, configuration: configuration.logShipping, logger: logger,
+            onEvent: { followContinuation.yield($0) })
+        // One consumer, so that the followers' events are taken in the order they were told.
+        let followed = Task { [weak self] in
+            for await event in followEvents { await self?.followed(event) }
+        }
         publish()
         let exits = exitCodes
         let code = await withTaskGroup(of: Int32?.self) { group in
@@ -127,9 +130,10 @@ public actor Reconciler {
             logger.info("--stop-on-exit: stopping the run", metadata: ["submission": "\(run.submissionId)"])
             await Self.stopBeforeExit(run.submissionId, client: client, logger: logger)
         }
-        endWatch?.task.cancel()
         // SIGTERM: uploads stop where they are; their state is on disk for the next start.
         await shipping?.shutdown()
+        followContinuation.finish()
+        await followed.value
         persistJournal()
         publish()
         return code
@@ -199,8 +203,7 @@ public actor Reconciler {
                 persistJournal()
                 publish()
             }
-            await ensureShipping()
-            ensureEndWatch()
+            await ensureFollowing()
             switch action {
             case .none:
                 return
@@ -214,7 +217,7 @@ public actor Reconciler {
                 return
             case .exit(let code):
                 logger.info("run is terminal and --exit-on-completion is set; exiting once its log is shipped", metadata: ["exitCode": "\(code)"])
-                await ensureShipping()
+                await ensureFollowing()
                 await shipping?.drain()
                 exitContinuation?.yield(code)
                 return
