@@ -29,4 +29,24 @@ import Testing
         #expect(expected == UInt32(count))
         await producer.value
     }
+
+    /// News that must not wait (the run ended) goes first, even into a full queue.
+    @Test func pushFirstOvertakesAndNeverWaits() async {
+        let queue = ChunkQueue(capacity: 2)
+        await queue.push(ByteBuffer(string: "ab"))
+        await queue.pushFirst(ByteBuffer(string: "!"))
+        await queue.finish()
+        #expect(await queue.pop() == ByteBuffer(string: "!"))
+        #expect(await queue.pop() == ByteBuffer(string: "ab"))
+        #expect(await queue.pop() == nil)
+    }
+
+    @Test func jitterStaysInTheUpperHalfOfTheBackoff() {
+        let backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(30))
+        for failures in 1...8 {
+            let delay = backoff.jitteredDelay(afterFailures: failures)
+            let full = backoff.delay(afterFailures: failures)
+            #expect(delay >= full / 2 && delay <= full)
+        }
+    }
 }
