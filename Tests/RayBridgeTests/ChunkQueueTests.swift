@@ -32,14 +32,23 @@ import Testing
         await producer.value
     }
 
-    @Test func quietOnlyWhileTheConsumerWaitsForBytes() async throws {
-        let queue = ChunkQueue(capacity: 1024)
-        #expect(await queue.isQuiet(for: .zero) == false, "nobody waits yet")
-        let consumer = Task { await queue.pop() }
-        try await Task.sleep(for: .milliseconds(50))
-        #expect(await queue.isQuiet(for: .milliseconds(10)))
-        #expect(await queue.isQuiet(for: .seconds(10)) == false)
-        await queue.push(ByteBuffer(string: "x"))
-        #expect(await consumer.value == ByteBuffer(string: "x"))
+    /// News that must not wait (the run ended) goes first, even into a full queue.
+    @Test func pushFirstOvertakesAndNeverWaits() async {
+        let queue = ChunkQueue(capacity: 2)
+        await queue.push(ByteBuffer(string: "ab"))
+        await queue.pushFirst(ByteBuffer(string: "!"))
+        await queue.finish()
+        #expect(await queue.pop() == ByteBuffer(string: "!"))
+        #expect(await queue.pop() == ByteBuffer(string: "ab"))
+        #expect(await queue.pop() == nil)
+    }
+
+    @Test func jitterStaysInTheUpperHalfOfTheBackoff() {
+        let backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(30))
+        for failures in 1...8 {
+            let delay = backoff.jitteredDelay(afterFailures: failures)
+            let full = backoff.delay(afterFailures: failures)
+            #expect(delay >= full / 2 && delay <= full)
+        }
     }
 }

@@ -33,13 +33,13 @@ import Testing
 
 @Suite struct PartSizeTests {
     @Test func partsStartAtTheConfiguredSizeAndDoubleEveryTwoThousandSoTenThousandHoldAbout300GiB() {
-        let configuration = LogShipper.Configuration(partSize: 5 << 20)
+        let configuration = LogShippingConfiguration(partSize: 5 << 20)
         #expect(configuration.partSize(forPart: 1) == 5 << 20)
         #expect(configuration.partSize(forPart: 2000) == 5 << 20)
         #expect(configuration.partSize(forPart: 2001) == 10 << 20)
         #expect(configuration.partSize(forPart: 10_000) == 80 << 20)
         let total = (1...10_000).reduce(Int64(0)) { $0 + Int64(configuration.partSize(forPart: $1)) }
         #expect(total == Int64(2000) * (5 + 10 + 20 + 40 + 80) << 20)
-        #expect(LogShipper.Configuration(partSize: 5 << 30).partSize(forPart: 9000) == 5 << 30)
+        #expect(LogShippingConfiguration(partSize: 5 << 30).partSize(forPart: 9000) == 5 << 30)
     }
 }

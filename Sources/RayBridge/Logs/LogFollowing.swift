@@ -4,76 +4,145 @@ import Logging
 import RayBridgeClients
 import RayBridgeCore
 
-// TEMPORARY adapter over LogShipping and RunEndWatcher with the interface of the follower that
-// replaces both (branch `follower`); goes when that lands.
-public enum LogSinkKind: Sendable, Equatable {
-    case s3(S3Settings)
-    case discard
-}
-
-public struct FollowRequest: Sendable, Equatable {
-    public var submissionId: String
-    public var rayURL: URL
-    public var source: DriverLogSource
-    public var sink: LogSinkKind
-}
-
-public enum FollowEvent: Sendable {
-    case progress(submissionId: String, StatusSnapshot.LogShipment)
-    case runEnded(RayJobDetails)
-    case done(submissionId: String)
-}
-
+/// Keeps the right followers running for the reconciler. With S3, every run whose log is not
+/// complete in S3 is shipped: the current run, a run that is being stopped for a new revision, and
+/// after a restart any upload left open in the status directory. Without S3, the current run (not
+/// terminal) is followed with its log discarded, only to notice its end quickly; that follower goes
+/// when the current run changes or is over.
 public actor LogFollowing {
-    let shipping: LogShipping
-    let rayCredentials: RayCredentials
-    let http: HTTPClient
-    let trust: TrustRoots?
-    let logger: Logger
-    let onEvent: @Sendable (FollowEvent) -> Void
-    var endWatch: (submissionId: String, task: Task<Void, Never>)?
+    private let store: LogUploadStore
+    private let rayCredentials: RayCredentials
+    private let s3Credentials: S3CredentialsFile
+    private let http: HTTPClient
+    private let trust: TrustRoots?
+    private let configuration: LogShippingConfiguration
+    private let logger: Logger
+    private let onEvent: @Sendable (FollowEvent) -> Void
+    private var shipments: [String: Task<Void, Never>] = [:]
+    /// Runs whose object is complete: `ensure` is called on every reconcile step, and must not
+    /// read their state file each time.
+    private var complete: Set<String> = []
+    private var resumedLeftovers = false
+    private var discarding: (submissionId: String, task: Task<Void, Never>)?
 
+    /// `onEvent` is called from the followers' tasks and must not block.
     public init(
-        statusDirectory: String, rayCredentials: RayCredentials, s3Credentials: S3CredentialsFile, http: HTTPClient, trust: TrustRoots?,
-        configuration: LogShipper.Configuration, logger: Logger, onEvent: @escaping @Sendable (FollowEvent) -> Void
+        statusDirectory: String, rayCredentials: RayCredentials, s3Credentials: S3CredentialsFile, http: HTTPClient,
+        trust: TrustRoots?, configuration: LogShippingConfiguration, logger: Logger,
+        onEvent: @escaping @Sendable (FollowEvent) -> Void
     ) {
+        self.store = LogUploadStore(directory: statusDirectory)
         self.rayCredentials = rayCredentials
+        self.s3Credentials = s3Credentials
         self.http = http
         self.trust = trust
+        self.configuration = configuration
         self.logger = logger
         self.onEvent = onEvent
-        shipping = LogShipping(
-            statusDirectory: statusDirectory, s3Credentials: s3Credentials, rayCredentials: rayCredentials, http: http, trust: trust,
-            configuration: configuration, logger: logger,
-            onProgress: { id, shipment in onEvent(.progress(submissionId: id, shipment)) },
-            onTerminal: { details in onEvent(.runEnded(details)) })
     }
 
-    public func ensure(_ request: FollowRequest?) async {
-        var watch: FollowRequest?
-        if let request {
-            switch request.sink {
-            case .s3(let settings): await shipping.ensure(submissionId: request.submissionId, settings: settings, rayURL: request.rayURL, source: request.source)
-            case .discard: watch = request
+    /// Idempotent; called after every reconcile step with the current run (nil: none, or nothing
+    /// to follow). Shipments of earlier runs go on until their objects are complete.
+    public func ensure(_ request: FollowRequest?) {
+        let discard = request?.sink == .discard ? request : nil
+        if discarding?.submissionId != discard?.submissionId {
+            discarding?.task.cancel()
+            discarding = discard.map { ($0.submissionId, startDiscarding($0)) }
+        }
+        guard let request, case .s3(let settings) = request.sink else { return }
+        if !resumedLeftovers {
+            resumedLeftovers = true
+            for id in incompleteUploads() where id != request.submissionId {
+                startShipping(FollowRequest(submissionId: id, rayURL: request.rayURL, source: request.source, sink: request.sink), settings)
             }
         }
-        guard endWatch?.submissionId != watch?.submissionId else { return }
-        endWatch?.task.cancel()
-        endWatch = nil
-        guard let watch else { return }
+        startShipping(request, settings)
+    }
+
+    private func startShipping(_ request: FollowRequest, _ settings: S3Settings) {
+        let id = request.submissionId
+        guard shipments[id] == nil, !complete.contains(id) else { return }
+        if store.load(id)?.complete == true {
+            complete.insert(id)
+            return
+        }
+        var logger = logger
+        logger[metadataKey: "submission"] = "\(id)"
         let onEvent = onEvent
-        let watcher = RunEndWatcher(
-            submissionId: watch.submissionId, ray: RayClient(baseURL: watch.rayURL, credentials: rayCredentials, http: http, trust: trust),
-            logger: logger, onTerminal: { onEvent(.runEnded($0)) })
-        endWatch = (watch.submissionId, Task { await watcher.run() })
+        let session = MultipartUploadSession(
+            submissionId: id, bucket: settings.bucket, key: settings.logKey(submissionId: id),
+            s3: S3Client(settings: settings, credentials: s3Credentials, http: http, trust: trust), store: store,
+            retryBackoff: configuration.retryBackoff, clock: ContinuousClock(), logger: logger,
+            onProgress: { onEvent(.progress(submissionId: id, $0)) })
+        let follower = follower(request, logger: logger)
+        let sink = S3LogSink(
+            session: session, configuration: configuration, follow: { follower(.exact(from: $0)) },
+            onRunEnded: { onEvent(.runEnded($0)) }, logger: logger)
+        logger.info("shipping the driver log", metadata: ["destination": "s3://\(settings.bucket)/\(settings.logKey(submissionId: id))"])
+        shipments[id] = Task {
+            await sink.run()
+            self.shipped(id)
+        }
     }
 
+    private func shipped(_ submissionId: String) {
+        shipments[submissionId] = nil
+        if store.load(submissionId)?.complete == true {
+            complete.insert(submissionId)
+            onEvent(.done(submissionId: submissionId))
+        }
+    }
+
+    private func startDiscarding(_ request: FollowRequest) -> Task<Void, Never> {
+        let follower = follower(request, logger: logger)(.endOnly)
+        let (onEvent, logger) = (onEvent, logger)
+        return Task {
+            do {
+                for try await event in follower {
+                    switch event {
+                    case .runEnded(let details): onEvent(.runEnded(details))
+                    case .interrupted(let reason):
+                        logger.debug("cannot follow the driver log to notice the run's end; the poll goes on", metadata: ["submission": "\(request.submissionId)", "error": "\(reason)"])
+                    case .bytes: break
+                    }
+                }
+                onEvent(.done(submissionId: request.submissionId))
+            } catch {}
+        }
+    }
+
+    private func follower(_ request: FollowRequest, logger: Logger) -> @Sendable (FollowMode) -> DriverLogFollower<ContinuousClock> {
+        let ray = RayClient(baseURL: request.rayURL, credentials: rayCredentials, http: http, trust: trust)
+        let (configuration, id, source) = (configuration, request.submissionId, request.source)
+        return { mode in
+            DriverLogFollower(
+                submissionId: id, ray: ray, source: source, mode: mode, timing: configuration.followTiming,
+                queueCapacity: configuration.queueCapacity, clock: ContinuousClock(), logger: logger)
+        }
+    }
+
+    /// Runs whose state file says the upload is open (left by an earlier process).
+    private func incompleteUploads() -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: store.directory)) ?? []
+        return names.compactMap { name -> String? in
+            guard name.hasPrefix(".raybridge-log-"), name.hasSuffix(".json") else { return nil }
+            let id = String(name.dropFirst(".raybridge-log-".count).dropLast(".json".count))
+            return store.load(id)?.complete == false ? id : nil
+        }
+    }
+
+    /// Stops every follower (SIGTERM): what was uploaded is on record; the next start resumes.
     public func shutdown() async {
-        endWatch?.task.cancel()
-        await shipping.shutdown()
+        discarding?.task.cancel()
+        let tasks = Array(shipments.values) + (discarding.map { [$0.task] } ?? [])
+        for task in tasks { task.cancel() }
+        for task in tasks { await task.value }
     }
 
+    /// Waits until every S3 shipment is complete (--exit-on-completion, tests).
     public func drain() async {
-        await shipping.drain()
+        while let task = shipments.values.first {
+            await task.value
+        }
     }
 }

@@ -55,8 +55,8 @@ extension Reconciler {
 
     func handle(_ news: FollowEvent) -> ReconcilerStateMachine.Action {
         switch news {
-        case .progress(let id, let shipment):
-            shipments[id] = shipment
+        case .progress:
+            // Recorded on the board already; the status is published after every event.
             return .none
         case .runEnded(let details):
             let before = machine.status

@@ -28,7 +28,7 @@ extension Reconciler {
 
     func publish() {
         var status = machine.status
-        status.log = shipments[status.submissionId]
+        status.log = shipments[submissionId: status.submissionId]
         guard status != publishedStatus, statusRetry == nil else { return }
         do {
             try statusWriter.write(StatusFiles.render(status, updatedAt: Date()))

@@ -19,14 +19,14 @@ public actor Reconciler {
         public var exitOnCompletion: Bool
         /// SIGTERM stops the current run too (by default the run goes on without us).
         public var stopOnExit: Bool
-        public var logShipping: LogShipper.Configuration
+        public var logShipping: LogShippingConfiguration
         /// `--ca-file`: PEM trust roots added to the system's for https to Ray and S3.
         public var caFile: String?
 
         public init(
             jobName: String, statusDirectory: String, rayCredentials: RayCredentials,
             s3Credentials: S3CredentialsFile = S3CredentialsFile(directory: "/s3credentials"),
-            exitOnCompletion: Bool = false, stopOnExit: Bool = false, logShipping: LogShipper.Configuration = .init(),
+            exitOnCompletion: Bool = false, stopOnExit: Bool = false, logShipping: LogShippingConfiguration = .init(),
             caFile: String? = nil
         ) {
             self.caFile = caFile
@@ -62,7 +62,7 @@ public actor Reconciler {
     /// When the last ConfigMap change was seen, until the Ray call it causes is sent.
     var pendingReaction: ContinuousClock.Instant?
     /// Log progress per submission; the current run's is shown in the status.
-    var shipments: [String: StatusSnapshot.LogShipment] = [:]
+    let shipments = ShipmentBoard()
     var publishedStatus: StatusSnapshot?
     var savedJournal: Journal?
     /// The `ray_version` label last exported, to be zeroed when the cluster changes.
@@ -111,7 +111,10 @@ public actor Reconciler {
         following = LogFollowing(
             statusDirectory: configuration.statusDirectory, rayCredentials: configuration.rayCredentials,
             s3Credentials: configuration.s3Credentials, http: http, trust: trust, configuration: configuration.logShipping, logger: logger,
-            onEvent: { events.yield(.followed($0)) })
+            onEvent: { [shipments] news in
+                if case .progress(let id, let shipment) = news { shipments.record(id, shipment) }
+                events.yield(.followed(news))
+            })
         let feeder = Task {
             for await snapshot in snapshots { events.yield(.configChanged(snapshot)) }
             events.yield(.configEnded)

@@ -13,29 +13,43 @@ public struct DriverLogBody: AsyncSequence, Sendable {
     let decoder: MarkedBlockDecoder?
     /// The whole log at once, read from the job API instead of the state API.
     let whole: ByteBuffer?
+    /// Bytes from elsewhere (a fake cluster in tests).
+    let chunks: AsyncThrowingStream<ByteBuffer, any Error>?
 
     init(body: HTTPClientResponse.Body, decoder: MarkedBlockDecoder?) {
         self.body = body
         self.decoder = decoder
         self.whole = nil
+        self.chunks = nil
     }
 
     init(whole: ByteBuffer) {
         self.body = nil
         self.decoder = nil
         self.whole = whole
+        self.chunks = nil
+    }
+
+    /// A body whose bytes are `chunks`, already decoded.
+    public init(chunks: AsyncThrowingStream<ByteBuffer, any Error>) {
+        self.body = nil
+        self.decoder = nil
+        self.whole = nil
+        self.chunks = chunks
     }
 
     public func makeAsyncIterator() -> Iterator {
-        Iterator(body: body?.makeAsyncIterator(), decoder: decoder, whole: whole)
+        Iterator(body: body?.makeAsyncIterator(), decoder: decoder, whole: whole, chunks: chunks?.makeAsyncIterator())
     }
 
     public struct Iterator: AsyncIteratorProtocol {
         var body: HTTPClientResponse.Body.AsyncIterator?
         var decoder: MarkedBlockDecoder?
         var whole: ByteBuffer?
+        var chunks: AsyncThrowingStream<ByteBuffer, any Error>.AsyncIterator?
 
         public mutating func next() async throws -> ByteBuffer? {
+            if chunks != nil { return try await chunks!.next() }
             guard body != nil else {
                 defer { whole = nil }
                 return whole

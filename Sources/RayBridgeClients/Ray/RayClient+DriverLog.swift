@@ -4,30 +4,6 @@ import NIOCore
 import RayBridgeCore
 
 extension RayClient {
-    /// Waits until the run's driver is placed (its node holds the driver log): the node and the
-    /// run, or nil and the run when it ended without a driver (a runtime env failure). Polls every
-    /// 250 ms at first, slowing to once a second for a run that stays pending; transient failures
-    /// are retried with backoff up to 30 s, others thrown.
-    public func waitForDriver(_ submissionId: String) async throws -> (nodeId: String?, details: RayJobDetails) {
-        var delay: Duration = .milliseconds(250)
-        var failures = 0
-        while true {
-            try Task.checkCancellation()
-            do {
-                let details = try await job(submissionId)
-                if let node = details.driverNodeId, !node.isEmpty { return (node, details) }
-                if details.status.isTerminal { return (nil, details) }
-                failures = 0
-                try await Task.sleep(for: delay)
-                delay = min(delay * 2, .seconds(1))
-            } catch let error as RayClientError {
-                failures += 1
-                if !error.isRetryable { throw error }
-                try await Task.sleep(for: Backoff(initial: .milliseconds(500), maximum: .seconds(30)).delay(afterFailures: failures))
-            }
-        }
-    }
-
     /// The driver log through the state API: `follow` streams the whole file from byte 0, then
     /// whatever is appended, forever (it never closes by itself); otherwise the file as it is now,
     /// ending at its end (for a run that is over). `lastLines` starts from the last N lines instead.

@@ -15,7 +15,7 @@ public enum RayLogFraming: Sendable, Equatable {
     /// 2.9 to 2.32: status bytes always. The file endpoint is decoded by position; the follow
     /// stream's pieces have any size, and HTTP chunk boundaries (the only thing that tells them
     /// apart) do not survive proxies, so its bytes are never trusted: the log is read through the
-    /// file endpoint, again and again while the run lives (`LogShipper`).
+    /// file endpoint, again and again while the run lives (`DriverLogFollower`).
     case marked
 
     public static let textFormatSince = RayVersion(2, 33, 0)

@@ -5,35 +5,33 @@ import NIOCore
 import NIOHTTP1
 import RayBridgeCore
 
-/// The S3 calls raybridge makes, path-style, signed with SigV4, retried with capped exponential
-/// backoff and jitter on 5xx, throttling and connection errors.
+/// The S3 calls raybridge makes, path-style, signed with SigV4. Each call is sent once: the caller
+/// decides about retrying (`S3Error.isRetryable`), so that a call is never retried at two levels.
 public struct S3Client: Sendable {
     public var endpoint: URL
     public var region: String
     public var credentials: S3CredentialsFile
-    public var retry: RetryPolicy
     private let http: HTTPClient
     /// Extra trust roots for an https endpoint; nil: the system's only.
     private let trust: TrustRoots?
     private let timeout: TimeAmount
 
     public init(
-        endpoint: URL, region: String, credentials: S3CredentialsFile, retry: RetryPolicy = .standard,
+        endpoint: URL, region: String, credentials: S3CredentialsFile,
         http: HTTPClient = .shared, trust: TrustRoots? = nil, timeout: TimeAmount = .seconds(60)
     ) {
         self.endpoint = endpoint
         self.trust = trust
         self.region = region
         self.credentials = credentials
-        self.retry = retry
         self.http = http
         self.timeout = timeout
     }
 
     public init(
-        settings: S3Settings, credentials: S3CredentialsFile, retry: RetryPolicy = .standard, http: HTTPClient = .shared, trust: TrustRoots? = nil
+        settings: S3Settings, credentials: S3CredentialsFile, http: HTTPClient = .shared, trust: TrustRoots? = nil
     ) {
-        self.init(endpoint: settings.endpoint, region: settings.region, credentials: credentials, retry: retry, http: http, trust: trust)
+        self.init(endpoint: settings.endpoint, region: settings.region, credentials: credentials, http: http, trust: trust)
     }
 
     // MARK: Objects
@@ -111,23 +109,7 @@ public struct S3Client: Sendable {
         _ method: HTTPMethod, bucket: String, key: String?, query: [(String, String)] = [], body: ByteBuffer? = nil,
         headers extra: [(String, String)] = [], maxBytes: Int = 16 << 20
     ) async throws(S3Error) -> Response {
-        let target = url(bucket: bucket, key: key, query: query)
-        var attempt = 0
-        while true {
-            attempt += 1
-            do {
-                return try await sendOnce(method, url: target, bucket: bucket, key: key, body: body, headers: extra, maxBytes: maxBytes)
-            } catch {
-                guard error.isRetryable, attempt < retry.maxAttempts else { throw error }
-                try? await Task.sleep(for: retry.delay(afterAttempt: attempt))
-                if Task.isCancelled { throw error }
-            }
-        }
-    }
-
-    private func sendOnce(
-        _ method: HTTPMethod, url: URL, bucket: String, key: String?, body: ByteBuffer?, headers extra: [(String, String)], maxBytes: Int
-    ) async throws(S3Error) -> Response {
+        let url = self.url(bucket: bucket, key: key, query: query)
         let creds: S3Credentials
         do { creds = try credentials.load() } catch { throw .credentials(error.description) }
         var headers: [(name: String, value: String)] = extra.map { (name: $0.0, value: $0.1) }

@@ -1,0 +1,43 @@
+import RayBridgeClients
+import RayBridgeCore
+
+/// How a run's log is shipped to S3: part sizes, memory, and the follow settings a user may tune.
+public struct LogShippingConfiguration: Sendable {
+    public var partSize: Int
+    /// How long the stream must be quiet, after the run is terminal, to count as drained (a log
+    /// bigger than `rereadLimit`). Ray's stream polls the file every 0.5 s.
+    public var drainWindow: Duration
+    /// Bytes read ahead of the uploader before the reading waits for it.
+    public var queueCapacity: Int
+    /// A run that ends with at most this much of its log read is finished through Ray's file
+    /// endpoint (which replays from byte 0 and ends at the file's end: exact, no waiting);
+    /// a bigger one waits for the stream to stay quiet for `drainWindow` instead.
+    public var rereadLimit: Int64 = 128 << 20
+    /// S3 retries and restarts of the shipment: quick at first, at most 30 s.
+    public var retryBackoff = Backoff(initial: .milliseconds(500), maximum: .seconds(30))
+
+    public init(partSize: Int = 5 << 20, drainWindow: Duration = .seconds(2), queueCapacity: Int = 1 << 20) {
+        self.partSize = partSize
+        self.drainWindow = drainWindow
+        self.queueCapacity = queueCapacity
+    }
+
+    public static let minimumPartSize = 5 << 20
+    static let maximumPartSize = 5 << 30
+    static let partsPerSize = 2000
+
+    /// S3 allows 10,000 parts: they start at `partSize` and double every 2,000 parts, so the
+    /// 10,000 hold 62,000 times `partSize` (about 300 GiB at 5 MiB) while the memory of ordinary
+    /// logs stays at two small parts.
+    public func partSize(forPart number: Int) -> Int {
+        min(partSize << min((number - 1) / Self.partsPerSize, 4), Self.maximumPartSize)
+    }
+
+    /// The follower's settings, with this configuration's knobs.
+    public var followTiming: FollowTiming {
+        var timing = FollowTiming()
+        timing.drainWindow = drainWindow
+        timing.rereadLimit = rereadLimit
+        return timing
+    }
+}

@@ -1,0 +1,128 @@
+import Logging
+import NIOCore
+import RayBridgeClients
+import RayBridgeCore
+
+/// One run's log object in S3 and the state file that lets a restart resume it: creates the
+/// multipart upload when the first full part is there (a short log is one PutObject), uploads the
+/// parts in order, records each in `LogUploadStore`, completes the upload, and after a restart
+/// trusts S3's part list (ListParts) over the file. When the upload vanished (NoSuchUpload) it
+/// starts over: the caller then ships the log again from byte 0.
+///
+/// Every S3 call goes through `retrying`, the one retry layer for the log's S3 calls.
+actor MultipartUploadSession {
+    static let contentType = "text/plain; charset=utf-8"
+
+    let s3: any S3Multipart
+    let store: LogUploadStore
+    let retryBackoff: Backoff
+    let clock: any Clock<Duration>
+    let logger: Logger
+    let onProgress: @Sendable (StatusSnapshot.LogShipment) -> Void
+    private(set) var state: LogUploadState
+    /// The last failure while it is being retried, shown in the status.
+    var lastError: String?
+    var failureLog = ReasonLog()
+
+    init(
+        submissionId: String, bucket: String, key: String, s3: any S3Multipart, store: LogUploadStore, retryBackoff: Backoff,
+        clock: any Clock<Duration>, logger: Logger, onProgress: @escaping @Sendable (StatusSnapshot.LogShipment) -> Void
+    ) {
+        self.s3 = s3
+        self.store = store
+        self.retryBackoff = retryBackoff
+        self.clock = clock
+        self.logger = logger
+        self.onProgress = onProgress
+        if let saved = store.load(submissionId), saved.bucket == bucket, saved.key == key {
+            state = saved
+        } else {
+            state = LogUploadState(submissionId: submissionId, bucket: bucket, key: key)
+        }
+    }
+
+    var destination: String { "s3://\(state.bucket)/\(state.key)" }
+    /// Bytes of the log S3 holds in parts: where the log is to be read from.
+    var shipped: Int64 { state.shipped }
+    var nextPart: Int { state.parts.count + 1 }
+    var isComplete: Bool { state.complete }
+
+    /// After a restart: S3's part list is trusted over the state file (S3 may hold a part the file
+    /// had not recorded yet); an upload that is gone starts over.
+    func resume() async throws {
+        guard let uploadId = state.uploadId, !state.complete else { return }
+        let (s3, bucket, key) = (s3, state.bucket, state.key)
+        do {
+            let listed = try await retrying("list the uploaded parts", vanished: ["NoSuchUpload", "NoSuchKey"]) { () async throws(S3Error) in
+                try await s3.listParts(bucket: bucket, key: key, uploadId: uploadId)
+            }
+            state.reconcile(with: listed.map { .init(number: $0.number, etag: $0.etag, size: $0.size) })
+            logger.info("resuming the log upload", metadata: ["parts": "\(state.parts.count)", "bytes": "\(state.shipped)"])
+        } catch is S3Error {
+            logger.warning("the open upload vanished; shipping the log again from byte 0")
+            state.restartFromZero()
+        }
+        try? store.save(state)
+    }
+
+    /// Uploads `body` as the next part, retrying until S3 takes it. Throws `S3Error` when the
+    /// upload vanished (the session has started over then), or a failure to record the part.
+    func upload(_ body: ByteBuffer) async throws {
+        let (s3, bucket, key) = (s3, state.bucket, state.key)
+        if state.uploadId == nil {
+            state.uploadId = try await retrying("create the upload") { () async throws(S3Error) -> String in
+                try await s3.createMultipartUpload(bucket: bucket, key: key, contentType: Self.contentType)
+            }
+            try store.save(state)
+        }
+        let number = state.parts.count + 1
+        let uploadId = state.uploadId!
+        let etag: String
+        do {
+            etag = try await retrying("upload part \(number)") { () async throws(S3Error) -> String in
+                try await s3.uploadPart(bucket: bucket, key: key, uploadId: uploadId, partNumber: number, body: body)
+            }
+        } catch is S3Error {
+            try startOver()
+            throw S3UploadVanished(destination: destination)
+        }
+        state.parts.append(.init(number: number, etag: etag, size: Int64(body.readableBytes)))
+        RayBridgeMetrics.logShipped(bytes: body.readableBytes)
+        try store.save(state)
+        succeeded()
+    }
+
+    /// Ships `rest` (the bytes after the last full part) and makes the object whole.
+    func finish(rest: ByteBuffer) async throws {
+        let (s3, bucket, key) = (s3, state.bucket, state.key)
+        if state.uploadId == nil {
+            try await retrying("put the log object") { () async throws(S3Error) in
+                try await s3.putObject(bucket: bucket, key: key, body: rest, contentType: Self.contentType)
+            }
+            state.parts = [.init(number: 1, etag: "", size: Int64(rest.readableBytes))]
+            RayBridgeMetrics.logShipped(bytes: rest.readableBytes)
+        } else {
+            if rest.readableBytes > 0 { try await upload(rest) }
+            let parts = state.parts.map { (number: $0.number, etag: $0.etag) }
+            let uploadId = state.uploadId!
+            do {
+                try await retrying("complete the upload") { () async throws(S3Error) in
+                    try await s3.completeMultipartUpload(bucket: bucket, key: key, uploadId: uploadId, parts: parts)
+                }
+            } catch is S3Error {
+                try startOver()
+                throw S3UploadVanished(destination: destination)
+            }
+        }
+        state.complete = true
+        try store.save(state)
+        succeeded()
+    }
+
+    /// The upload is gone (aborted, expired): the log is shipped again, from byte 0.
+    private func startOver() throws {
+        logger.warning("the multipart upload vanished; shipping the log again from byte 0")
+        state.restartFromZero()
+        try store.save(state)
+    }
+}

@@ -1,0 +1,143 @@
+import Logging
+import NIOCore
+import RayBridgeCore
+
+/// The reading behind one iteration of a `DriverLogFollower`: every Ray call, every wait and every
+/// decision of the follow, feeding its events into the iterator's queue.
+actor FollowerEngine<C: Clock> where C.Duration == Duration {
+    let submissionId: String
+    let ray: any RayJobsReading
+    let source: DriverLogSource
+    let mode: FollowMode
+    let timing: FollowTiming
+    let clock: C
+    let logger: Logger
+    var skipper: ReplaySkipper
+    var output: ChunkQueue<FollowerOutput>?
+    var endTold = false
+
+    init(_ follower: DriverLogFollower<C>) {
+        submissionId = follower.submissionId
+        ray = follower.ray
+        source = follower.source
+        mode = follower.mode
+        timing = follower.timing
+        clock = follower.clock
+        logger = follower.logger
+        if case .exact(let offset) = follower.mode {
+            skipper = ReplaySkipper(from: offset)
+        } else {
+            skipper = ReplaySkipper(from: 0)
+        }
+    }
+
+    /// Follows until done; throws only when cancelled. Every failure is told and retried.
+    func run(into queue: ChunkQueue<FollowerOutput>) async throws {
+        output = queue
+        var failures = 0
+        while true {
+            try Task.checkCancellation()
+            do {
+                if try await attempt() { return }
+                // The stream ended by itself (a proxy, a restarted dashboard): connect again, after
+                // a moment so that a stream that keeps ending costs no busy loop.
+                failures = 0
+                try await clock.sleep(for: timing.reconnect.initial)
+            } catch {
+                if error is CancellationError || Task.isCancelled { throw CancellationError() }
+                failures += 1
+                await emit(.interrupted("\(error)"))
+                try await clock.sleep(for: timing.reconnect.delay(afterFailures: failures))
+            }
+        }
+    }
+
+    /// One connection to the run's log: true when the follow is done, false to connect again.
+    func attempt() async throws -> Bool {
+        let (nodeId, details) = try await waitForDriver()
+        guard let nodeId else {
+            // The run ended before a driver started (a runtime env failure): Ray's job log, if
+            // any, is all there is.
+            await ended(details)
+            if case .exact = mode { try await read(try await ray.driverLogFromJobAPI(submissionId: submissionId)) }
+            return true
+        }
+        if details.status.isTerminal {
+            // A run that is over (a restart, an attach, a short job) has its whole log on disk: the
+            // file endpoint ends at its end, so no quiet window has to pass.
+            await ended(details)
+            if case .exact = mode { try await readFile(nodeId: nodeId) }
+            return true
+        }
+        switch mode {
+        case .endOnly:
+            return try await watchForEnd(nodeId: nodeId)
+        case .exact where source.followsLive:
+            return try await follow(nodeId: nodeId)
+        case .exact:
+            return try await rereadWhileRunning(nodeId: nodeId)
+        }
+    }
+
+    /// Until the run's driver is placed (its node holds the driver log): the node and the run, or
+    /// nil and the run when it ended without a driver.
+    func waitForDriver() async throws -> (nodeId: String?, details: RayJobDetails) {
+        var polls = 0
+        while true {
+            let details = try await ray.job(submissionId)
+            if let node = details.driverNodeId, !node.isEmpty { return (node, details) }
+            if details.status.isTerminal { return (nil, details) }
+            polls += 1
+            try await clock.sleep(for: timing.driverPoll.delay(afterFailures: polls))
+        }
+    }
+
+    /// Ray < 2.33, whose follow stream cannot be decoded exactly, and Ray 2.52 with a token, read
+    /// through the job API: the whole log is read again and again (what was handed on is skipped),
+    /// pausing so that reading takes at most a tenth of the time. The run's state is asked before
+    /// each read, so the read after which it is over has the whole log.
+    func rereadWhileRunning(nodeId: String) async throws -> Bool {
+        while true {
+            let started = clock.now
+            let details = try await ray.job(submissionId)
+            let over = details.status.isTerminal
+            if over { await ended(details) }
+            try await readFile(nodeId: nodeId)
+            if over { return true }
+            let took = started.duration(to: clock.now)
+            try await clock.sleep(for: min(max(took * 9, timing.rereadPause.lowerBound), timing.rereadPause.upperBound))
+        }
+    }
+
+    /// The log as it is now, to the end of the file.
+    func readFile(nodeId: String) async throws {
+        switch source {
+        case .stateAPI(let framing):
+            try await read(try await ray.streamDriverLog(nodeId: nodeId, submissionId: submissionId, follow: false, lastLines: nil, framing: framing))
+        case .jobAPI:
+            try await read(try await ray.driverLogFromJobAPI(submissionId: submissionId))
+        }
+    }
+
+    /// One whole read, which replays from byte 0.
+    func read(_ body: DriverLogBody) async throws {
+        skipper.startPass()
+        for try await chunk in body { await deliver(chunk) }
+    }
+
+    func deliver(_ chunk: ByteBuffer) async {
+        guard case .exact = mode, let new = skipper.take(chunk) else { return }
+        await emit(.bytes(new))
+    }
+
+    func emit(_ event: DriverLogEvent) async {
+        await output?.push(.event(event))
+    }
+
+    /// Tells the end of the run, once, ahead of any bytes still queued.
+    func ended(_ details: RayJobDetails) async {
+        guard !endTold else { return }
+        endTold = true
+        await output?.pushFirst(.event(.runEnded(details)))
+    }
+}

@@ -1,0 +1,200 @@
+import Logging
+import NIOCore
+import Testing
+
+@testable import RayBridge
+@testable import RayBridgeClients
+@testable import RayBridgeCore
+
+/// The follower against a fake cluster, in test time: every wait is the clock's, moved by the test.
+@Suite struct DriverLogFollowerTests {
+    struct Fixture {
+        let ray = FakeRay()
+        let clock = TestClock()
+        let events = Recorder<DriverLogEvent>()
+
+        func start(
+            _ source: DriverLogSource = .stateAPI(.raw), mode: FollowMode = .exact(from: 0), timing: FollowTiming = .init()
+        ) -> Task<Void, any Error> {
+            let follower = DriverLogFollower(
+                submissionId: "raysubmit_1", ray: ray, source: source, mode: mode, timing: timing, clock: clock,
+                logger: Logger(label: "test"))
+            return Task { [events] in
+                for try await event in follower { events.append(event) }
+            }
+        }
+
+        /// Moves time on in steps until the follow is done; false if it never is.
+        func finish(_ task: Task<Void, any Error>, step: Duration = .milliseconds(250)) async -> Bool {
+            let done = Recorder<Bool>()
+            let watcher = Task {
+                _ = try? await task.value
+                done.append(true)
+            }
+            defer { watcher.cancel() }
+            return await clock.advance(by: step) { !done.all.isEmpty }
+        }
+
+        func until(_ condition: @Sendable () async -> Bool) async -> Bool {
+            await clock.advance(by: .milliseconds(250), until: condition)
+        }
+    }
+
+    @Test func waitsForTheDriverThenFollowsAndFinishesFromTheFile() async throws {
+        let f = Fixture()
+        let task = f.start()
+        #expect(await f.until { await f.ray.jobCalls >= 4 })
+        #expect(await f.ray.streamRequests.isEmpty, "no driver yet")
+        #expect(Array(f.clock.slept.prefix(3)) == [.milliseconds(250), .milliseconds(500), .seconds(1)], "polls slow down to once a second")
+        await f.ray.set(status: .running, node: "node-1")
+        await f.ray.append("hello\n")
+        #expect(await f.until { f.events.text == "hello\n" })
+        await f.ray.append("more\n")
+        #expect(await f.until { f.events.text == "hello\nmore\n" })
+        // The run ends with bytes the stream has not delivered: the file endpoint has them.
+        await f.ray.appendUnseen("last line\n")
+        await f.ray.set(status: .succeeded)
+        #expect(await f.finish(task))
+        #expect(f.events.text == "hello\nmore\nlast line\n")
+        #expect(f.events.ends == [.succeeded])
+        let requests = await f.ray.streamRequests
+        #expect(requests.map(\.follow) == [true, false], "followed, then read to the end of the file")
+        #expect(requests.allSatisfy { $0.lastLines == nil && $0.framing == .raw })
+    }
+
+    @Test func aStreamThatEndsIsReconnectedAndItsReplaySkipped() async throws {
+        let f = Fixture()
+        await f.ray.set(status: .running, node: "node-1")
+        await f.ray.append("abc\n")
+        let task = f.start()
+        #expect(await f.until { f.events.text == "abc\n" })
+        await f.ray.closeStreams()
+        await f.ray.appendUnseen("def\n")
+        #expect(await f.until { f.events.text == "abc\ndef\n" })
+        #expect(await f.ray.streamRequests.map(\.follow) == [true, true])
+        await f.ray.append("ghi\n")
+        #expect(await f.until { f.events.text == "abc\ndef\nghi\n" })
+        await f.ray.set(status: .failed)
+        #expect(await f.finish(task))
+        #expect(f.events.text == "abc\ndef\nghi\n")
+        #expect(f.events.ends == [.failed])
+        #expect(f.events.interruptions == 0, "a stream that ends is not a failure")
+    }
+
+    /// Ray is asked for the run's state only after 250 ms of quiet, and at most once a second: a
+    /// chatty run costs no requests.
+    @Test func theRunsStateIsAskedOnlyWhenTheLogIsQuiet() async throws {
+        let f = Fixture()
+        await f.ray.set(status: .running, node: "node-1")
+        let task = f.start()
+        defer { task.cancel() }
+        #expect(await f.clock.settle { await f.ray.openStreams == 1 && f.clock.sleeperCount == 1 })
+        let asked = await f.ray.jobCalls
+        for i in 0..<10 {
+            await f.ray.append("line \(i)\n")
+            #expect(await f.clock.settle { f.events.text.hasSuffix("line \(i)\n") })
+            f.clock.advance(by: .milliseconds(200))
+        }
+        #expect(await f.clock.settle { f.clock.sleeperCount == 1 })
+        #expect(await f.ray.jobCalls == asked, "chatty: no questions")
+        f.clock.advance(by: .milliseconds(300))
+        #expect(await f.clock.settle { await f.ray.jobCalls == asked + 1 && f.clock.sleeperCount == 1 })
+        f.clock.advance(by: .milliseconds(500))
+        #expect(await f.clock.settle { f.clock.sleeperCount == 1 })
+        #expect(await f.ray.jobCalls == asked + 1, "at most once a second")
+        f.clock.advance(by: .milliseconds(500))
+        #expect(await f.clock.settle { await f.ray.jobCalls == asked + 2 })
+    }
+
+    /// A log too big to read again ends when the stream has been quiet for the drain window.
+    @Test func aBigLogEndsAfterTheDrainWindowWithoutAReread() async throws {
+        let f = Fixture()
+        await f.ray.set(status: .running, node: "node-1")
+        await f.ray.append("0123456789")
+        var timing = FollowTiming()
+        timing.rereadLimit = 4
+        let task = f.start(timing: timing)
+        #expect(await f.until { f.events.text == "0123456789" })
+        await f.ray.set(status: .succeeded)
+        #expect(await f.until { f.events.ends == [.succeeded] })
+        let endedAt = f.clock.now
+        await f.ray.append("tail")
+        #expect(await f.finish(task))
+        #expect(f.events.text == "0123456789tail")
+        #expect(endedAt.duration(to: f.clock.now) >= timing.drainWindow)
+        #expect(await f.ray.streamRequests.map(\.follow) == [true])
+    }
+
+    /// Ray < 2.33: the follow stream's bytes cannot be trusted, so the file is read again and
+    /// again while the run lives; the read after which it is over has the whole log.
+    @Test(arguments: [DriverLogSource.stateAPI(.marked), .jobAPI]) func aSourceWithoutAnExactStreamIsReread(_ source: DriverLogSource) async throws {
+        let f = Fixture()
+        await f.ray.set(status: .running, node: "node-1")
+        await f.ray.append("a\n")
+        let task = f.start(source)
+        #expect(await f.until { f.events.text == "a\n" })
+        await f.ray.append("b\n")
+        #expect(await f.until { f.events.text == "a\nb\n" })
+        await f.ray.append("c\n")
+        await f.ray.set(status: .stopped)
+        #expect(await f.finish(task))
+        #expect(f.events.text == "a\nb\nc\n")
+        #expect(f.events.ends == [.stopped])
+        #expect(await f.ray.streamRequests.allSatisfy { !$0.follow && $0.framing == .marked })
+        #expect(f.clock.slept.contains(.seconds(1)), "paced: a read at most once a second")
+    }
+
+    @Test func endOnlyFollowsFromTheLastLineAndEndsWithTheRun() async throws {
+        let f = Fixture()
+        await f.ray.set(status: .running, node: "node-1")
+        await f.ray.append("old\nlines\n")
+        let task = f.start(mode: .endOnly)
+        #expect(await f.clock.settle { await f.ray.openStreams == 1 })
+        await f.ray.set(status: .succeeded)
+        #expect(await f.finish(task))
+        #expect(f.events.all == [.runEnded(RayJobDetails(submissionId: "raysubmit_1", status: .succeeded).withNode("node-1"))])
+        #expect(await f.ray.streamRequests == [.init(follow: true, lastLines: 1, framing: .raw)])
+    }
+
+    @Test func aRunThatEndedWithoutADriverGivesItsJobLog() async throws {
+        let f = Fixture()
+        await f.ray.set(status: .failed)
+        await f.ray.appendUnseen("runtime env setup failed\n")
+        let task = f.start()
+        #expect(await f.finish(task))
+        #expect(f.events.ends == [.failed])
+        #expect(f.events.text == "runtime env setup failed\n")
+        #expect(await f.ray.jobAPIReads == 1)
+    }
+
+    @Test func failuresAreToldAndRetriedWithBackoff() async throws {
+        let f = Fixture()
+        await f.ray.set(status: .running, node: "node-1")
+        await f.ray.append("abcdef")
+        await f.ray.failStreams([.server(status: 503, body: "busy"), .unreachable(url: "http://ray", reason: "refused")])
+        let task = f.start(mode: .exact(from: 3))
+        #expect(await f.until { f.events.text == "def" })
+        #expect(f.events.interruptions == 2)
+        #expect(f.clock.slept.contains(.milliseconds(500)) && f.clock.slept.contains(.seconds(1)), "\(f.clock.slept)")
+        await f.ray.set(status: .succeeded)
+        #expect(await f.finish(task))
+        #expect(f.events.text == "def", "started at the offset: what S3 has is not handed on again")
+    }
+
+    @Test func cancellingTheConsumerStopsTheFollow() async throws {
+        let f = Fixture()
+        await f.ray.set(status: .running, node: "node-1")
+        let task = f.start()
+        #expect(await f.clock.settle { await f.ray.openStreams == 1 })
+        task.cancel()
+        await #expect(throws: CancellationError.self) { try await task.value }
+    }
+}
+
+extension RayJobDetails {
+    func withNode(_ node: String) -> RayJobDetails {
+        var details = self
+        details.driverNodeId = node
+        return details
+    }
+}
