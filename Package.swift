@@ -60,14 +60,18 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
+        // What both test targets need to play the outside world: the kubelet's volume writer,
+        // `eventually`, the checkout's layout. On purpose it depends on nothing of raybridge.
+        .target(name: "RayBridgeTestKit"),
         .testTarget(
             name: "RayBridgeTests",
-            dependencies: ["RayBridge"]
+            dependencies: ["RayBridge", "RayBridgeTestKit"]
         ),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
                 "RayBridge",
+                "RayBridgeTestKit",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),

@@ -1,6 +1,5 @@
 import Foundation
-import RayBridge
-import Testing
+import RayBridgeTestKit
 
 #if canImport(Glibc)
 import Glibc
@@ -12,17 +11,22 @@ final class SidecarProcess {
     let logPath: String
     let statusDir: String
 
-    init(configDir: String, statusDir: String, jobName: String, rayCredentialsDir: String? = nil,
-         arguments: [String] = [], environment: [String: String] = [:]) throws {
+    init(
+        configDir: String, statusDir: String, jobName: String, rayCredentialsDir: String? = nil,
+        arguments: [String] = [], environment: [String: String] = [:]
+    ) throws {
         self.statusDir = statusDir
         logPath = statusDir + ".sidecar.log"
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         log.seekToEndOfFile()
         process.executableURL = URL(fileURLWithPath: TestEnvironment.binary)
-        process.arguments = ["run", "--config-dir", configDir, "--status-dir", statusDir, "--job-name", jobName,
-                             "--ray-credentials-dir", rayCredentialsDir ?? "/nonexistent-ray-credentials",
-                             "--s3-credentials-dir", "/nonexistent-s3-credentials"] + arguments
+        process.arguments =
+            [
+                "run", "--config-dir", configDir, "--status-dir", statusDir, "--job-name", jobName,
+                "--ray-credentials-dir", rayCredentialsDir ?? "/nonexistent-ray-credentials",
+                "--s3-credentials-dir", "/nonexistent-s3-credentials",
+            ] + arguments
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "RAYBRIDGE_TEST_CRASH_AT")
         process.environment = env.merging(environment) { $1 }
@@ -47,12 +51,8 @@ final class SidecarProcess {
 
     /// Waits for the process to end; nil on timeout.
     func waitForExit(timeout: Duration = .seconds(30)) async -> Int32? {
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning {
-            if ContinuousClock.now > deadline { return nil }
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-        return process.terminationStatus
+        try? await eventually("the sidecar's exit", timeout: timeout, every: .milliseconds(50)) { !process.isRunning }
+        return process.isRunning ? nil : process.terminationStatus
     }
 
     func stop() async {
@@ -68,27 +68,17 @@ final class SidecarProcess {
         _ = await waitForExit(timeout: .seconds(5))
     }
 
-    /// Reads the status directory (through `..data`) until `predicate` holds.
+    /// Reads the status directory until `predicate` holds, and returns what it read then.
     @discardableResult
-    func waitForStatus(timeout: Duration = .seconds(120), _ what: String, _ predicate: ([String: String]) -> Bool) async throws -> [String: String] {
-        try await StatusDirectory.wait(statusDir, timeout: timeout, what, predicate, log: { self.log })
-    }
-}
-
-enum StatusDirectory {
-    static func read(_ dir: String) -> [String: String] {
-        (try? DirectorySnapshot.read(directory: dir).values) ?? [:]
-    }
-
-    static func wait(_ dir: String, timeout: Duration, _ what: String, _ predicate: ([String: String]) -> Bool, log: () -> String = { "" }) async throws -> [String: String] {
-        let deadline = ContinuousClock.now + timeout
-        while true {
-            let status = read(dir)
-            if predicate(status) { return status }
-            if ContinuousClock.now > deadline {
-                throw TestFailure("timed out after \(timeout) waiting for \(what); status: \(status.filter { $0.key != "status.json" })\nsidecar log:\n\(log().suffix(6000))")
-            }
-            try await Task.sleep(for: .milliseconds(100))
+    func waitForStatus(
+        timeout: Duration = .seconds(120), _ what: String, _ predicate: ([String: String]) -> Bool
+    ) async throws -> [String: String] {
+        var status: [String: String] = [:]
+        let detail = { "status: \(status.filter { $0.key != "status.json" })\nsidecar log:\n\(self.log.suffix(6000))" }
+        try await eventually(what, timeout: timeout, every: .milliseconds(100), detail: detail) {
+            status = StatusDirectory.read(statusDir)
+            return predicate(status)
         }
+        return status
     }
 }

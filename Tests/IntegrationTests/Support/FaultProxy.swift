@@ -1,26 +1,9 @@
 import Foundation
-import RayBridge
+import RayBridgeTestKit
 
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// The real moto S3 server on 127.0.0.1, signature checking on (scripts/s3-server.sh).
-enum S3Server {
-    static var credentialsDirectory: String { TestEnvironment.repoRoot.appendingPathComponent(".run/s3").path }
-    static let port = Int(ProcessInfo.processInfo.environment["S3_PORT"] ?? "9000") ?? 9000
-    static var endpoint: String { "127.0.0.1:\(port)" }
-
-    static func ensure() throws {
-        let (status, output) = try TestEnvironment.shell([TestEnvironment.script("s3-server.sh"), "start"])
-        guard status == 0 else { throw TestFailure("could not start the S3 server:\n\(output.suffix(4000))") }
-    }
-
-    static func client(endpoint: String? = nil) -> S3Client {
-        S3Client(endpoint: URL(string: "http://\(endpoint ?? Self.endpoint)")!, region: "us-east-1",
-                 credentials: S3CredentialsFile(directory: credentialsDirectory))
-    }
-}
 
 /// scripts/fault_proxy.py in front of moto (or Ray): passes requests through, or fails them on
 /// demand; every request is logged.
@@ -30,24 +13,23 @@ final class FaultProxy {
     let logPath: String
     private let process = Process()
 
-    init(port: Int, upstream: String = S3Server.endpoint) throws {
+    init(port: Int, upstream: String = S3Server.endpoint) async throws {
         self.port = port
         flag = NSTemporaryDirectory() + "raybridge-fault-\(port)"
         logPath = NSTemporaryDirectory() + "raybridge-fault-\(port).log"
         try? FileManager.default.removeItem(atPath: flag)
         try? FileManager.default.removeItem(atPath: logPath)
-        process.executableURL = TestEnvironment.repoRoot.appendingPathComponent(".venv/bin/python")
+        process.executableURL = URL(fileURLWithPath: RepositoryLayout.venvPython)
         process.arguments = [
             TestEnvironment.script("fault_proxy.py"), "--port", "\(port)", "--upstream", upstream, "--fail-flag", flag, "--log", logPath,
         ]
         try process.run()
-        // Ready when it accepts connections.
-        for _ in 0..<100 {
-            if (try? TestEnvironment.shell(["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/\(port)"]).status) == 0 { return }
-            Thread.sleep(forTimeInterval: 0.1)
+        do {
+            try await LoopbackPort.waitUntilAccepting(port, what: "the fault proxy")
+        } catch {
+            stop()
+            throw error
         }
-        kill(process.processIdentifier, SIGKILL)
-        throw TestFailure("the fault proxy did not start on port \(port)")
     }
 
     var url: String { "http://127.0.0.1:\(port)" }
@@ -59,6 +41,7 @@ final class FaultProxy {
     var requests: [String] {
         ((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
     }
+
     func heal() { try? FileManager.default.removeItem(atPath: flag) }
 
     func stop() {
