@@ -3,7 +3,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 SWIFT_BUILD_FLAGS ?=
 
-.PHONY: all deps build release test unit-test integration-test compat demo bench services-up services-down clean
+.PHONY: all deps build release lint format test unit-test integration-test compat demo bench services-up services-down clean
 
 all: build
 
@@ -14,12 +14,22 @@ deps:
 build: deps
 	$(SWIFT) build $(SWIFT_BUILD_FLAGS) --build-tests
 
-## Starts a local Ray head and S3 (moto), runs every test, and always stops them again.
-test: build
+## The style check (.swift-format; swift format ships with the toolchain): fails on any file
+## `make format` would change.
+SWIFT_FORMAT_PATHS := Sources Tests Package.swift
+lint:
+	$(SWIFT) format lint --strict --recursive --parallel $(SWIFT_FORMAT_PATHS)
+
+## Rewrites the files in place the way `make lint` wants them.
+format:
+	$(SWIFT) format format --in-place --recursive --parallel $(SWIFT_FORMAT_PATHS)
+
+## Lint, then starts a local Ray head and S3 (moto), runs every test, and always stops them again.
+test: lint build
 	scripts/validate-manifests.sh
 	scripts/services.sh run $(SWIFT) test $(SWIFT_BUILD_FLAGS) --skip-build
 
-## Unit tests only: no services, no Ray or moto installed.
+## Unit tests only: no services, no Ray or moto installed (botocore only, for the SigV4 oracle).
 unit-test:
 	RAYBRIDGE_DEPS=build scripts/install-deps.sh
 	$(SWIFT) build $(SWIFT_BUILD_FLAGS) --build-tests

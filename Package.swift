@@ -91,9 +91,12 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
+        // What both test targets need to play the outside world: the kubelet's volume writer,
+        // `eventually`, the checkout's layout. On purpose it depends on nothing of raybridge.
+        .target(name: "RayBridgeTestKit"),
         .testTarget(
             name: "RayBridgeTests",
-            dependencies: ["RayBridge", "RayBridgeCore", "RayBridgeClients"]
+            dependencies: ["RayBridge", "RayBridgeCore", "RayBridgeClients", "RayBridgeTestKit"]
         ),
         .testTarget(
             name: "IntegrationTests",
@@ -101,6 +104,7 @@ let package = Package(
                 "RayBridge",
                 "RayBridgeCore",
                 "RayBridgeClients",
+                "RayBridgeTestKit",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),

@@ -17,8 +17,9 @@ import time
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PY = os.path.join(ROOT, ".venv/bin/python")
-RAY = os.path.join(ROOT, ".venv/bin/ray")
+VENV = os.path.join(ROOT, os.environ.get("RAYBRIDGE_VENV") or ".venv")  # as scripts/lib.sh
+PY = os.path.join(VENV, "bin/python")
+RAY = os.path.join(VENV, "bin/ray")
 BIN = os.environ.get("RAYBRIDGE_BIN", os.path.join(ROOT, ".build/debug/raybridge"))
 RAY_URL = "http://127.0.0.1:8265"
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
@@ -148,7 +149,7 @@ def s3_env():
 
 
 def s3_object_size(key):
-    out = subprocess.run([os.path.join(ROOT, ".venv/bin/aws"), "--endpoint-url", "http://127.0.0.1:9000", "s3api", "head-object",
+    out = subprocess.run([os.path.join(VENV, "bin/aws"), "--endpoint-url", "http://127.0.0.1:9000", "s3api", "head-object",
                           "--bucket", "ray-logs", "--key", key], env=s3_env(), capture_output=True, text=True, check=True).stdout
     return json.loads(out)["ContentLength"]
 
@@ -206,7 +207,7 @@ def bench_log_shipping(rows):
         c0, t0 = children_usage(), time.time()
         subprocess.run(["bash", "-o", "pipefail", "-c",
                         f"{RAY} job logs --address {RAY_URL} --follow {submission} | "
-                        f"{os.path.join(ROOT, '.venv/bin/aws')} --endpoint-url http://127.0.0.1:9000 s3 cp - s3://ray-logs/{key}"],
+                        f"{os.path.join(VENV, 'bin/aws')} --endpoint-url http://127.0.0.1:9000 s3 cp - s3://ray-logs/{key}"],
                        env=s3_env(), check=True, stdout=subprocess.DEVNULL)
         took = time.time() - t0
         pipe["cpu"].append(children_usage() - c0)

@@ -7,8 +7,7 @@
 #
 # Needs the debug build with tests (`make build`). Prints a table of the time per release and
 # exits non-zero if any release failed; each release's output is kept in .run/compat-VERSION.log.
-set -euo pipefail
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/lib.sh"
 
 VERSIONS=${RAY_VERSIONS:-"2.9.3 2.40.0 2.47.1 2.52.1 2.60.0"}
 SWIFT=${SWIFT:-swift}
@@ -16,8 +15,6 @@ SWIFT=${SWIFT:-swift}
 # resubmit, kill, SIGKILL recovery with and without the status directory, attach by id, token
 # auth, the log to S3 byte-exact live and across a restart, and what differs between releases.
 SUITES='SidecarCoreTests|LogStreamTests|RayCompatTests'
-
-log() { printf '[compat] %s\n' "$*" >&2; }
 
 # Is release $1 older than $2? (plain X.Y.Z numbers)
 older() { [ "$1" != "$2" ] && [ "$(printf '%s\n%s\n' "$1" "$2" | sort -V | head -n1)" = "$1" ]; }

@@ -1,12 +1,10 @@
 #!/usr/bin/env bash
 # The guided tour behind `make demo`. Runs with a local Ray head and S3 already up
 # (scripts/services.sh run scripts/demo.sh), and stops the sidecar it starts.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-ROOT=$PWD
-PY="$ROOT/.venv/bin/python"
+. "$(dirname "$0")/lib.sh"
+PY="$VENV/bin/python"
 BIN="$ROOT/.build/debug/raybridge"
-DEMO=$(mktemp -d /tmp/raybridge-demo.XXXXXX)
+DEMO=$(mktemp -d "${TMPDIR:-/tmp}/raybridge-demo.XXXXXX")
 CONFIG="$DEMO/config"; STATUS="$DEMO/status"
 SIDECAR_PID=""
 
@@ -71,10 +69,10 @@ wait_for STOPPED
 for _ in $(seq 1 60); do grep -q '"complete" : true' "$STATUS/status.json" && break; sleep 0.5; done
 
 bold "6. The driver logs in S3, one object per run"
-set -a; source .run/s3.env; set +a
-"$ROOT/.venv/bin/aws" --endpoint-url "$S3_ENDPOINT" s3 ls --recursive s3://ray-logs/demo/ | sed 's/^/   /'
+set -a; source "$RUN/s3.env"; set +a
+"$VENV/bin/aws" --endpoint-url "$S3_ENDPOINT" s3 ls --recursive s3://ray-logs/demo/ | sed 's/^/   /'
 say "first lines of s3://ray-logs/demo/logs/$FIRST.log (the run stopped by the edit):"
-"$ROOT/.venv/bin/aws" --endpoint-url "$S3_ENDPOINT" s3 cp "s3://ray-logs/demo/logs/$FIRST.log" - 2>/dev/null | head -8 | sed 's/^/     /' || true
+"$VENV/bin/aws" --endpoint-url "$S3_ENDPOINT" s3 cp "s3://ray-logs/demo/logs/$FIRST.log" - 2>/dev/null | head -8 | sed 's/^/     /' || true
 
 bold "7. The sidecar's own log (last lines)"
 tail -8 "$DEMO/sidecar.log" | cut -c1-160 | sed 's/^/   /'

@@ -1,13 +1,10 @@
 #!/usr/bin/env bash
 # Installs what `make demo` and `make test` need, idempotently: the inotifytools headers from
 # Debian and a project-local Python venv with a real Ray head and the moto S3 server.
-set -euo pipefail
-cd "$(dirname "$0")/.."
+LOG_TAG=install
+. "$(dirname "$0")/lib.sh"
 
 RAY_VERSION="${RAY_VERSION:-2.60.0}"
-VENV="${RAYBRIDGE_VENV:-$PWD/.venv}"
-
-log() { printf '[install] %s\n' "$*"; }
 
 if [ ! -f /usr/include/inotifytools/inotifytools.h ]; then
   log "installing libinotifytools0-dev and inotify-tools from Debian"
@@ -18,18 +15,22 @@ else
   log "libinotifytools0-dev already installed"
 fi
 
-# RAYBRIDGE_DEPS=build: only what building needs (make unit-test), no venv, no Ray.
-if [ "${RAYBRIDGE_DEPS:-all}" = build ]; then
-  log "done (build dependencies only)"
-  exit 0
-fi
-
 if [ ! -x "$VENV/bin/python" ]; then
   log "creating Python venv at $VENV"
   python3 -m venv "$VENV"
 fi
 
-want="ray==$RAY_VERSION"
+# RAYBRIDGE_DEPS=build: what building and the unit tests need (make unit-test): botocore, the
+# SigV4 signer's oracle, and no Ray, no moto.
+if [ "${RAYBRIDGE_DEPS:-all}" = build ]; then
+  if ! "$VENV/bin/python" -c 'import botocore' 2>/dev/null; then
+    log "installing botocore into the venv (the unit tests' SigV4 oracle)"
+    "$VENV/bin/pip" install -q --disable-pip-version-check botocore
+  fi
+  log "done (build and unit-test dependencies only)"
+  exit 0
+fi
+
 if ! "$VENV/bin/python" - "$RAY_VERSION" <<'PY' 2>/dev/null
 import sys, importlib.metadata as m
 assert m.version("ray") == sys.argv[1]

@@ -1,7 +1,8 @@
 """Updates a directory exactly the way the kubelet updates a mounted ConfigMap volume
-(pkg/volume/util/atomic_writer.go): new timestamped directory, `..data_tmp` symlink, atomic
-rename to `..data`, per-key symlinks, old directory removed. For the demo and for trying
-raybridge by hand.
+(pkg/volume/util/atomic_writer.go; docs of the steps: the team's reference on the atomic
+writer): nothing written if the content is unchanged, else a new timestamped directory,
+`..data_tmp` symlink, atomic rename to `..data`, per-key symlinks created for new keys and
+removed for deleted ones, old directory removed. For the demo and for trying raybridge by hand.
 
   kubelet_write.py DIR --from-yaml configmap.yaml [--set key=value ...] [--set-file key=path ...]
   kubelet_write.py DIR --set key=value            (changes keys of what DIR holds now)
@@ -15,34 +16,44 @@ import string
 
 
 def publish(directory, values):
-    """Writes `values` (key -> text) as the complete new content of `directory`, kubelet-style."""
+    """Writes `values` (key -> text) as the complete new content of `directory`, kubelet-style.
+    Returns False, writing nothing, when `directory` already holds exactly `values`."""
     os.makedirs(directory, exist_ok=True)
     data_link = os.path.join(directory, "..data")
     old = os.readlink(data_link) if os.path.islink(data_link) else None
+    # 1. Unchanged content is not written again (no new generation, no events).
+    previous = current(directory)
+    if old is not None and previous == values:
+        return False
+    # 2. A new timestamped directory with every key (modes set explicitly: no umask).
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y_%m_%d_%H_%M_%S")
     suffix = "".join(random.choice(string.ascii_lowercase + string.digits) for _ in range(8))
     new = f"..{stamp}.{suffix}"
-    os.mkdir(os.path.join(directory, new), 0o755)
+    os.mkdir(os.path.join(directory, new))
+    os.chmod(os.path.join(directory, new), 0o755)
     for key, value in values.items():
-        with open(os.path.join(directory, new, key), "w") as f:
+        path = os.path.join(directory, new, key)
+        with open(path, "w") as f:
             f.write(value)
-            f.flush()
-            os.fsync(f.fileno())
+        os.chmod(path, 0o644)
+    # 3-4. `..data_tmp` -> the new directory, renamed over `..data`: the commit point.
     tmp = os.path.join(directory, "..data_tmp")
     if os.path.lexists(tmp):
         os.remove(tmp)
     os.symlink(new, tmp)
     os.rename(tmp, data_link)
+    # 5. A symlink for each new key; the symlinks of keys the old content had and this one has not go.
     for key in values:
         link = os.path.join(directory, key)
         if not os.path.lexists(link):
             os.symlink(os.path.join("..data", key), link)
-    for name in os.listdir(directory):
-        path = os.path.join(directory, name)
-        if not name.startswith("..") and os.path.islink(path) and name not in values:
-            os.remove(path)
+    for key in previous:
+        if key not in values:
+            os.remove(os.path.join(directory, key))
+    # 6. The old timestamped directory goes.
     if old and old != new:
         shutil.rmtree(os.path.join(directory, old), ignore_errors=True)
+    return True
 
 
 def current(directory):

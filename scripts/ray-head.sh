@@ -11,12 +11,9 @@
 # State under .run/: ray.mode ("disabled" or "token"), ray.venv, ray.token (token mode only), ray.env
 # (RAY_DASHBOARD_URL, RAY_AUTH_MODE, RAY_AUTH_TOKEN), ray.pids, ray-start.log / ray-stop.log,
 # and Ray's own temp dir .run/ray/ (logs: .run/ray/session_latest/logs/).
-set -euo pipefail
-cd "$(dirname "$0")/.."
-ROOT=$PWD
+. "$(dirname "$0")/lib.sh"
 
-VENV="${RAY_VENV:-${RAYBRIDGE_VENV:-$ROOT/.venv}}"
-RUN="$ROOT/.run"
+VENV="${RAY_VENV:-$VENV}"
 PORT="${RAY_DASHBOARD_PORT:-8265}"
 GCS_PORT=6379 # Ray's default; only checked, so that a foreign Ray gives a clear error
 URL="http://127.0.0.1:$PORT"
@@ -41,13 +38,6 @@ if [ "${#RAY_TMP}" -gt 40 ]; then
   RAY_TMP="/tmp/raybridge-ray-$(id -u)-$(printf '%s' "$ROOT" | cksum | cut -d' ' -f1)"
 fi
 
-log() { printf '[ray-head] %s\n' "$*" >&2; }
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-die() {
-  log "ERROR: $*"
-  exit 1
-}
-
 usage() {
   echo "usage: $0 start [--token TOKEN] | stop | status" >&2
   exit 2
@@ -60,9 +50,6 @@ api_version() {
   [ -n "$1" ] && args+=(-H "Authorization: Bearer $1")
   curl "${args[@]}" "$URL/api/version" 2>/dev/null
 }
-
-# Is something accepting connections on 127.0.0.1:$1?
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # PIDs of Ray processes that belong to this checkout: those carrying MARKER, the daemons
 # (gcs_server, raylet, dashboard) started from this venv (e.g. by hand, without MARKER), and all

@@ -10,15 +10,7 @@
 #
 # Environment: RAY_VENV_PYTHON (default python3) is the interpreter the venv is made from. It has
 # to be one that the release has wheels for: Ray 2.9.x has none for Python >= 3.12.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-ROOT=$PWD
-
-log() { printf '[ray-venv] %s\n' "$*" >&2; }
-die() {
-  log "ERROR: $*"
-  exit 1
-}
+. "$(dirname "$0")/lib.sh"
 
 [ $# -eq 1 ] || die "usage: $0 VERSION (e.g. 2.9.3)"
 VERSION=$1

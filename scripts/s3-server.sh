@@ -10,12 +10,8 @@
 # Produces under .run/: s3.pid, s3.log, s3.env (S3_ENDPOINT, AWS_ACCESS_KEY_ID,
 # AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION), and s3/accesskey + s3/secretkey: the layout of a
 # Kubernetes Secret mounted as files (each file holds the bare value, no trailing newline).
-set -euo pipefail
-cd "$(dirname "$0")/.."
-ROOT=$PWD
+. "$(dirname "$0")/lib.sh"
 
-VENV="${RAYBRIDGE_VENV:-$ROOT/.venv}"
-RUN="$ROOT/.run"
 PORT="${S3_PORT:-9000}"
 ENDPOINT="http://127.0.0.1:$PORT"
 BUCKETS="${S3_BUCKETS:-ray-logs ray-scripts}"
@@ -26,13 +22,6 @@ CRED_DIR="$RUN/s3"
 ENV_FILE="$RUN/s3.env"
 START_TIMEOUT=30
 
-log() { printf '[s3-server] %s\n' "$*" >&2; }
-die() {
-  log "ERROR: $*"
-  exit 1
-}
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-
 usage() {
   echo "usage: $0 start | stop | status" >&2
   exit 2
@@ -40,8 +29,6 @@ usage() {
 
 # moto's own dashboard page: answers 200 without a signature, also once signatures are checked.
 answers() { curl -fsS -o /dev/null --max-time 3 "$ENDPOINT/moto-api/" 2>/dev/null; }
-
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # Is $1 a live moto_server of this venv? (Guards against a stale pid file and pid reuse.)
 # A zombie has an empty cmdline, so it does not count: it is dead, only not yet reaped by PID 1.

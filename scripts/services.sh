@@ -9,11 +9,8 @@
 # After `up`: .run/ray.env (RAY_DASHBOARD_URL, RAY_AUTH_MODE) and .run/s3.env (S3_ENDPOINT,
 # AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION), .run/s3/{accesskey,secretkey}.
 # Everything, CMD included, runs from the repository root, whatever the caller's directory.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-SCRIPTS="$PWD/scripts"
-
-log() { printf '[services] %s\n' "$*" >&2; }
+. "$(dirname "$0")/lib.sh"
+SCRIPTS="$ROOT/scripts"
 
 usage() {
   echo "usage: $0 up | down | run CMD [ARG...]" >&2

@@ -24,11 +24,8 @@
 # TLS_WRONG_CA_FILE) and tls/: ca.pem + ca.key (the CA), wrong-ca.pem (an unrelated CA, for
 # negative tests), server.pem + server.key (leaf for 127.0.0.1, localhost, *.localhost,
 # s3.localhost, *.s3.localhost), nginx.conf, nginx.pid, error.log, access.log, tmp/.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-ROOT=$PWD
+. "$(dirname "$0")/lib.sh"
 
-RUN="$ROOT/.run"
 TLS="$RUN/tls"
 CONF="$TLS/nginx.conf"
 PID_FILE="$TLS/nginx.pid"
@@ -46,18 +43,10 @@ CA_DAYS=90
 LEAF_DAYS=30
 RENEW_BEFORE=$((2 * 86400)) # reissue what expires within 2 days, so a test run never sees expiry
 
-log() { printf '[tls-proxy] %s\n' "$*" >&2; }
-die() {
-  log "ERROR: $*"
-  exit 1
-}
-
 usage() {
   echo "usage: $0 start | stop | status" >&2
   exit 2
 }
-
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # Does https://127.0.0.1:$1/ complete a TLS handshake verified with our CA and give any HTTP
 # answer? A 502 (upstream down) or 403 (S3 without a signature) counts: nginx is up.

@@ -16,16 +16,16 @@ extension IntegrationSuite {
         static let sleeper = "import sys, time\ntime.sleep(int(sys.argv[-1].split('=')[1]))\nprint('slept')"
 
         static func config(url: String, seconds: Int, extra: [String: String] = [:]) -> [String: String] {
-            var values = SidecarCoreTests.baseConfig(script: sleeper, parameters: SidecarCoreTests.json(["s": seconds]))
+            var values = ConfigMapValues.inline(script: sleeper, parameters: ConfigMapValues.json(["s": seconds]))
             values["resourceURL"] = url
             return values.merging(extra) { $1 }
         }
 
         @Test func aFailedStopIsSentAgainAndTheNextRevisionWaitsForTheOldRunToEnd() async throws {
             try RayHead.ensure(.open)
-            let proxy = try FaultProxy(port: 9110, upstream: "127.0.0.1:\(TestEnvironment.rayPort)")
+            let proxy = try await FaultProxy(port: 9110, upstream: "127.0.0.1:\(TestEnvironment.rayPort)")
             defer { proxy.stop() }
-            let ws = try SidecarCoreTests.Workspace("stopfail")
+            let ws = try Workspace("stopfail")
             defer { ws.cleanup() }
             var configMap = try KubeletConfigMap(directory: ws.configDir, values: Self.config(url: proxy.url, seconds: 600))
             let sidecar = try ws.sidecar()
@@ -34,7 +34,7 @@ extension IntegrationSuite {
 
             // An edit while the first stop request is answered 503.
             try proxy.fail("503 /stop$ 1")
-            try configMap.update(["jobdata.jobParameters": SidecarCoreTests.json(["s": 1])])
+            try configMap.update(["jobdata.jobParameters": ConfigMapValues.json(["s": 1])])
             let second = try await sidecar.waitForStatus(timeout: .seconds(90), "the new revision SUCCEEDED") {
                 $0["id"] != first && $0["status.jobStatus"] == "SUCCEEDED"
             }
@@ -48,7 +48,7 @@ extension IntegrationSuite {
 
             // kill, with the stop failing once again: the run is STOPPED on Ray all the same.
             // 601, not 600: a revision runs once, and 600 was the first one.
-            try configMap.update(["jobdata.jobParameters": SidecarCoreTests.json(["s": 601])])
+            try configMap.update(["jobdata.jobParameters": ConfigMapValues.json(["s": 601])])
             let third = try #require(try await sidecar.waitForStatus("the third run RUNNING") { $0["id"] != second["id"] && $0["status.jobStatus"] == "RUNNING" }["id"])
             try proxy.fail("503 /stop$ 1")
             try configMap.update(["kill": "true"])
@@ -61,15 +61,15 @@ extension IntegrationSuite {
         @Test func movingToAnotherClusterStopsTheRunOnTheClusterItRunsOn() async throws {
             try RayHead.ensure(.open)
             // Two URLs for the cluster: the proxy's log tells which one each call went to.
-            let proxy = try FaultProxy(port: 9111, upstream: "127.0.0.1:\(TestEnvironment.rayPort)")
+            let proxy = try await FaultProxy(port: 9111, upstream: "127.0.0.1:\(TestEnvironment.rayPort)")
             defer { proxy.stop() }
-            let ws = try SidecarCoreTests.Workspace("move")
+            let ws = try Workspace("move")
             defer { ws.cleanup() }
             var configMap = try KubeletConfigMap(directory: ws.configDir, values: Self.config(url: proxy.url, seconds: 600))
             let sidecar = try ws.sidecar()
             defer { sidecar.signal(SIGKILL) }
             let first = try #require(try await sidecar.waitForStatus("RUNNING") { $0["status.jobStatus"] == "RUNNING" }["id"])
-            try configMap.update(["resourceURL": TestEnvironment.rayURL, "jobdata.jobParameters": SidecarCoreTests.json(["s": 1])])
+            try configMap.update(["resourceURL": TestEnvironment.rayURL, "jobdata.jobParameters": ConfigMapValues.json(["s": 1])])
             try await sidecar.waitForStatus(timeout: .seconds(90), "SUCCEEDED on the new URL") { $0["id"] != first && $0["status.jobStatus"] == "SUCCEEDED" }
             #expect(proxy.requests.contains { $0.hasPrefix("POST /api/jobs/\(first)/stop") }, "the stop went to the old cluster: \(proxy.requests.suffix(10))")
             #expect(try await RayHead.client().job(first).status == .stopped)
@@ -80,7 +80,7 @@ extension IntegrationSuite {
         /// and nothing in between is submitted.
         @Test func aBurstOfEditsRunsOnlyTheNewestSoonAfterTheLastEdit() async throws {
             try RayHead.ensure(.open)
-            let ws = try SidecarCoreTests.Workspace("storm")
+            let ws = try Workspace("storm")
             defer { ws.cleanup() }
             var configMap = try KubeletConfigMap(directory: ws.configDir, values: Self.config(url: TestEnvironment.rayURL, seconds: 600))
             let sidecar = try ws.sidecar()
@@ -88,7 +88,7 @@ extension IntegrationSuite {
             try await sidecar.waitForStatus("RUNNING") { $0["status.jobStatus"] == "RUNNING" }
             let start = ContinuousClock.now
             for i in 1...500 {
-                try configMap.update(["resubmit": "\(i)", "jobdata.jobParameters": SidecarCoreTests.json(["s": 1])])
+                try configMap.update(["resubmit": "\(i)", "jobdata.jobParameters": ConfigMapValues.json(["s": 1])])
                 try await Task.sleep(until: start + .milliseconds(6 * i))
             }
             let lastEdit = ContinuousClock.now
@@ -108,7 +108,7 @@ extension IntegrationSuite {
 
         @Test func sighupShutsDownLikeSigterm() async throws {
             try RayHead.ensure(.open)
-            let ws = try SidecarCoreTests.Workspace("hup")
+            let ws = try Workspace("hup")
             defer { ws.cleanup() }
             _ = try KubeletConfigMap(directory: ws.configDir, values: Self.config(url: TestEnvironment.rayURL, seconds: 600))
             let sidecar = try ws.sidecar()
@@ -128,7 +128,7 @@ extension IntegrationSuite {
         /// bring it.
         @Test func theStatusCatchesUpOnceTheDirectoryIsWritableAgain() async throws {
             try RayHead.ensure(.open)
-            let ws = try SidecarCoreTests.Workspace("rostatus")
+            let ws = try Workspace("rostatus")
             defer {
                 _ = try? TestEnvironment.shell(["chattr", "-i", ws.statusDir])
                 ws.cleanup()
@@ -153,7 +153,7 @@ extension IntegrationSuite {
         @Test func aRetryThatKeepsFailingBacksOffAndIsLoggedOnce() async throws {
             try RayHead.ensure(.open)
             try S3Server.ensure()
-            let ws = try SidecarCoreTests.Workspace("nocreds")
+            let ws = try Workspace("nocreds")
             defer { ws.cleanup() }
             var values = Self.config(url: TestEnvironment.rayURL, seconds: 1)
             values["jobdata.scriptLocation"] = "s3"
@@ -182,15 +182,15 @@ extension IntegrationSuite {
             let tokenDir = try TestEnvironment.temporaryDirectory("hostile-token")
             defer { try? FileManager.default.removeItem(atPath: tokenDir) }
             try token.write(toFile: tokenDir + "/token", atomically: true, encoding: .utf8)
-            let echo = try HostileServer(port: 9120, mode: ["--echo", "500"])
+            let echo = try await HostileServer(port: 9120, mode: ["--echo", "500"])
             defer { echo.stop() }
-            let elsewhere = try HostileServer(port: 9122, mode: ["--echo", "200"])
+            let elsewhere = try await HostileServer(port: 9122, mode: ["--echo", "200"])
             defer { elsewhere.stop() }
-            let redirect = try HostileServer(port: 9121, mode: ["--redirect-to", "\(elsewhere.url)/api/version"])
+            let redirect = try await HostileServer(port: 9121, mode: ["--redirect-to", "\(elsewhere.url)/api/version"])
             defer { redirect.stop() }
 
             for server in [echo, redirect] {
-                let ws = try SidecarCoreTests.Workspace("hostile")
+                let ws = try Workspace("hostile")
                 defer { ws.cleanup() }
                 _ = try KubeletConfigMap(directory: ws.configDir, values: Self.config(url: server.url, seconds: 1))
                 let sidecar = try ws.sidecar(rayCredentialsDir: tokenDir, arguments: ["--listen", "127.0.0.1:9533"])
@@ -212,9 +212,9 @@ extension IntegrationSuite {
         /// Numbers reach the app as written in the ConfigMap, and so do runtime_env values.
         @Test func numbersReachTheAppExactlyAsWritten() async throws {
             try RayHead.ensure(.open)
-            let ws = try SidecarCoreTests.Workspace("numbers")
+            let ws = try Workspace("numbers")
             defer { ws.cleanup() }
-            var values = SidecarCoreTests.baseConfig(
+            var values = ConfigMapValues.inline(
                 script: try TestEnvironment.app("echo_kwargs.py"),
                 parameters: #"{"big": 12345678901234567890, "one": 1.0, "hundred": 1e2, "neg": -0.5}"#)
             values["jobproperties"] = #"{"entrypoint_num_cpus": 0.50}"#

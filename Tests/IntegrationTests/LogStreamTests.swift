@@ -12,92 +12,42 @@ extension IntegrationSuite {
     /// The driver log streamed to the real moto S3 while the job runs on the real Ray: the object
     /// must equal Ray's own copy byte for byte, whatever happens in between.
     @Suite(.serialized) struct LogStreamTests {
-        static let bucket = "ray-logs"
-
-        static func config(_ parameters: [String: Any], endpoint: String = S3Server.endpoint, script: String? = nil) throws -> [String: String] {
-            [
-                "resourceURL": TestEnvironment.rayURL,
-                "updateInterval": "1",
-                "jobdata.jobScript": try script ?? TestEnvironment.app("log_generator.py"),
-                "jobdata.jobParameters": SidecarCoreTests.json(parameters),
-                "s3.endpoint": endpoint,
-                "s3.secure": "false",
-                "s3.secret": "my-s3-secret",
-                "s3upload.bucket": bucket,
-            ]
-        }
-
-        static func logInfo(_ status: [String: String]) -> [String: Any]? {
-            guard let json = status["status.json"], let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] else { return nil }
-            return object["log"] as? [String: Any]
-        }
-
-        static func complete(_ status: [String: String]) -> Bool {
-            ["SUCCEEDED", "FAILED", "STOPPED"].contains(status["status.jobStatus"] ?? "") && logInfo(status)?["complete"] as? Bool == true
-        }
-
-        func sidecar(_ ws: SidecarCoreTests.Workspace, crashAt: String? = nil) throws -> SidecarProcess {
-            try SidecarProcess(configDir: ws.configDir, statusDir: ws.statusDir, jobName: ws.jobName,
-                               arguments: ["--s3-credentials-dir", S3Server.credentialsDirectory, "--part-size-mib", "5"])
-        }
-
-        /// The object equals `GET /api/jobs/{id}/logs`, and no multipart upload is left open.
-        func expectByteExact(_ status: [String: String], jobName: String, sourceLocation: SourceLocation = #_sourceLocation) async throws {
-            let id = try #require(status["id"])
-            let key = "\(jobName)/logs/\(id).log"
-            #expect(Self.logInfo(status)?["destination"] as? String == "s3://\(Self.bucket)/\(key)", sourceLocation: sourceLocation)
-            let object = try await S3Server.client().getObject(bucket: Self.bucket, key: key, maxBytes: 1 << 30)
-            let ray = Data(try await RayHead.client().logs(id).utf8)
-            #expect(object.count == ray.count, "object \(object.count) bytes, Ray \(ray.count) bytes", sourceLocation: sourceLocation)
-            if object != ray {
-                let chunk = 1 << 16
-                let firstChunk = stride(from: 0, to: min(object.count, ray.count), by: chunk).first {
-                    object[$0..<min($0 + chunk, object.count)] != ray[$0..<min($0 + chunk, ray.count)]
-                }
-                let firstDifference = firstChunk ?? min(object.count, ray.count)
-                Issue.record("the S3 object differs from Ray's log at byte \(firstDifference)", sourceLocation: sourceLocation)
-            }
-            #expect(Self.logInfo(status)?["bytes"] as? Int == ray.count, sourceLocation: sourceLocation)
-            let open = try S3Server.openUploads(bucket: Self.bucket, prefix: "\(jobName)/")
-            #expect(open.isEmpty, "incomplete uploads left: \(open)", sourceLocation: sourceLocation)
-        }
-
         @Test(arguments: [0, 1024, (5 << 20) - 1, (5 << 20) + 1, 40 << 20])
         func theObjectEqualsRaysLogByteForByte(size: Int) async throws {
             try RayHead.ensure(.open)
             try S3Server.ensure()
-            let ws = try SidecarCoreTests.Workspace("log\(size)")
+            let ws = try Workspace("log\(size)")
             defer { ws.cleanup() }
-            _ = try KubeletConfigMap(directory: ws.configDir, values: try Self.config(["bytes": size]))
-            let sidecar = try sidecar(ws)
+            _ = try KubeletConfigMap(directory: ws.configDir, values: try ConfigMapValues.logShipping(["bytes": size]))
+            let sidecar = try ws.logShippingSidecar()
             defer { sidecar.signal(SIGKILL) }
-            let status = try await sidecar.waitForStatus(timeout: .seconds(180), "log of \(size) bytes complete", Self.complete)
+            let status = try await sidecar.waitForStatus(timeout: .seconds(180), "log of \(size) bytes complete", LogStatus.complete)
             #expect(status["status.jobStatus"] == "SUCCEEDED")
-            try await expectByteExact(status, jobName: ws.jobName)
+            try await ShippedLog.expectByteExact(status, jobName: ws.jobName)
             // Ray adds a few lines of its own, so the parts follow the log's real size.
-            let bytes = Self.logInfo(status)?["bytes"] as? Int ?? 0
-            #expect(Self.logInfo(status)?["parts"] as? Int == max(1, (bytes + (5 << 20) - 1) / (5 << 20)))
+            let bytes = LogStatus.info(status)?["bytes"] as? Int ?? 0
+            #expect(LogStatus.info(status)?["parts"] as? Int == max(1, (bytes + (5 << 20) - 1) / (5 << 20)))
             await sidecar.stop()
         }
 
         @Test func sigkillInTheMiddleOfAStreamThenRestartStaysByteExact() async throws {
             try RayHead.ensure(.open)
             try S3Server.ensure()
-            let ws = try SidecarCoreTests.Workspace("logkill")
+            let ws = try Workspace("logkill")
             defer { ws.cleanup() }
-            _ = try KubeletConfigMap(directory: ws.configDir, values: try Self.config(["bytes": 40 << 20, "seconds": 12]))
-            let first = try sidecar(ws)
-            try await first.waitForStatus("two parts shipped") { (Self.logInfo($0)?["parts"] as? Int ?? 0) >= 2 }
+            _ = try KubeletConfigMap(directory: ws.configDir, values: try ConfigMapValues.logShipping(["bytes": 40 << 20, "seconds": 12]))
+            let first = try ws.logShippingSidecar()
+            try await first.waitForStatus("two parts shipped") { LogStatus.parts($0) >= 2 }
             await first.sigkill()
-            let second = try sidecar(ws)
+            let second = try ws.logShippingSidecar()
             defer { second.signal(SIGKILL) }
-            let status = try await second.waitForStatus(timeout: .seconds(180), "log complete after the restart", Self.complete)
+            let status = try await second.waitForStatus(timeout: .seconds(180), "log complete after the restart", LogStatus.complete)
             #expect(second.log.contains("resuming the log upload"), "\(second.log.suffix(3000))")
             if try await RayHead.version().logFraming.followStreamIsExact {
                 // The run ended while followed: its end was read through the file endpoint, exactly.
                 #expect(second.log.contains("reading the rest of its log to the end of the file"), "\(second.log.suffix(3000))")
             }
-            try await expectByteExact(status, jobName: ws.jobName)
+            try await ShippedLog.expectByteExact(status, jobName: ws.jobName)
             #expect(try await RayHead.submissions(of: ws.jobName).count == 1)
             await second.stop()
         }
@@ -106,9 +56,9 @@ extension IntegrationSuite {
         @Test func attachingToAFinishedRunShipsItsWholeLog() async throws {
             try RayHead.ensure(.open)
             try S3Server.ensure()
-            let runner = try SidecarCoreTests.Workspace("logrun")
+            let runner = try Workspace("logrun")
             defer { runner.cleanup() }
-            var config = try Self.config(["bytes": 12 << 20])
+            var config = try ConfigMapValues.logShipping(["bytes": 12 << 20])
             for key in ["s3.endpoint", "s3.secure", "s3.secret", "s3upload.bucket"] { config[key] = nil }
             _ = try KubeletConfigMap(directory: runner.configDir, values: config)
             let first = try runner.sidecar()
@@ -116,18 +66,18 @@ extension IntegrationSuite {
             let id = try await first.waitForStatus("SUCCEEDED without S3") { $0["status.jobStatus"] == "SUCCEEDED" }["id"]!
             await first.stop()
 
-            let ws = try SidecarCoreTests.Workspace("logattach")
+            let ws = try Workspace("logattach")
             defer { ws.cleanup() }
-            var attach = try Self.config([:])
+            var attach = try ConfigMapValues.logShipping([:])
             attach["id"] = id
             attach["jobdata.jobScript"] = nil
             attach["jobdata.jobParameters"] = nil
             _ = try KubeletConfigMap(directory: ws.configDir, values: attach)
-            let sidecar = try sidecar(ws)
+            let sidecar = try ws.logShippingSidecar()
             defer { sidecar.signal(SIGKILL) }
-            let status = try await sidecar.waitForStatus(timeout: .seconds(120), "the finished run's log complete", Self.complete)
+            let status = try await sidecar.waitForStatus(timeout: .seconds(120), "the finished run's log complete", LogStatus.complete)
             #expect(status["id"] == id)
-            try await expectByteExact(status, jobName: ws.jobName)
+            try await ShippedLog.expectByteExact(status, jobName: ws.jobName)
             #expect(try await RayHead.submissions(of: ws.jobName).isEmpty)
             await sidecar.stop()
         }
@@ -136,21 +86,21 @@ extension IntegrationSuite {
         func s3FailingFor30SecondsMidStreamLosesNothing(fault: String) async throws {
             try RayHead.ensure(.open)
             try S3Server.ensure()
-            let proxy = try FaultProxy(port: 9100 + (fault == "503" ? 0 : 1))
+            let proxy = try await FaultProxy(port: 9100 + (fault == "503" ? 0 : 1))
             defer { proxy.stop() }
-            let ws = try SidecarCoreTests.Workspace("logfault")
+            let ws = try Workspace("logfault")
             defer { ws.cleanup() }
-            _ = try KubeletConfigMap(directory: ws.configDir, values: try Self.config(["bytes": 40 << 20, "seconds": 15], endpoint: "127.0.0.1:\(proxy.port)"))
-            let sidecar = try sidecar(ws)
+            _ = try KubeletConfigMap(directory: ws.configDir, values: try ConfigMapValues.logShipping(["bytes": 40 << 20, "seconds": 15], endpoint: "127.0.0.1:\(proxy.port)"))
+            let sidecar = try ws.logShippingSidecar()
             defer { sidecar.signal(SIGKILL) }
-            try await sidecar.waitForStatus("a part shipped") { (Self.logInfo($0)?["parts"] as? Int ?? 0) >= 1 }
+            try await sidecar.waitForStatus("a part shipped") { LogStatus.parts($0) >= 1 }
             try proxy.fail(fault)
             try await Task.sleep(for: .seconds(30))
             let during = StatusDirectory.read(ws.statusDir)
-            #expect((Self.logInfo(during)?["error"] as? String)?.isEmpty == false, "the status should say S3 is failing: \(during["status.json"] ?? "")")
+            #expect((LogStatus.info(during)?["error"] as? String)?.isEmpty == false, "the status should say S3 is failing: \(during["status.json"] ?? "")")
             proxy.heal()
-            let status = try await sidecar.waitForStatus(timeout: .seconds(180), "log complete after S3 came back", Self.complete)
-            try await expectByteExact(status, jobName: ws.jobName)
+            let status = try await sidecar.waitForStatus(timeout: .seconds(180), "log complete after S3 came back", LogStatus.complete)
+            try await ShippedLog.expectByteExact(status, jobName: ws.jobName)
             await sidecar.stop()
         }
 
@@ -162,26 +112,26 @@ extension IntegrationSuite {
             try await s3.putObject(bucket: "ray-scripts", key: "\(prefix)/code.py", body: .init(string: try TestEnvironment.app("echo_kwargs.py")))
             try await s3.putObject(bucket: "ray-scripts", key: "\(prefix)/metadata.json", body: .init(string: #"{"env": {"RB_FROM_S3": "yes it is"}}"#))
             try await s3.putObject(bucket: "ray-scripts", key: "\(prefix)/parameters.json", body: .init(string: #"{"iterations": 3, "label": "from s3"}"#))
-            let ws = try SidecarCoreTests.Workspace("s3script")
+            let ws = try Workspace("s3script")
             defer { ws.cleanup() }
             var values: [String: String] = [
                 "resourceURL": TestEnvironment.rayURL, "updateInterval": "1",
                 "jobdata.scriptLocation": "s3", "jobdata.jobScript": "ray-scripts:\(prefix)/code.py",
                 "jobdata.scriptExtraLocation": "s3", "jobdata.scriptMetadata": "ray-scripts:\(prefix)/metadata.json",
                 "jobdata.jobParameters": "ray-scripts:\(prefix)/parameters.json",
-                "s3.endpoint": S3Server.endpoint, "s3.secure": "false", "s3.secret": "mysecret-s3", "s3upload.bucket": Self.bucket,
+                "s3.endpoint": S3Server.endpoint, "s3.secure": "false", "s3.secret": "mysecret-s3", "s3upload.bucket": ConfigMapValues.logBucket,
                 "jobproperties": "", "resourcesecret": "mysecret", "s3upload.files": "", "jobdata.additionalData": "",
             ]
             var cm = try KubeletConfigMap(directory: ws.configDir, values: values)
-            let sidecar = try sidecar(ws)
+            let sidecar = try ws.logShippingSidecar()
             defer { sidecar.signal(SIGKILL) }
-            let status = try await sidecar.waitForStatus("S3 script SUCCEEDED", Self.complete)
+            let status = try await sidecar.waitForStatus("S3 script SUCCEEDED", LogStatus.complete)
             #expect(status["status.jobStatus"] == "SUCCEEDED")
             let logs = try await RayHead.client().logs(status["id"]!)
             let line = try #require(logs.split(separator: "\n").first { $0.hasPrefix("RAYBRIDGE_ECHO ") })
             let echoed = try #require(try JSONSerialization.jsonObject(with: Data(line.dropFirst("RAYBRIDGE_ECHO ".count).utf8)) as? [String: Any])
             #expect(echoed["kwargs"] as? [String: String] == [
-                "s3_secret": "mysecret-s3", "s3_bucket": Self.bucket, "s3_prefix": "\(ws.jobName)/", "s3_secure": "False",
+                "s3_secret": "mysecret-s3", "s3_bucket": ConfigMapValues.logBucket, "s3_prefix": "\(ws.jobName)/", "s3_secure": "False",
                 "iterations": "3", "label": "from s3",
             ])
             #expect(echoed["env"] as? [String: String] == ["RB_FROM_S3": "yes it is"])

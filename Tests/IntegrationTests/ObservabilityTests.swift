@@ -3,6 +3,7 @@ import Foundation
 import RayBridge
 import RayBridgeClients
 import RayBridgeCore
+import RayBridgeTestKit
 import Testing
 
 #if canImport(Glibc)
@@ -30,10 +31,10 @@ extension IntegrationSuite {
 
         @Test func healthReadinessAndMetricsFollowSubmitStopAndAnInvalidEdit() async throws {
             try RayHead.ensure(.open)
-            let ws = try SidecarCoreTests.Workspace("metrics")
+            let ws = try Workspace("metrics")
             defer { ws.cleanup() }
             let port = 9533
-            var cm = try KubeletConfigMap(directory: ws.configDir, values: SidecarCoreTests.baseConfig(script: try TestEnvironment.app("sleeper.py"), parameters: #"{"seconds": 60}"#))
+            var cm = try KubeletConfigMap(directory: ws.configDir, values: ConfigMapValues.inline(script: try TestEnvironment.app("sleeper.py"), parameters: #"{"seconds": 60}"#))
             let sidecar = try ws.sidecar(arguments: ["--listen", "127.0.0.1:\(port)"])
             defer { sidecar.signal(SIGKILL) }
             try await sidecar.waitForStatus("RUNNING") { $0["status.jobStatus"] == "RUNNING" }
@@ -67,17 +68,17 @@ extension IntegrationSuite {
 
         @Test func readinessFailsWhileRayIsDown() async throws {
             try RayHead.ensure(.open)
-            let ws = try SidecarCoreTests.Workspace("ready")
+            let ws = try Workspace("ready")
             defer { ws.cleanup() }
             let port = 9534
-            _ = try KubeletConfigMap(directory: ws.configDir, values: SidecarCoreTests.baseConfig(script: try TestEnvironment.app("sleeper.py"), parameters: #"{"seconds": 300}"#))
+            _ = try KubeletConfigMap(directory: ws.configDir, values: ConfigMapValues.inline(script: try TestEnvironment.app("sleeper.py"), parameters: #"{"seconds": 300}"#))
             let sidecar = try ws.sidecar(arguments: ["--listen", "127.0.0.1:\(port)"])
             defer { sidecar.signal(SIGKILL) }
             try await sidecar.waitForStatus("RUNNING") { $0["status.jobStatus"] == "RUNNING" }
             #expect(try await Self.get(port, "/readyz").status == 200)
             try RayHead.stop()
             defer { try? RayHead.ensure(.open) }
-            try await waitUntil("/readyz fails", timeout: .seconds(60)) { try await Self.get(port, "/readyz").status == 503 }
+            try await eventually("/readyz fails", timeout: .seconds(60), every: .milliseconds(200)) { try await Self.get(port, "/readyz").status == 503 }
             let body = try await Self.get(port, "/readyz").body
             #expect(body.contains("unreachable"), "\(body)")
             #expect(try await Self.get(port, "/healthz").status == 200, "Ray being down is not a reason to restart the sidecar")
@@ -87,11 +88,11 @@ extension IntegrationSuite {
         @Test func sigtermMidStreamExitsWithin5sAndARestartCompletesTheLogByteExact() async throws {
             try RayHead.ensure(.open)
             try S3Server.ensure()
-            let ws = try SidecarCoreTests.Workspace("sigterm")
+            let ws = try Workspace("sigterm")
             defer { ws.cleanup() }
-            _ = try KubeletConfigMap(directory: ws.configDir, values: try LogStreamTests.config(["bytes": 40 << 20, "seconds": 12]))
-            let first = try LogStreamTests().sidecar(ws)
-            try await first.waitForStatus("a part shipped") { (LogStreamTests.logInfo($0)?["parts"] as? Int ?? 0) >= 1 }
+            _ = try KubeletConfigMap(directory: ws.configDir, values: try ConfigMapValues.logShipping(["bytes": 40 << 20, "seconds": 12]))
+            let first = try ws.logShippingSidecar()
+            try await first.waitForStatus("a part shipped") { LogStatus.parts($0) >= 1 }
             let start = ContinuousClock.now
             first.signal(SIGTERM)
             let code = await first.waitForExit(timeout: .seconds(10))
@@ -101,10 +102,10 @@ extension IntegrationSuite {
             let running = try await RayHead.client().job(StatusDirectory.read(ws.statusDir)["id"]!)
             #expect(!running.status.isTerminal || running.status == .succeeded, "the run is left to Ray, not stopped")
 
-            let second = try LogStreamTests().sidecar(ws)
+            let second = try ws.logShippingSidecar()
             defer { second.signal(SIGKILL) }
-            let status = try await second.waitForStatus(timeout: .seconds(180), "log complete after the restart", LogStreamTests.complete)
-            try await LogStreamTests().expectByteExact(status, jobName: ws.jobName)
+            let status = try await second.waitForStatus(timeout: .seconds(180), "log complete after the restart", LogStatus.complete)
+            try await ShippedLog.expectByteExact(status, jobName: ws.jobName)
             #expect(try await RayHead.submissions(of: ws.jobName).count == 1)
             await second.stop()
         }

@@ -17,20 +17,20 @@ extension IntegrationSuite {
             try RayHead.ensure(.open)
             try S3Server.ensure()
             let version = try await RayHead.version()
-            let ws = try SidecarCoreTests.Workspace("nonl")
+            let ws = try Workspace("nonl")
             defer { ws.cleanup() }
-            var config = try LogStreamTests.config([:])
+            var config = try ConfigMapValues.logShipping([:])
             config["jobdata.jobScript"] = """
                 import sys
                 sys.stdout.write("1" * 70000 + "\\n0 and 1 at the start of lines\\n" + "10" * 40000 + "\\nthe last line has no newline")
                 sys.stdout.flush()
                 """
             _ = try KubeletConfigMap(directory: ws.configDir, values: config)
-            let sidecar = try LogStreamTests().sidecar(ws)
+            let sidecar = try ws.logShippingSidecar()
             defer { sidecar.signal(SIGKILL) }
-            let status = try await sidecar.waitForStatus(timeout: .seconds(120), "log complete", LogStreamTests.complete)
+            let status = try await sidecar.waitForStatus(timeout: .seconds(120), "log complete", LogStatus.complete)
             #expect(status["status.jobStatus"] == "SUCCEEDED")
-            try await LogStreamTests().expectByteExact(status, jobName: ws.jobName)
+            try await ShippedLog.expectByteExact(status, jobName: ws.jobName)
             let json = try #require(try JSONSerialization.jsonObject(with: Data(status["status.json"]!.utf8)) as? [String: Any])
             #expect(json["rayVersion"] as? String == version.text)
             #expect(sidecar.log.contains("connected to Ray"), "the version is logged")
@@ -42,9 +42,9 @@ extension IntegrationSuite {
         @Test func aFieldTheClustersReleaseLacksIsInvalidAndLeavesTheRunningJobAlone() async throws {
             try RayHead.ensure(.open)
             let version = try await RayHead.version()
-            let ws = try SidecarCoreTests.Workspace("fields")
+            let ws = try Workspace("fields")
             defer { ws.cleanup() }
-            var configMap = try KubeletConfigMap(directory: ws.configDir, values: SidecarCoreTests.baseConfig(script: "import time; time.sleep(600)"))
+            var configMap = try KubeletConfigMap(directory: ws.configDir, values: ConfigMapValues.inline(script: "import time; time.sleep(600)"))
             let sidecar = try ws.sidecar()
             defer { sidecar.signal(SIGKILL) }
             let running = try await sidecar.waitForStatus("RUNNING") { $0["status.jobStatus"] == "RUNNING" }
@@ -84,17 +84,17 @@ extension IntegrationSuite {
             let tokenDir = try TestEnvironment.temporaryDirectory("logtoken")
             defer { try? FileManager.default.removeItem(atPath: tokenDir) }
             try token.write(toFile: tokenDir + "/token", atomically: true, encoding: .utf8)
-            let ws = try SidecarCoreTests.Workspace("logtoken")
+            let ws = try Workspace("logtoken")
             defer { ws.cleanup() }
-            _ = try KubeletConfigMap(directory: ws.configDir, values: try LogStreamTests.config(["bytes": 6 << 20, "seconds": 4]))
+            _ = try KubeletConfigMap(directory: ws.configDir, values: try ConfigMapValues.logShipping(["bytes": 6 << 20, "seconds": 4]))
             let sidecar = try SidecarProcess(
                 configDir: ws.configDir, statusDir: ws.statusDir, jobName: ws.jobName, rayCredentialsDir: tokenDir,
                 arguments: ["--s3-credentials-dir", S3Server.credentialsDirectory])
             defer { sidecar.signal(SIGKILL) }
-            let status = try await sidecar.waitForStatus(timeout: .seconds(120), "log complete", LogStreamTests.complete)
+            let status = try await sidecar.waitForStatus(timeout: .seconds(120), "log complete", LogStatus.complete)
             #expect(status["status.jobStatus"] == "SUCCEEDED")
             let id = try #require(status["id"])
-            let object = try await S3Server.client().getObject(bucket: LogStreamTests.bucket, key: "\(ws.jobName)/logs/\(id).log", maxBytes: 1 << 30)
+            let object = try await S3Server.client().getObject(bucket: ConfigMapValues.logBucket, key: "\(ws.jobName)/logs/\(id).log", maxBytes: 1 << 30)
             let ray = Data(try await RayHead.client(token: token).logs(id).utf8)
             #expect(object.count == ray.count, "object \(object.count) bytes, Ray \(ray.count) bytes")
             #expect(object == ray)

@@ -2,6 +2,7 @@ import Foundation
 import RayBridge
 import RayBridgeClients
 import RayBridgeCore
+import RayBridgeTestKit
 import Testing
 
 #if canImport(Glibc)
@@ -12,42 +13,6 @@ extension IntegrationSuite {
     /// The sidecar end to end: the real binary, a real Ray head, a ConfigMap directory updated the
     /// way the kubelet does it. One Ray cluster serves them all, so they run one at a time.
     @Suite(.serialized) struct SidecarCoreTests {
-        static func baseConfig(script: String, parameters: String = "{}", interval: Int = 1) -> [String: String] {
-            [
-                "resourceURL": TestEnvironment.rayURL,
-                "updateInterval": "\(interval)",
-                "jobdata.scriptLocation": "inline",
-                "jobdata.jobScript": script,
-                "jobdata.jobParameters": parameters,
-            ]
-        }
-
-        static func json(_ object: Any) -> String {
-            String(decoding: try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
-        }
-
-        struct Workspace {
-            let configDir: String
-            let statusDir: String
-            let jobName: String
-
-            init(_ label: String) throws {
-                configDir = try TestEnvironment.temporaryDirectory("\(label)-config")
-                statusDir = try TestEnvironment.temporaryDirectory("\(label)-status")
-                jobName = TestEnvironment.uniqueJobName(label)
-            }
-
-            func sidecar(rayCredentialsDir: String? = nil, crashAt: String? = nil, arguments: [String] = []) throws -> SidecarProcess {
-                try SidecarProcess(configDir: configDir, statusDir: statusDir, jobName: jobName, rayCredentialsDir: rayCredentialsDir,
-                                   arguments: arguments, environment: crashAt.map { ["RAYBRIDGE_TEST_CRASH_AT": $0] } ?? [:])
-            }
-
-            func cleanup() {
-                try? FileManager.default.removeItem(atPath: configDir)
-                try? FileManager.default.removeItem(atPath: statusDir)
-            }
-        }
-
         @Test func inlineScriptGetsExactlyTheParametersAndEnvGivenAndNothingIsInjected() async throws {
             try RayHead.ensure(.open)
             let ws = try Workspace("echo")
@@ -59,8 +24,8 @@ extension IntegrationSuite {
                 "glob": "*", "dollar": "$HOME", "backslash": "a\\b", "number": 10, "bool": true,
             ] as [String: Any]
             let env = ["RB_PLAIN": "v1", "RB_TRICKY": "$(touch \(marker)) 'x' \"y\" `z`;\nnext", "RB_UNICODE": "ü 🚀"]
-            var values = Self.baseConfig(script: try TestEnvironment.app("echo_kwargs.py"), parameters: Self.json(hostile))
-            values["jobdata.scriptMetadata"] = Self.json(["env": env])
+            var values = ConfigMapValues.inline(script: try TestEnvironment.app("echo_kwargs.py"), parameters: ConfigMapValues.json(hostile))
+            values["jobdata.scriptMetadata"] = ConfigMapValues.json(["env": env])
             _ = try KubeletConfigMap(directory: ws.configDir, values: values)
             let sidecar = try ws.sidecar()
 
@@ -98,7 +63,7 @@ extension IntegrationSuite {
             try RayHead.ensure(.open)
             let ws = try Workspace("edit")
             defer { ws.cleanup() }
-            var cm = try KubeletConfigMap(directory: ws.configDir, values: Self.baseConfig(script: try TestEnvironment.app("sleeper.py"), parameters: #"{"seconds": 120}"#))
+            var cm = try KubeletConfigMap(directory: ws.configDir, values: ConfigMapValues.inline(script: try TestEnvironment.app("sleeper.py"), parameters: #"{"seconds": 120}"#))
             let sidecar = try ws.sidecar()
             defer { sidecar.signal(SIGKILL) }
 
@@ -138,7 +103,7 @@ extension IntegrationSuite {
             try RayHead.ensure(.open)
             let ws = try Workspace("crash")
             defer { ws.cleanup() }
-            _ = try KubeletConfigMap(directory: ws.configDir, values: Self.baseConfig(script: try TestEnvironment.app("sleeper.py"), parameters: #"{"seconds": 4}"#))
+            _ = try KubeletConfigMap(directory: ws.configDir, values: ConfigMapValues.inline(script: try TestEnvironment.app("sleeper.py"), parameters: #"{"seconds": 4}"#))
             let crashAt = point.hasPrefix("after-") ? String(point.split(separator: "+")[0]) : nil
             let first = try ws.sidecar(crashAt: crashAt)
             if crashAt != nil {
@@ -163,7 +128,7 @@ extension IntegrationSuite {
             try RayHead.ensure(.open)
             let ws = try Workspace("invalid")
             defer { ws.cleanup() }
-            var cm = try KubeletConfigMap(directory: ws.configDir, values: Self.baseConfig(script: try TestEnvironment.app("sleeper.py"), parameters: #"{"seconds": 8}"#))
+            var cm = try KubeletConfigMap(directory: ws.configDir, values: ConfigMapValues.inline(script: try TestEnvironment.app("sleeper.py"), parameters: #"{"seconds": 8}"#))
             let sidecar = try ws.sidecar()
             defer { sidecar.signal(SIGKILL) }
             let id = try await sidecar.waitForStatus("RUNNING") { $0["status.jobStatus"] == "RUNNING" }["id"]!
@@ -178,7 +143,7 @@ extension IntegrationSuite {
             #expect(try await client.job(id).status == .running)
 
             // The run goes on to its natural end; fixing the ConfigMap shows it and submits nothing new.
-            try await waitUntil("the run SUCCEEDED on Ray", timeout: .seconds(60)) { try await client.job(id).status == .succeeded }
+            try await eventually("the run SUCCEEDED on Ray", timeout: .seconds(60), every: .milliseconds(200)) { try await client.job(id).status == .succeeded }
             try cm.update(["updateInterval": "1", "jobproperties": "", "kill": "false", "jobdata.jobParameters": #"{"seconds": 8}"#])
             try await sidecar.waitForStatus("SUCCEEDED after the fix") { $0["status.jobStatus"] == "SUCCEEDED" && $0["id"] == id }
             #expect(try await RayHead.submissions(of: ws.jobName).count == 1)
@@ -191,14 +156,14 @@ extension IntegrationSuite {
             try RayHead.ensure(.open)
             let ws = try Workspace("end")
             defer { ws.cleanup() }
-            var config = Self.baseConfig(script: try TestEnvironment.app("sleeper.py"), parameters: #"{"seconds": 6}"#)
+            var config = ConfigMapValues.inline(script: try TestEnvironment.app("sleeper.py"), parameters: #"{"seconds": 6}"#)
             config["updateInterval"] = "300"
             _ = try KubeletConfigMap(directory: ws.configDir, values: config)
             let sidecar = try ws.sidecar()
             defer { sidecar.signal(SIGKILL) }
             let id = try await sidecar.waitForStatus("RUNNING") { $0["status.jobStatus"] == "RUNNING" }["id"]!
             let client = try RayHead.client()
-            try await waitUntil("the run SUCCEEDED on Ray", timeout: .seconds(60)) { try await client.job(id).status == .succeeded }
+            try await eventually("the run SUCCEEDED on Ray", timeout: .seconds(60), every: .milliseconds(200)) { try await client.job(id).status == .succeeded }
             // The poll alone would take up to 300 s here; a minute of slack keeps this no timing test.
             let status = try await sidecar.waitForStatus(timeout: .seconds(60), "SUCCEEDED without the poll") { $0["status.jobStatus"] == "SUCCEEDED" }
             #expect(status["id"] == id)
@@ -212,7 +177,7 @@ extension IntegrationSuite {
             try RayHead.ensure(.open)
             let ws = try Workspace("exit\(code)")
             defer { ws.cleanup() }
-            _ = try KubeletConfigMap(directory: ws.configDir, values: Self.baseConfig(script: script))
+            _ = try KubeletConfigMap(directory: ws.configDir, values: ConfigMapValues.inline(script: script))
             let sidecar = try ws.sidecar(arguments: ["--exit-on-completion"])
             defer { sidecar.signal(SIGKILL) }
             let exited = await sidecar.waitForExit(timeout: .seconds(120))
@@ -229,14 +194,14 @@ extension IntegrationSuite {
             for stopOnExit in [false, true] {
                 let ws = try Workspace(stopOnExit ? "stopexit" : "keeprun")
                 defer { ws.cleanup() }
-                _ = try KubeletConfigMap(directory: ws.configDir, values: Self.baseConfig(script: try TestEnvironment.app("sleeper.py"), parameters: #"{"seconds": 30}"#))
+                _ = try KubeletConfigMap(directory: ws.configDir, values: ConfigMapValues.inline(script: try TestEnvironment.app("sleeper.py"), parameters: #"{"seconds": 30}"#))
                 let sidecar = try ws.sidecar(arguments: stopOnExit ? ["--stop-on-exit"] : [])
                 defer { sidecar.signal(SIGKILL) }
                 let id = try await sidecar.waitForStatus("RUNNING") { $0["status.jobStatus"] == "RUNNING" }["id"]!
                 sidecar.signal(SIGTERM)
                 #expect(await sidecar.waitForExit(timeout: .seconds(10)) == 0)
                 if stopOnExit {
-                    try await waitUntil("the run STOPPED on Ray", timeout: .seconds(30)) { try await client.job(id).status == .stopped }
+                    try await eventually("the run STOPPED on Ray", timeout: .seconds(30), every: .milliseconds(200)) { try await client.job(id).status == .stopped }
                 } else {
                     try await Task.sleep(for: .seconds(2))
                     #expect(try await client.job(id).status == .running)
@@ -249,7 +214,7 @@ extension IntegrationSuite {
             try RayHead.stop()
             let ws = try Workspace("down")
             defer { ws.cleanup() }
-            _ = try KubeletConfigMap(directory: ws.configDir, values: Self.baseConfig(script: "print('hello')"))
+            _ = try KubeletConfigMap(directory: ws.configDir, values: ConfigMapValues.inline(script: "print('hello')"))
             let sidecar = try ws.sidecar()
             defer { sidecar.signal(SIGKILL) }
             let waiting = try await sidecar.waitForStatus(timeout: .seconds(90), "WAITING") { $0["status.jobStatus"] == "WAITING" && ($0["status.message"] ?? "").contains("unreachable") }
@@ -268,7 +233,7 @@ extension IntegrationSuite {
             // Missing token.
             let missing = try Workspace("notoken")
             defer { missing.cleanup() }
-            _ = try KubeletConfigMap(directory: missing.configDir, values: Self.baseConfig(script: "print('hello')"))
+            _ = try KubeletConfigMap(directory: missing.configDir, values: ConfigMapValues.inline(script: "print('hello')"))
             let noToken = try missing.sidecar()
             try await noToken.waitForStatus(timeout: .seconds(30), "requires a token") { ($0["status.message"] ?? "").contains("requires a token") && $0["status.jobStatus"] == "WAITING" }
             await noToken.stop()
@@ -278,9 +243,9 @@ extension IntegrationSuite {
             defer { ws.cleanup() }
             let credentials = try TestEnvironment.temporaryDirectory("ray-credentials")
             defer { try? FileManager.default.removeItem(atPath: credentials) }
-            let secret = AtomicDirectoryWriter(directory: credentials)
+            let secret = KubeletAtomicWriter(directory: credentials)
             try secret.write(["token": Data("wrong-token".utf8)])
-            _ = try KubeletConfigMap(directory: ws.configDir, values: Self.baseConfig(script: "print('hello')"))
+            _ = try KubeletConfigMap(directory: ws.configDir, values: ConfigMapValues.inline(script: "print('hello')"))
             let sidecar = try ws.sidecar(rayCredentialsDir: credentials)
             defer { sidecar.signal(SIGKILL) }
             let refused = try await sidecar.waitForStatus(timeout: .seconds(30), "token refused") { ($0["status.message"] ?? "").contains("refused our token") }
@@ -293,13 +258,5 @@ extension IntegrationSuite {
             #expect(!sidecar.log.contains(token))
             await sidecar.stop()
         }
-    }
-}
-
-func waitUntil(_ what: String, timeout: Duration, _ condition: () async throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while try await !condition() {
-        if ContinuousClock.now > deadline { throw TestFailure("timed out after \(timeout) waiting until \(what)") }
-        try await Task.sleep(for: .milliseconds(200))
     }
 }

@@ -12,7 +12,7 @@ extension IntegrationSuite {
     /// Ray and S3 behind a real TLS terminator (nginx) with a private CA, Ray under a path prefix
     /// as ingresses put it: the CA comes from `--ca-file`, mounted like a Secret.
     @Suite(.serialized) struct TLSTests {
-        func sidecar(_ ws: SidecarCoreTests.Workspace, caDirectory: String) throws -> SidecarProcess {
+        func sidecar(_ ws: Workspace, caDirectory: String) throws -> SidecarProcess {
             try SidecarProcess(
                 configDir: ws.configDir, statusDir: ws.statusDir, jobName: ws.jobName,
                 arguments: ["--s3-credentials-dir", S3Server.credentialsDirectory, "--ca-file", caDirectory + "/ca.pem"])
@@ -23,30 +23,30 @@ extension IntegrationSuite {
             try RayHead.ensure(.open)
             try S3Server.ensure()
             try TLSProxy.ensure()
-            let ws = try SidecarCoreTests.Workspace("tls")
+            let ws = try Workspace("tls")
             let caDirectory = try TestEnvironment.temporaryDirectory("tls-ca")
             defer {
                 ws.cleanup()
                 try? FileManager.default.removeItem(atPath: caDirectory)
             }
             _ = try TLSProxy.mountedCA(TLSProxy.caFile, in: caDirectory)
-            var config = try LogStreamTests.config(["bytes": 6 << 20, "seconds": 30], endpoint: TLSProxy.s3Endpoint)
+            var config = try ConfigMapValues.logShipping(["bytes": 6 << 20, "seconds": 30], endpoint: TLSProxy.s3Endpoint)
             config["resourceURL"] = TLSProxy.rayPrefixURL
             config["s3.secure"] = "true"
             var configMap = try KubeletConfigMap(directory: ws.configDir, values: config)
             let sidecar = try sidecar(ws, caDirectory: caDirectory)
             defer { sidecar.signal(SIGKILL) }
             let first = try await sidecar.waitForStatus("RUNNING through TLS") { $0["status.jobStatus"] == "RUNNING" }
-            try configMap.update(["jobdata.jobParameters": SidecarCoreTests.json(["bytes": 3 << 20])])
+            try configMap.update(["jobdata.jobParameters": ConfigMapValues.json(["bytes": 3 << 20])])
             let status = try await sidecar.waitForStatus(timeout: .seconds(180), "the edit's run and its log complete") {
-                $0["id"] != first["id"] && LogStreamTests.complete($0)
+                $0["id"] != first["id"] && LogStatus.complete($0)
             }
             #expect(status["status.jobStatus"] == "SUCCEEDED")
-            try await LogStreamTests().expectByteExact(status, jobName: ws.jobName)
+            try await ShippedLog.expectByteExact(status, jobName: ws.jobName)
             let runs = try await RayHead.submissions(of: ws.jobName)
             #expect(runs.map(\.status) == [.stopped, .succeeded])
             // Every request went through the prefix: nginx's access log has them under /ray/.
-            let access = (try? String(contentsOfFile: TestEnvironment.repoRoot.appendingPathComponent(".run/tls/access.log").path, encoding: .utf8)) ?? ""
+            let access = (try? String(contentsOfFile: TLSProxy.accessLog, encoding: .utf8)) ?? ""
             #expect(access.contains("/ray/api/jobs/"), "the prefix is kept on every request")
             await sidecar.stop()
         }
@@ -57,14 +57,14 @@ extension IntegrationSuite {
             try RayHead.ensure(.open)
             try S3Server.ensure()
             try TLSProxy.ensure()
-            let ws = try SidecarCoreTests.Workspace("tlswrong")
+            let ws = try Workspace("tlswrong")
             let caDirectory = try TestEnvironment.temporaryDirectory("tls-wrong-ca")
             defer {
                 ws.cleanup()
                 try? FileManager.default.removeItem(atPath: caDirectory)
             }
             var mounted = try TLSProxy.mountedCA(TLSProxy.wrongCAFile, in: caDirectory)
-            var config = SidecarCoreTests.baseConfig(script: "print('over TLS')")
+            var config = ConfigMapValues.inline(script: "print('over TLS')")
             config["resourceURL"] = TLSProxy.rayURL
             _ = try KubeletConfigMap(directory: ws.configDir, values: config)
             let sidecar = try sidecar(ws, caDirectory: caDirectory)

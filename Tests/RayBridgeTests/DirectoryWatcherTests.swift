@@ -1,8 +1,10 @@
 import Foundation
+import RayBridgeTestKit
+import Testing
+
 @testable import RayBridge
 @testable import RayBridgeClients
 @testable import RayBridgeCore
-import Testing
 
 /// Serialized: one test stops the process-wide inotify thread.
 @Suite(.serialized) struct DirectoryWatcherTests {
@@ -17,7 +19,7 @@ import Testing
     @Test func seesEachKubeletStyleUpdateOnce() async throws {
         let temp = try WatchTestDirectory()
         defer { temp.remove() }
-        let writer = AtomicDirectoryWriter(directory: temp.path)
+        let writer = KubeletAtomicWriter(directory: temp.path)
         try writer.write(data(["a": "1", "b": "2"]))
         let collector = SnapshotCollector(directory: temp.path)
         defer { collector.cancel() }
@@ -88,23 +90,23 @@ import Testing
         let temp = try WatchTestDirectory()
         defer { temp.remove() }
         let dir = temp.sub("volume")
-        try AtomicDirectoryWriter(directory: dir).write(data(["a": "1"]))
+        try KubeletAtomicWriter(directory: dir).write(data(["a": "1"]))
         let collector = SnapshotCollector(directory: dir)
         defer { collector.cancel() }
         #expect(try #require(await collector.waitFor(0)).values == ["a": "1"])
 
         try FileManager.default.removeItem(atPath: dir)
         try await Task.sleep(for: .milliseconds(300))
-        try AtomicDirectoryWriter(directory: dir).write(data(["a": "2"]))
+        try KubeletAtomicWriter(directory: dir).write(data(["a": "2"]))
         #expect(try #require(await collector.waitFor(1, timeout: .seconds(4))).values == ["a": "2"])
 
         // The new directory is watched, not just read once.
-        try AtomicDirectoryWriter(directory: dir).write(data(["a": "3"]))
+        try KubeletAtomicWriter(directory: dir).write(data(["a": "3"]))
         #expect(try #require(await collector.waitFor(2, timeout: .seconds(2))).values == ["a": "3"])
 
         // Moved away and another one moved in.
         #expect(rename(dir, temp.sub("moved")) == 0)
-        try AtomicDirectoryWriter(directory: temp.sub("staging")).write(data(["a": "4"]))
+        try KubeletAtomicWriter(directory: temp.sub("staging")).write(data(["a": "4"]))
         #expect(rename(temp.sub("staging"), dir) == 0)
         #expect(try #require(await collector.waitFor(3, timeout: .seconds(4))).values == ["a": "4"])
         #expect(collector.count == 4)
@@ -118,15 +120,15 @@ import Testing
         defer { collector.cancel() }
         try await Task.sleep(for: .milliseconds(300))
         #expect(collector.count == 0)
-        try AtomicDirectoryWriter(directory: dir).write(data(["k": "v"]))
+        try KubeletAtomicWriter(directory: dir).write(data(["k": "v"]))
         #expect(try #require(await collector.waitFor(0, timeout: .seconds(4))).values == ["k": "v"])
     }
 
     @Test func watchesSeveralDirectoriesAtOnce() async throws {
         let temp = try WatchTestDirectory()
         defer { temp.remove() }
-        let one = AtomicDirectoryWriter(directory: temp.sub("one"))
-        let two = AtomicDirectoryWriter(directory: temp.sub("two"))
+        let one = KubeletAtomicWriter(directory: temp.sub("one"))
+        let two = KubeletAtomicWriter(directory: temp.sub("two"))
         try one.write(data(["x": "1"]))
         try two.write(data(["y": "1"]))
         let first = SnapshotCollector(directory: one.directory)
@@ -152,7 +154,7 @@ import Testing
     @Test func terminatingAStreamUnwatchesAndANewWatcherWorks() async throws {
         let temp = try WatchTestDirectory()
         defer { temp.remove() }
-        let writer = AtomicDirectoryWriter(directory: temp.path)
+        let writer = KubeletAtomicWriter(directory: temp.path)
         try writer.write(data(["a": "1"]))
         let canonical = URL(fileURLWithPath: temp.path).resolvingSymlinksInPath().path
 
@@ -160,7 +162,7 @@ import Testing
         #expect(await first.waitFor(0) != nil)
         #expect(InotifyThread.shared.watchedDirectories().contains(canonical))
         first.cancel()
-        #expect(await SnapshotCollector.eventually(timeout: .seconds(2)) { !InotifyThread.shared.watchedDirectories().contains(canonical) })
+        try await eventually("the directory unwatched", timeout: .seconds(2)) { !InotifyThread.shared.watchedDirectories().contains(canonical) }
 
         // Dropping the stream without iterating it also ends the subscription.
         do {
@@ -168,7 +170,7 @@ import Testing
             var iterator = stream.makeAsyncIterator()
             _ = await iterator.next()
         }
-        #expect(await SnapshotCollector.eventually(timeout: .seconds(2)) { !InotifyThread.shared.watchedDirectories().contains(canonical) })
+        try await eventually("the directory unwatched", timeout: .seconds(2)) { !InotifyThread.shared.watchedDirectories().contains(canonical) }
 
         let second = SnapshotCollector(directory: temp.path)
         defer { second.cancel() }
@@ -188,7 +190,7 @@ import Testing
         #expect(await iterator.next() == nil)
 
         // A watcher outlives a stop: its stream ends, it subscribes again, and it still sees changes.
-        let writer = AtomicDirectoryWriter(directory: temp.path)
+        let writer = KubeletAtomicWriter(directory: temp.path)
         try writer.write(data(["a": "1"]))
         let collector = SnapshotCollector(directory: temp.path)
         defer { collector.cancel() }

@@ -1,4 +1,5 @@
 import Foundation
+import RayBridgeTestKit
 import Testing
 
 @testable import RayBridge
@@ -50,9 +51,8 @@ import Testing
         if let python = ProcessInfo.processInfo.environment["RAYBRIDGE_PYTHON"], !python.isEmpty {
             return python
         }
-        // The project's venv (make deps), found from this file, so any clone works.
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let venv = root.appendingPathComponent(".venv/bin/python").path
+        // The project's venv (make deps; RAYBRIDGE_VENV moves it), else whatever python3 is about.
+        let venv = RepositoryLayout.venvPython
         return FileManager.default.isExecutableFile(atPath: venv) ? venv : "python3"
     }
 

@@ -1,11 +1,11 @@
 import Foundation
 
-/// A fresh directory under /tmp, removed with `remove()`.
+/// A fresh directory under the system's temporary directory, removed with `remove()`.
 struct WatchTestDirectory: Sendable {
     let path: String
 
     init() throws {
-        path = "/tmp/raybridge-test-\(UUID().uuidString.prefix(8).lowercased())"
+        path = NSTemporaryDirectory() + "raybridge-test-\(UUID().uuidString.prefix(8).lowercased())"
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
     }
 

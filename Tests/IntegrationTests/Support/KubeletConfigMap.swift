@@ -1,10 +1,7 @@
-import Foundation
-import RayBridge
-import RayBridgeClients
-import RayBridgeCore
+import RayBridgeTestKit
 
-/// A ConfigMap volume as the kubelet maintains it: every update is a new timestamped directory
-/// and an atomic `..data` swap (the same algorithm, step by step, on a real directory).
+/// A ConfigMap (or Secret) volume as the kubelet maintains it: every update is a new timestamped
+/// directory and an atomic `..data` swap, done by the test kit's kubelet, not by raybridge's code.
 struct KubeletConfigMap {
     let directory: String
     private(set) var values: [String: String]
@@ -15,12 +12,13 @@ struct KubeletConfigMap {
         try write()
     }
 
+    /// Sets the given keys; a nil value removes its key.
     mutating func update(_ changes: [String: String?]) throws {
         for (key, value) in changes { values[key] = value }
         try write()
     }
 
     private func write() throws {
-        try AtomicDirectoryWriter(directory: directory).write(values.mapValues { Data($0.utf8) })
+        try KubeletAtomicWriter(directory: directory).write(values)
     }
 }

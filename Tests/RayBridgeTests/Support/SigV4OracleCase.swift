@@ -38,15 +38,18 @@ struct SigV4OracleCase: Codable {
         }
 
         let scheme = chance(50) ? "https" : "http"
-        let host = ["s3.amazonaws.com", "s3.eu-west-1.amazonaws.com", "127.0.0.1", "localhost",
-                    "minio.storage.svc.cluster.local", "S3.Example.COM", "[::1]"].randomElement(using: &rng)!
+        let host = [
+            "s3.amazonaws.com", "s3.eu-west-1.amazonaws.com", "127.0.0.1", "localhost",
+            "minio.storage.svc.cluster.local", "S3.Example.COM", "[::1]",
+        ].randomElement(using: &rng)!
         let port = [nil, scheme == "http" ? 80 : 443, 9000, 4566, 8443, scheme == "http" ? 443 : 80]
             .randomElement(using: &rng)!
         let portPart = port.map { ":\($0)" } ?? ""
         let bucket = "ray-" + string("abcdefghijklmnopqrstuvwxyz0123456789-", 3...20) + "x"
         let objectPath = chance(85) ? S3Path.encode(key: key) : ""
         let virtualHosted = !host.first!.isNumber && host != "[::1]" && host != "localhost" && chance(50)
-        let url = virtualHosted
+        let url =
+            virtualHosted
             ? "\(scheme)://\(bucket).\(host)\(portPart)/\(objectPath)"
             : "\(scheme)://\(host)\(portPart)/\(bucket)" + (objectPath.isEmpty ? "" : "/\(objectPath)")
 
@@ -73,12 +76,17 @@ struct SigV4OracleCase: Codable {
         }
         var headers: [[String]] = []
         if chance(40) {
-            headers.append([chance(50) ? "Content-Type" : "content-type",
-                            ["application/octet-stream", "text/plain; charset=utf-8", "application/xml",
-                             "application/x-ndjson"].randomElement(using: &rng)!])
+            headers.append([
+                chance(50) ? "Content-Type" : "content-type",
+                [
+                    "application/octet-stream", "text/plain; charset=utf-8", "application/xml",
+                    "application/x-ndjson",
+                ].randomElement(using: &rng)!,
+            ])
         }
         for _ in 0..<Int.random(in: 0...3, using: &rng) {
-            let name = ["X-Amz-Meta-", "x-amz-meta-", "X-AMZ-META-"].randomElement(using: &rng)!
+            let name =
+                ["X-Amz-Meta-", "x-amz-meta-", "X-AMZ-META-"].randomElement(using: &rng)!
                 + string("abcdefghij-", 1...8)
             headers.append([name, spaced(string(alnum + " -_.,;:'\"()/=", 0...30))])
             if chance(15) { headers.append([name.uppercased(), string(alnum, 1...6)]) }

@@ -1,4 +1,5 @@
 import Foundation
+import RayBridgeTestKit
 
 #if canImport(Glibc)
 import Glibc
@@ -11,20 +12,20 @@ final class HostileServer {
     let logPath: String
     private let process = Process()
 
-    init(port: Int, mode: [String]) throws {
+    init(port: Int, mode: [String]) async throws {
         self.port = port
         logPath = NSTemporaryDirectory() + "raybridge-hostile-\(port).log"
         try? FileManager.default.removeItem(atPath: logPath)
         FileManager.default.createFile(atPath: logPath, contents: nil)
-        process.executableURL = TestEnvironment.repoRoot.appendingPathComponent(".venv/bin/python")
+        process.executableURL = URL(fileURLWithPath: RepositoryLayout.venvPython)
         process.arguments = [TestEnvironment.script("hostile_server.py"), "--port", "\(port)", "--log", logPath] + mode
         try process.run()
-        for _ in 0..<100 {
-            if (try? TestEnvironment.shell(["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/\(port)"]).status) == 0 { return }
-            Thread.sleep(forTimeInterval: 0.1)
+        do {
+            try await LoopbackPort.waitUntilAccepting(port, what: "the hostile server")
+        } catch {
+            stop()
+            throw error
         }
-        stop()
-        throw TestFailure("the hostile server did not start on port \(port)")
     }
 
     var url: String { "http://127.0.0.1:\(port)" }

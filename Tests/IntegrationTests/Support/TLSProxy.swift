@@ -1,4 +1,5 @@
 import Foundation
+import RayBridgeTestKit
 
 /// scripts/tls-proxy.sh: nginx on 127.0.0.1 terminating TLS in front of the real Ray (also under
 /// the path prefix `/ray/`) and the real S3, with a CA made by the script with openssl.
@@ -6,8 +7,9 @@ enum TLSProxy {
     static let rayURL = "https://127.0.0.1:8443"
     static let rayPrefixURL = "https://127.0.0.1:8443/ray/"
     static let s3Endpoint = "https://127.0.0.1:9443"
-    static var caFile: String { TestEnvironment.repoRoot.appendingPathComponent(".run/tls/ca.pem").path }
-    static var wrongCAFile: String { TestEnvironment.repoRoot.appendingPathComponent(".run/tls/wrong-ca.pem").path }
+    static var caFile: String { RepositoryLayout.path(".run/tls/ca.pem") }
+    static var wrongCAFile: String { RepositoryLayout.path(".run/tls/wrong-ca.pem") }
+    static var accessLog: String { RepositoryLayout.path(".run/tls/access.log") }
 
     /// Starts it (or keeps it) in front of the services that run now: start S3 first.
     static func ensure() throws {

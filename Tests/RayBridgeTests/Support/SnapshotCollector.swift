@@ -1,6 +1,7 @@
 import RayBridge
 import RayBridgeClients
 import RayBridgeCore
+import RayBridgeTestKit
 import Synchronization
 
 /// Consumes a watcher's stream in the background and records what arrived, and when.
@@ -25,23 +26,13 @@ final class SnapshotCollector: Sendable {
 
     func arrival(_ index: Int) -> ContinuousClock.Instant { received.withLock { $0[index].at } }
 
-    /// Waits for the `index`-th snapshot (0-based).
+    /// The `index`-th snapshot (0-based), once it has arrived; nil if it does not within `timeout`.
     func waitFor(_ index: Int, timeout: Duration = .seconds(5)) async -> DirectorySnapshot? {
-        _ = await Self.eventually(timeout: timeout) { count > index }
+        try? await eventually("snapshot \(index)", timeout: timeout) { count > index }
         return received.withLock { $0.count > index ? $0[index].snapshot : nil }
     }
 
     func cancel() {
         task.withLock { $0?.cancel() }
-    }
-
-    /// Polls `condition` until it holds or `timeout` passes; returns whether it held.
-    static func eventually(timeout: Duration = .seconds(5), _ condition: () -> Bool) async -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if condition() { return true }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        return condition()
     }
 }

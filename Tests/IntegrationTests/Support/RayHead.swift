@@ -1,0 +1,48 @@
+import Foundation
+import RayBridge
+import RayBridgeClients
+import RayBridgeCore
+
+/// The local Ray head (scripts/ray-head.sh), and raybridge's own client pointed at it.
+enum RayHead {
+    enum Mode: Equatable {
+        case open
+        case token(String)
+    }
+
+    static func ensure(_ mode: Mode) throws {
+        var args = [TestEnvironment.script("ray-head.sh"), "start"]
+        if case .token(let token) = mode { args += ["--token", token] }
+        let (status, output) = try TestEnvironment.shell(args)
+        guard status == 0 else {
+            throw TestFailure("could not start the Ray head (\(args.joined(separator: " "))):\n\(output.suffix(4000))")
+        }
+    }
+
+    static func stop() throws {
+        let (status, output) = try TestEnvironment.shell([TestEnvironment.script("ray-head.sh"), "stop"])
+        guard status == 0 else { throw TestFailure("could not stop the Ray head:\n\(output.suffix(4000))") }
+    }
+
+    static func client(token: String? = nil) throws -> RayClient {
+        var credentials = RayCredentials(directory: nil)
+        if let token {
+            let dir = try TestEnvironment.temporaryDirectory("token")
+            try token.write(toFile: dir + "/token", atomically: true, encoding: .utf8)
+            credentials = RayCredentials(directory: dir)
+        }
+        return RayClient(baseURL: URL(string: TestEnvironment.rayURL)!, credentials: credentials)
+    }
+
+    /// The running head's Ray release (`make compat` runs the suites against several).
+    static func version(token: String? = nil) async throws -> RayVersion {
+        guard let version = try await client(token: token).version() else { throw TestFailure("Ray's /api/version names no release") }
+        return version
+    }
+
+    /// The cluster's submissions made for `jobName`, found by raybridge's metadata.
+    static func submissions(of jobName: String, token: String? = nil) async throws -> [RayJobDetails] {
+        try await client(token: token).jobs().filter { $0.metadata?["raybridge.job"] == jobName }
+            .sorted { Int($0.metadata?["raybridge.sequence"] ?? "0") ?? 0 < Int($1.metadata?["raybridge.sequence"] ?? "0") ?? 0 }
+    }
+}

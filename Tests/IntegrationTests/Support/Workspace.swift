@@ -1,0 +1,34 @@
+import Foundation
+
+/// One test's ConfigMap and status directories and its job name, none shared with another test.
+struct Workspace {
+    let configDir: String
+    let statusDir: String
+    let jobName: String
+
+    init(_ label: String) throws {
+        configDir = try TestEnvironment.temporaryDirectory("\(label)-config")
+        statusDir = try TestEnvironment.temporaryDirectory("\(label)-status")
+        jobName = TestEnvironment.uniqueJobName(label)
+    }
+
+    /// A sidecar on this workspace; `crashAt` sets the binary's crash hook (`RAYBRIDGE_TEST_CRASH_AT`).
+    func sidecar(rayCredentialsDir: String? = nil, crashAt: String? = nil, arguments: [String] = []) throws -> SidecarProcess {
+        try SidecarProcess(
+            configDir: configDir, statusDir: statusDir, jobName: jobName, rayCredentialsDir: rayCredentialsDir,
+            arguments: arguments, environment: crashAt.map { ["RAYBRIDGE_TEST_CRASH_AT": $0] } ?? [:])
+    }
+
+    /// A sidecar that ships the log to the local S3, in 5 MiB parts (the smallest S3 allows) so
+    /// that logs of a few MiB already take several parts.
+    func logShippingSidecar(rayCredentialsDir: String? = nil, arguments: [String] = []) throws -> SidecarProcess {
+        try sidecar(
+            rayCredentialsDir: rayCredentialsDir,
+            arguments: ["--s3-credentials-dir", S3Server.credentialsDirectory, "--part-size-mib", "5"] + arguments)
+    }
+
+    func cleanup() {
+        try? FileManager.default.removeItem(atPath: configDir)
+        try? FileManager.default.removeItem(atPath: statusDir)
+    }
+}
