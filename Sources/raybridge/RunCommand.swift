@@ -28,28 +28,41 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "The shared emptyDir where status files (and raybridge's hidden journal) are written. [env: RAYBRIDGE_STATUS_DIR]")
     var statusDir: String?
 
-    @Option(help: "The job's name: prefix of submission ids and default S3 prefix. Letters, digits, '-', '_', '.'. [env: RAYBRIDGE_JOB_NAME or JOBNAME]")
+    @Option(
+        help: "The job's name: prefix of submission ids and default S3 prefix. Letters, digits, '-', '_', '.'. [env: RAYBRIDGE_JOB_NAME or JOBNAME]")
     var jobName: String?
 
-    @Option(help: "Directory with the S3 Secret's files accesskey, secretkey, optional sessiontoken. [env: RAYBRIDGE_S3_CREDENTIALS_DIR] (default: /s3credentials)")
+    @Option(
+        help:
+            "Directory with the S3 Secret's files accesskey, secretkey, optional sessiontoken. [env: RAYBRIDGE_S3_CREDENTIALS_DIR] (default: /s3credentials)"
+    )
     var s3CredentialsDir: String?
 
     @Option(help: "Directory with the Ray Secret's file token, sent as a Bearer token. [env: RAYBRIDGE_RAY_CREDENTIALS_DIR] (default: /credentials)")
     var rayCredentialsDir: String?
 
-    @Option(help: "PEM file of CA certificates trusted for https to Ray and S3, on top of the system's; re-read when it changes (mount it from a Secret or ConfigMap). [env: RAYBRIDGE_CA_FILE]")
+    @Option(
+        help:
+            "PEM file of CA certificates trusted for https to Ray and S3, on top of the system's; re-read when it changes (mount it from a Secret or ConfigMap). [env: RAYBRIDGE_CA_FILE]"
+    )
     var caFile: String?
 
     @Option(help: "Serve /healthz, /readyz and /metrics on ADDR:PORT, e.g. 0.0.0.0:9533. Off when not given. [env: RAYBRIDGE_LISTEN]")
     var listen: String?
 
-    @Option(help: "Size of the first 2,000 parts of the log's multipart upload in MiB (S3's minimum is 5); parts double in size every 2,000 parts after that. [env: RAYBRIDGE_PART_SIZE_MIB] (default: 5)")
+    @Option(
+        help:
+            "Size of the first 2,000 parts of the log's multipart upload in MiB (S3's minimum is 5); parts double in size every 2,000 parts after that. [env: RAYBRIDGE_PART_SIZE_MIB] (default: 5)"
+    )
     var partSizeMib: Int?
 
     @Flag(help: "Exit 0 when the run SUCCEEDED, 1 when it FAILED or was STOPPED (for Job-style pods). [env: RAYBRIDGE_EXIT_ON_COMPLETION]")
     var exitOnCompletion = false
 
-    @Flag(help: "On SIGTERM also stop the current Ray run (by default it keeps running and a restarted sidecar attaches to it again). [env: RAYBRIDGE_STOP_ON_EXIT]")
+    @Flag(
+        help:
+            "On SIGTERM also stop the current Ray run (by default it keeps running and a restarted sidecar attaches to it again). [env: RAYBRIDGE_STOP_ON_EXIT]"
+    )
     var stopOnExit = false
 
     @Option(help: "Log format: text or json. [env: RAYBRIDGE_LOG_FORMAT]")
@@ -67,8 +80,9 @@ struct RunCommand: AsyncParsableCommand {
         _ = mallopt(M_MMAP_THRESHOLD, 32 << 10)
         _ = mallopt(M_TRIM_THRESHOLD, 1 << 20)
         let format = try logFormat ?? Environment.parse("RAYBRIDGE_LOG_FORMAT", as: { LogFormat(rawValue: $0) }, "text or json") ?? .text
-        let level = try logLevel ?? Environment.parse(
-            "RAYBRIDGE_LOG_LEVEL", as: { Logger.Level(rawValue: $0) }, "one of trace, debug, info, notice, warning, error, critical") ?? .info
+        let level =
+            try logLevel ?? Environment.parse(
+                "RAYBRIDGE_LOG_LEVEL", as: { Logger.Level(rawValue: $0) }, "one of trace, debug, info, notice, warning, error, critical") ?? .info
         format.bootstrap(level: level)
         let logger = Logger(label: "raybridge")
 
@@ -115,16 +129,19 @@ struct RunCommand: AsyncParsableCommand {
                     stopOnExit: stopOnExit, logShipping: .init(partSize: partSizeMib << 20), caFile: caFile),
                 http: http, health: health, logger: logger)
             let watcher = DirectoryWatcher(directory: configDir, logger: logger)
-            logger.info("raybridge \(RayBridgeVersion.string) starting", metadata: [
-                "configDir": "\(configDir)", "statusDir": "\(statusDir)", "job": "\(jobName)", "caFile": "\(caFile ?? "-")",
-            ])
+            logger.info(
+                "raybridge \(RayBridgeVersion.string) starting",
+                metadata: [
+                    "configDir": "\(configDir)", "statusDir": "\(statusDir)", "job": "\(jobName)", "caFile": "\(caFile ?? "-")",
+                ])
 
             let sidecar = SidecarService(reconciler: reconciler, watcher: watcher)
             var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
                 .init(service: sidecar, successTerminationBehavior: .gracefullyShutdownGroup)
             ]
             if let healthServer { services.append(.init(service: healthServer)) }
-            var groupConfiguration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint, .sighup], logger: logger)
+            var groupConfiguration = ServiceGroupConfiguration(
+                services: services, gracefulShutdownSignals: [.sigterm, .sigint, .sighup], logger: logger)
             // SIGHUP too: a sidecar has no terminal to reload from; killed by it (the default) it
             // would leave uploads unrecorded. It shuts down like SIGTERM.
             // Kubernetes waits terminationGracePeriodSeconds (30 s by default); we promise 5.

@@ -49,7 +49,8 @@ extension IntegrationSuite {
             // kill, with the stop failing once again: the run is STOPPED on Ray all the same.
             // 601, not 600: a revision runs once, and 600 was the first one.
             try configMap.update(["jobdata.jobParameters": ConfigMapValues.json(["s": 601])])
-            let third = try #require(try await sidecar.waitForStatus("the third run RUNNING") { $0["id"] != second["id"] && $0["status.jobStatus"] == "RUNNING" }["id"])
+            let third = try #require(
+                try await sidecar.waitForStatus("the third run RUNNING") { $0["id"] != second["id"] && $0["status.jobStatus"] == "RUNNING" }["id"])
             try proxy.fail("503 /stop$ 1")
             try configMap.update(["kill": "true"])
             try await sidecar.waitForStatus(timeout: .seconds(20), "STOPPED after a failed stop") { $0["status.jobStatus"] == "STOPPED" }
@@ -70,8 +71,12 @@ extension IntegrationSuite {
             defer { sidecar.signal(SIGKILL) }
             let first = try #require(try await sidecar.waitForStatus("RUNNING") { $0["status.jobStatus"] == "RUNNING" }["id"])
             try configMap.update(["resourceURL": TestEnvironment.rayURL, "jobdata.jobParameters": ConfigMapValues.json(["s": 1])])
-            try await sidecar.waitForStatus(timeout: .seconds(90), "SUCCEEDED on the new URL") { $0["id"] != first && $0["status.jobStatus"] == "SUCCEEDED" }
-            #expect(proxy.requests.contains { $0.hasPrefix("POST /api/jobs/\(first)/stop") }, "the stop went to the old cluster: \(proxy.requests.suffix(10))")
+            try await sidecar.waitForStatus(timeout: .seconds(90), "SUCCEEDED on the new URL") {
+                $0["id"] != first && $0["status.jobStatus"] == "SUCCEEDED"
+            }
+            #expect(
+                proxy.requests.contains { $0.hasPrefix("POST /api/jobs/\(first)/stop") },
+                "the stop went to the old cluster: \(proxy.requests.suffix(10))")
             #expect(try await RayHead.client().job(first).status == .stopped)
             await sidecar.stop()
         }
@@ -133,7 +138,8 @@ extension IntegrationSuite {
                 _ = try? TestEnvironment.shell(["chattr", "-i", ws.statusDir])
                 ws.cleanup()
             }
-            _ = try KubeletConfigMap(directory: ws.configDir, values: Self.config(url: TestEnvironment.rayURL, seconds: 3, extra: ["updateInterval": "1"]))
+            _ = try KubeletConfigMap(
+                directory: ws.configDir, values: Self.config(url: TestEnvironment.rayURL, seconds: 3, extra: ["updateInterval": "1"]))
             let sidecar = try ws.sidecar()
             defer { sidecar.signal(SIGKILL) }
             try await sidecar.waitForStatus("RUNNING") { $0["status.jobStatus"] == "RUNNING" }

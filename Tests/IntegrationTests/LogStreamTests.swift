@@ -90,14 +90,18 @@ extension IntegrationSuite {
             defer { proxy.stop() }
             let ws = try Workspace("logfault")
             defer { ws.cleanup() }
-            _ = try KubeletConfigMap(directory: ws.configDir, values: try ConfigMapValues.logShipping(["bytes": 40 << 20, "seconds": 15], endpoint: "127.0.0.1:\(proxy.port)"))
+            _ = try KubeletConfigMap(
+                directory: ws.configDir,
+                values: try ConfigMapValues.logShipping(["bytes": 40 << 20, "seconds": 15], endpoint: "127.0.0.1:\(proxy.port)"))
             let sidecar = try ws.logShippingSidecar()
             defer { sidecar.signal(SIGKILL) }
             try await sidecar.waitForStatus("a part shipped") { LogStatus.parts($0) >= 1 }
             try proxy.fail(fault)
             try await Task.sleep(for: .seconds(30))
             let during = StatusDirectory.read(ws.statusDir)
-            #expect((LogStatus.info(during)?["error"] as? String)?.isEmpty == false, "the status should say S3 is failing: \(during["status.json"] ?? "")")
+            #expect(
+                (LogStatus.info(during)?["error"] as? String)?.isEmpty == false, "the status should say S3 is failing: \(during["status.json"] ?? "")"
+            )
             proxy.heal()
             let status = try await sidecar.waitForStatus(timeout: .seconds(180), "log complete after S3 came back", LogStatus.complete)
             try await ShippedLog.expectByteExact(status, jobName: ws.jobName)
@@ -110,8 +114,10 @@ extension IntegrationSuite {
             let s3 = S3Server.client()
             let prefix = "it-\(UUID().uuidString.prefix(6))"
             try await s3.putObject(bucket: "ray-scripts", key: "\(prefix)/code.py", body: .init(string: try TestEnvironment.app("echo_kwargs.py")))
-            try await s3.putObject(bucket: "ray-scripts", key: "\(prefix)/metadata.json", body: .init(string: #"{"env": {"RB_FROM_S3": "yes it is"}}"#))
-            try await s3.putObject(bucket: "ray-scripts", key: "\(prefix)/parameters.json", body: .init(string: #"{"iterations": 3, "label": "from s3"}"#))
+            try await s3.putObject(
+                bucket: "ray-scripts", key: "\(prefix)/metadata.json", body: .init(string: #"{"env": {"RB_FROM_S3": "yes it is"}}"#))
+            try await s3.putObject(
+                bucket: "ray-scripts", key: "\(prefix)/parameters.json", body: .init(string: #"{"iterations": 3, "label": "from s3"}"#))
             let ws = try Workspace("s3script")
             defer { ws.cleanup() }
             var values: [String: String] = [
@@ -130,10 +136,11 @@ extension IntegrationSuite {
             let logs = try await RayHead.client().logs(status["id"]!)
             let line = try #require(logs.split(separator: "\n").first { $0.hasPrefix("RAYBRIDGE_ECHO ") })
             let echoed = try #require(try JSONSerialization.jsonObject(with: Data(line.dropFirst("RAYBRIDGE_ECHO ".count).utf8)) as? [String: Any])
-            #expect(echoed["kwargs"] as? [String: String] == [
-                "s3_secret": "mysecret-s3", "s3_bucket": ConfigMapValues.logBucket, "s3_prefix": "\(ws.jobName)/", "s3_secure": "False",
-                "iterations": "3", "label": "from s3",
-            ])
+            #expect(
+                echoed["kwargs"] as? [String: String] == [
+                    "s3_secret": "mysecret-s3", "s3_bucket": ConfigMapValues.logBucket, "s3_prefix": "\(ws.jobName)/", "s3_secure": "False",
+                    "iterations": "3", "label": "from s3",
+                ])
             #expect(echoed["env"] as? [String: String] == ["RB_FROM_S3": "yes it is"])
 
             values["jobdata.jobScript"] = "no-such-bucket-rb:\(prefix)/code.py"

@@ -34,7 +34,9 @@ extension IntegrationSuite {
             let ws = try Workspace("metrics")
             defer { ws.cleanup() }
             let port = 9533
-            var cm = try KubeletConfigMap(directory: ws.configDir, values: ConfigMapValues.inline(script: try TestEnvironment.app("sleeper.py"), parameters: #"{"seconds": 60}"#))
+            var cm = try KubeletConfigMap(
+                directory: ws.configDir,
+                values: ConfigMapValues.inline(script: try TestEnvironment.app("sleeper.py"), parameters: #"{"seconds": 60}"#))
             let sidecar = try ws.sidecar(arguments: ["--listen", "127.0.0.1:\(port)"])
             defer { sidecar.signal(SIGKILL) }
             try await sidecar.waitForStatus("RUNNING") { $0["status.jobStatus"] == "RUNNING" }
@@ -71,14 +73,18 @@ extension IntegrationSuite {
             let ws = try Workspace("ready")
             defer { ws.cleanup() }
             let port = 9534
-            _ = try KubeletConfigMap(directory: ws.configDir, values: ConfigMapValues.inline(script: try TestEnvironment.app("sleeper.py"), parameters: #"{"seconds": 300}"#))
+            _ = try KubeletConfigMap(
+                directory: ws.configDir,
+                values: ConfigMapValues.inline(script: try TestEnvironment.app("sleeper.py"), parameters: #"{"seconds": 300}"#))
             let sidecar = try ws.sidecar(arguments: ["--listen", "127.0.0.1:\(port)"])
             defer { sidecar.signal(SIGKILL) }
             try await sidecar.waitForStatus("RUNNING") { $0["status.jobStatus"] == "RUNNING" }
             #expect(try await Self.get(port, "/readyz").status == 200)
             try RayHead.stop()
             defer { try? RayHead.ensure(.open) }
-            try await eventually("/readyz fails", timeout: .seconds(60), every: .milliseconds(200)) { try await Self.get(port, "/readyz").status == 503 }
+            try await eventually("/readyz fails", timeout: .seconds(60), every: .milliseconds(200)) {
+                try await Self.get(port, "/readyz").status == 503
+            }
             let body = try await Self.get(port, "/readyz").body
             #expect(body.contains("unreachable"), "\(body)")
             #expect(try await Self.get(port, "/healthz").status == 200, "Ray being down is not a reason to restart the sidecar")

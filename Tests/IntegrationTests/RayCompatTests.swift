@@ -94,7 +94,8 @@ extension IntegrationSuite {
             let status = try await sidecar.waitForStatus(timeout: .seconds(120), "log complete", LogStatus.complete)
             #expect(status["status.jobStatus"] == "SUCCEEDED")
             let id = try #require(status["id"])
-            let object = try await S3Server.client().getObject(bucket: ConfigMapValues.logBucket, key: "\(ws.jobName)/logs/\(id).log", maxBytes: 1 << 30)
+            let object = try await S3Server.client().getObject(
+                bucket: ConfigMapValues.logBucket, key: "\(ws.jobName)/logs/\(id).log", maxBytes: 1 << 30)
             let ray = Data(try await RayHead.client(token: token).logs(id).utf8)
             #expect(object.count == ray.count, "object \(object.count) bytes, Ray \(ray.count) bytes")
             #expect(object == ray)

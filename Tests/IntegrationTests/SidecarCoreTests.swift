@@ -18,11 +18,12 @@ extension IntegrationSuite {
             let ws = try Workspace("echo")
             defer { ws.cleanup() }
             let marker = "/tmp/raybridge-pwned-\(UUID().uuidString.prefix(8))"
-            let hostile = [
-                "space": "two words", "quote": "it's \"quoted\"", "subst": "$(touch \(marker))", "tick": "`touch \(marker)`",
-                "semi": "a; touch \(marker)", "newline": "line1\nline2", "unicode": "naïve – 日本語 🚀", "empty": "",
-                "glob": "*", "dollar": "$HOME", "backslash": "a\\b", "number": 10, "bool": true,
-            ] as [String: Any]
+            let hostile =
+                [
+                    "space": "two words", "quote": "it's \"quoted\"", "subst": "$(touch \(marker))", "tick": "`touch \(marker)`",
+                    "semi": "a; touch \(marker)", "newline": "line1\nline2", "unicode": "naïve – 日本語 🚀", "empty": "",
+                    "glob": "*", "dollar": "$HOME", "backslash": "a\\b", "number": 10, "bool": true,
+                ] as [String: Any]
             let env = ["RB_PLAIN": "v1", "RB_TRICKY": "$(touch \(marker)) 'x' \"y\" `z`;\nnext", "RB_UNICODE": "ü 🚀"]
             var values = ConfigMapValues.inline(script: try TestEnvironment.app("echo_kwargs.py"), parameters: ConfigMapValues.json(hostile))
             values["jobdata.scriptMetadata"] = ConfigMapValues.json(["env": env])
@@ -48,10 +49,11 @@ extension IntegrationSuite {
             let kwargs = try #require(echoed["kwargs"] as? [String: String])
             var expected: [String: String] = [:]
             for (key, value) in hostile {
-                expected[key] = switch value {
-                case let b as Bool: b ? "True" : "False"
-                default: "\(value)"
-                }
+                expected[key] =
+                    switch value {
+                    case let b as Bool: b ? "True" : "False"
+                    default: "\(value)"
+                    }
             }
             #expect(kwargs == expected)
             #expect(echoed["env"] as? [String: String] == env)
@@ -63,7 +65,9 @@ extension IntegrationSuite {
             try RayHead.ensure(.open)
             let ws = try Workspace("edit")
             defer { ws.cleanup() }
-            var cm = try KubeletConfigMap(directory: ws.configDir, values: ConfigMapValues.inline(script: try TestEnvironment.app("sleeper.py"), parameters: #"{"seconds": 120}"#))
+            var cm = try KubeletConfigMap(
+                directory: ws.configDir,
+                values: ConfigMapValues.inline(script: try TestEnvironment.app("sleeper.py"), parameters: #"{"seconds": 120}"#))
             let sidecar = try ws.sidecar()
             defer { sidecar.signal(SIGKILL) }
 
@@ -90,7 +94,8 @@ extension IntegrationSuite {
             #expect(try await RayHead.submissions(of: ws.jobName).count == 3)
 
             try cm.update(["resubmit": "again", "jobdata.jobParameters": #"{"seconds": 1}"#])
-            let fourth = try await sidecar.waitForStatus("resubmitted run SUCCEEDED") { $0["status.jobStatus"] == "SUCCEEDED" && $0["id"] != third }["id"]!
+            let fourth = try await sidecar.waitForStatus("resubmitted run SUCCEEDED") { $0["status.jobStatus"] == "SUCCEEDED" && $0["id"] != third }[
+                "id"]!
             #expect(fourth.hasPrefix("\(ws.jobName)-4-"))
             let all = try await RayHead.submissions(of: ws.jobName)
             #expect(all.map(\.status) == [.stopped, .succeeded, .stopped, .succeeded])
@@ -103,7 +108,9 @@ extension IntegrationSuite {
             try RayHead.ensure(.open)
             let ws = try Workspace("crash")
             defer { ws.cleanup() }
-            _ = try KubeletConfigMap(directory: ws.configDir, values: ConfigMapValues.inline(script: try TestEnvironment.app("sleeper.py"), parameters: #"{"seconds": 4}"#))
+            _ = try KubeletConfigMap(
+                directory: ws.configDir, values: ConfigMapValues.inline(script: try TestEnvironment.app("sleeper.py"), parameters: #"{"seconds": 4}"#)
+            )
             let crashAt = point.hasPrefix("after-") ? String(point.split(separator: "+")[0]) : nil
             let first = try ws.sidecar(crashAt: crashAt)
             if crashAt != nil {
@@ -128,7 +135,9 @@ extension IntegrationSuite {
             try RayHead.ensure(.open)
             let ws = try Workspace("invalid")
             defer { ws.cleanup() }
-            var cm = try KubeletConfigMap(directory: ws.configDir, values: ConfigMapValues.inline(script: try TestEnvironment.app("sleeper.py"), parameters: #"{"seconds": 8}"#))
+            var cm = try KubeletConfigMap(
+                directory: ws.configDir, values: ConfigMapValues.inline(script: try TestEnvironment.app("sleeper.py"), parameters: #"{"seconds": 8}"#)
+            )
             let sidecar = try ws.sidecar()
             defer { sidecar.signal(SIGKILL) }
             let id = try await sidecar.waitForStatus("RUNNING") { $0["status.jobStatus"] == "RUNNING" }["id"]!
@@ -143,7 +152,9 @@ extension IntegrationSuite {
             #expect(try await client.job(id).status == .running)
 
             // The run goes on to its natural end; fixing the ConfigMap shows it and submits nothing new.
-            try await eventually("the run SUCCEEDED on Ray", timeout: .seconds(60), every: .milliseconds(200)) { try await client.job(id).status == .succeeded }
+            try await eventually("the run SUCCEEDED on Ray", timeout: .seconds(60), every: .milliseconds(200)) {
+                try await client.job(id).status == .succeeded
+            }
             try cm.update(["updateInterval": "1", "jobproperties": "", "kill": "false", "jobdata.jobParameters": #"{"seconds": 8}"#])
             try await sidecar.waitForStatus("SUCCEEDED after the fix") { $0["status.jobStatus"] == "SUCCEEDED" && $0["id"] == id }
             #expect(try await RayHead.submissions(of: ws.jobName).count == 1)
@@ -163,9 +174,13 @@ extension IntegrationSuite {
             defer { sidecar.signal(SIGKILL) }
             let id = try await sidecar.waitForStatus("RUNNING") { $0["status.jobStatus"] == "RUNNING" }["id"]!
             let client = try RayHead.client()
-            try await eventually("the run SUCCEEDED on Ray", timeout: .seconds(60), every: .milliseconds(200)) { try await client.job(id).status == .succeeded }
+            try await eventually("the run SUCCEEDED on Ray", timeout: .seconds(60), every: .milliseconds(200)) {
+                try await client.job(id).status == .succeeded
+            }
             // The poll alone would take up to 300 s here; a minute of slack keeps this no timing test.
-            let status = try await sidecar.waitForStatus(timeout: .seconds(60), "SUCCEEDED without the poll") { $0["status.jobStatus"] == "SUCCEEDED" }
+            let status = try await sidecar.waitForStatus(timeout: .seconds(60), "SUCCEEDED without the poll") {
+                $0["status.jobStatus"] == "SUCCEEDED"
+            }
             #expect(status["id"] == id)
             #expect(try await RayHead.submissions(of: ws.jobName).count == 1)
             await sidecar.stop()
@@ -194,14 +209,18 @@ extension IntegrationSuite {
             for stopOnExit in [false, true] {
                 let ws = try Workspace(stopOnExit ? "stopexit" : "keeprun")
                 defer { ws.cleanup() }
-                _ = try KubeletConfigMap(directory: ws.configDir, values: ConfigMapValues.inline(script: try TestEnvironment.app("sleeper.py"), parameters: #"{"seconds": 30}"#))
+                _ = try KubeletConfigMap(
+                    directory: ws.configDir,
+                    values: ConfigMapValues.inline(script: try TestEnvironment.app("sleeper.py"), parameters: #"{"seconds": 30}"#))
                 let sidecar = try ws.sidecar(arguments: stopOnExit ? ["--stop-on-exit"] : [])
                 defer { sidecar.signal(SIGKILL) }
                 let id = try await sidecar.waitForStatus("RUNNING") { $0["status.jobStatus"] == "RUNNING" }["id"]!
                 sidecar.signal(SIGTERM)
                 #expect(await sidecar.waitForExit(timeout: .seconds(10)) == 0)
                 if stopOnExit {
-                    try await eventually("the run STOPPED on Ray", timeout: .seconds(30), every: .milliseconds(200)) { try await client.job(id).status == .stopped }
+                    try await eventually("the run STOPPED on Ray", timeout: .seconds(30), every: .milliseconds(200)) {
+                        try await client.job(id).status == .stopped
+                    }
                 } else {
                     try await Task.sleep(for: .seconds(2))
                     #expect(try await client.job(id).status == .running)
@@ -217,7 +236,9 @@ extension IntegrationSuite {
             _ = try KubeletConfigMap(directory: ws.configDir, values: ConfigMapValues.inline(script: "print('hello')"))
             let sidecar = try ws.sidecar()
             defer { sidecar.signal(SIGKILL) }
-            let waiting = try await sidecar.waitForStatus(timeout: .seconds(90), "WAITING") { $0["status.jobStatus"] == "WAITING" && ($0["status.message"] ?? "").contains("unreachable") }
+            let waiting = try await sidecar.waitForStatus(timeout: .seconds(90), "WAITING") {
+                $0["status.jobStatus"] == "WAITING" && ($0["status.message"] ?? "").contains("unreachable")
+            }
             #expect(waiting["status.message"]?.contains("127.0.0.1:\(TestEnvironment.rayPort)") == true)
             try RayHead.ensure(.open)
             try await sidecar.waitForStatus("SUCCEEDED once Ray is up") { $0["status.jobStatus"] == "SUCCEEDED" }
@@ -235,7 +256,9 @@ extension IntegrationSuite {
             defer { missing.cleanup() }
             _ = try KubeletConfigMap(directory: missing.configDir, values: ConfigMapValues.inline(script: "print('hello')"))
             let noToken = try missing.sidecar()
-            try await noToken.waitForStatus(timeout: .seconds(30), "requires a token") { ($0["status.message"] ?? "").contains("requires a token") && $0["status.jobStatus"] == "WAITING" }
+            try await noToken.waitForStatus(timeout: .seconds(30), "requires a token") {
+                ($0["status.message"] ?? "").contains("requires a token") && $0["status.jobStatus"] == "WAITING"
+            }
             await noToken.stop()
 
             // Wrong token, then the Secret is rotated to the right one (kubelet-style) without a restart.
@@ -248,7 +271,9 @@ extension IntegrationSuite {
             _ = try KubeletConfigMap(directory: ws.configDir, values: ConfigMapValues.inline(script: "print('hello')"))
             let sidecar = try ws.sidecar(rayCredentialsDir: credentials)
             defer { sidecar.signal(SIGKILL) }
-            let refused = try await sidecar.waitForStatus(timeout: .seconds(30), "token refused") { ($0["status.message"] ?? "").contains("refused our token") }
+            let refused = try await sidecar.waitForStatus(timeout: .seconds(30), "token refused") {
+                ($0["status.message"] ?? "").contains("refused our token")
+            }
             #expect(refused["status.jobStatus"] == "WAITING")
             #expect(!(refused["status.json"] ?? "").contains("wrong-token"), "a secret leaked into the status")
             #expect(!sidecar.log.contains("wrong-token"), "a secret leaked into the log")

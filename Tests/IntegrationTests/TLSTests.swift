@@ -78,7 +78,9 @@ extension IntegrationSuite {
             #expect(try await RayHead.submissions(of: ws.jobName).isEmpty, "nothing reached Ray")
 
             try mounted.update(["ca.pem": try String(contentsOfFile: TLSProxy.caFile, encoding: .utf8)])
-            let status = try await sidecar.waitForStatus(timeout: .seconds(90), "SUCCEEDED once the CA is fixed") { $0["status.jobStatus"] == "SUCCEEDED" }
+            let status = try await sidecar.waitForStatus(timeout: .seconds(90), "SUCCEEDED once the CA is fixed") {
+                $0["status.jobStatus"] == "SUCCEEDED"
+            }
             #expect(status["id"] != nil)
             #expect(try await RayHead.submissions(of: ws.jobName).count == 1)
             #expect(sidecar.log.contains("trust roots read"), "the CA file was read again")

@@ -133,7 +133,9 @@ import Testing
                 }
             }
             finished.store(true, ordering: .releasing)
-            done.withLock { $0?.resume(); $0 = nil }
+            done.withLock {
+                $0?.resume(); $0 = nil
+            }
         }
         reader.start()
 

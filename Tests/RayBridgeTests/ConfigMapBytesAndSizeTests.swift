@@ -30,7 +30,8 @@ import Testing
 
     static let badBytes: [(String, [UInt8], String)] = [
         ("jobdata.jobScript", Array("print(1)\0".utf8), "NUL byte at byte offset 8"),
-        ("jobdata.jobScript", Array("print('".utf8) + [0xE9] + Array("')".utf8), "not valid UTF-8 (first bad byte 0xE9 at byte offset 7)"),  // Latin-1
+        // Latin-1
+        ("jobdata.jobScript", Array("print('".utf8) + [0xE9] + Array("')".utf8), "not valid UTF-8 (first bad byte 0xE9 at byte offset 7)"),
         ("jobdata.jobParameters", Array(#"{"a": "x"#.utf8) + [0xFF] + Array(#""}"#.utf8), "not valid UTF-8"),
         ("resourceURL", Array("http://127.0.0.1:8265".utf8) + [0xC0, 0x80], "not valid UTF-8"),
         ("s3.secret", Array("sec\0ret".utf8), "NUL byte at byte offset 3"),
@@ -58,7 +59,8 @@ import Testing
 
     @Test func nulInTextIsInvalidToo() {
         // A YAML manifest can write a NUL with "\0"; `raybridge validate FILE.yaml` must refuse it as the sidecar does.
-        let values = try? ConfigMapManifest.data(fromYAML: "kind: ConfigMap\ndata:\n  resourceURL: \"http://127.0.0.1:8265\"\n  jobdata.jobScript: \"print(1)\\0\"\n")
+        let values = try? ConfigMapManifest.data(
+            fromYAML: "kind: ConfigMap\ndata:\n  resourceURL: \"http://127.0.0.1:8265\"\n  jobdata.jobScript: \"print(1)\\0\"\n")
         let found = problems(parser.parse(values ?? [:]))
         #expect(found.map(\.key) == ["jobdata.jobScript"], "\(found)")
         #expect(found.first?.message.contains("NUL") == true)
@@ -90,7 +92,9 @@ import Testing
     }
 
     @Test func aHugeClusterPathIsInvalidOnTheScriptKey() {
-        let values = Self.minimal.merging([ConfigKey.scriptLocation: "cluster", ConfigKey.jobScript: "/" + String(repeating: "d", count: 140_000)]) { $1 }
+        let values = Self.minimal.merging([ConfigKey.scriptLocation: "cluster", ConfigKey.jobScript: "/" + String(repeating: "d", count: 140_000)]) {
+            $1
+        }
         #expect(problems(parser.parse(values)).map(\.key) == [ConfigKey.jobScript])
     }
 

@@ -51,7 +51,9 @@ import Testing
     }
 
     @Test func s3EndpointForms() throws {
-        for (endpoint, expected) in [("minio:9000", "https://minio:9000"), ("http://minio:9000/", "http://minio:9000"), ("[::1]:9000", "https://[::1]:9000")] {
+        for (endpoint, expected) in [
+            ("minio:9000", "https://minio:9000"), ("http://minio:9000/", "http://minio:9000"), ("[::1]:9000", "https://[::1]:9000"),
+        ] {
             let spec = try #require(parser.parse(Self.withS3.merging(["s3.endpoint": endpoint]) { $1 }).spec, "\(endpoint)")
             #expect(spec.s3?.endpoint.absoluteString == expected)
         }
@@ -98,7 +100,8 @@ import Testing
 
     @Test func submitBodyCarriesNumbersAsWritten() throws {
         var values = Self.minimal
-        values[ConfigKey.jobProperties] = #"{"entrypoint_num_cpus": 1.0, "entrypoint_resources": {"big": 12345678901234567890, "e": 1e2}, "runtime_env": {"config": {"setup_timeout_seconds": 600.0}}}"#
+        values[ConfigKey.jobProperties] =
+            #"{"entrypoint_num_cpus": 1.0, "entrypoint_resources": {"big": 12345678901234567890, "e": 1e2}, "runtime_env": {"config": {"setup_timeout_seconds": 600.0}}}"#
         let spec = try #require(parser.parse(values).spec)
         let run = RunRecord(submissionId: "demo-1-abc", revision: spec.revision, sequence: 1, submitted: false)
         let body = SubmitRequestBuilder.body(jobName: "demo", run: run, spec: spec, extras: ScriptExtras(), package: nil)

@@ -42,7 +42,10 @@ import Testing
         let result = parser.parse(values)
         let spec = try #require(result.spec, "\(result)")
         #expect(spec.script == .s3(S3ObjectRef(bucket: "mybucket", key: "ray/code.py")))
-        #expect(spec.extras == .s3(metadata: .init(bucket: "mybucket", key: "ray/metadata.json"), parameters: .init(bucket: "mybucket", key: "ray/parameters.json")))
+        #expect(
+            spec.extras
+                == .s3(
+                    metadata: .init(bucket: "mybucket", key: "ray/metadata.json"), parameters: .init(bucket: "mybucket", key: "ray/parameters.json")))
         #expect(spec.s3?.endpoint.absoluteString == "http://minio.local:9000")
         #expect(spec.s3?.prefix == "demo/")
         #expect(spec.s3?.secretName == "mysecret-s3")
@@ -65,10 +68,11 @@ import Testing
             return
         }
         let keys = Set(problems.map(\.key))
-        #expect(keys == [
-            "resourceURL", "kill", "updateInterval", "jobdata.scriptLocation", "jobdata.scriptMetadata",
-            "jobdata.jobParameters", "jobproperties", "s3upload.bucket",
-        ])
+        #expect(
+            keys == [
+                "resourceURL", "kill", "updateInterval", "jobdata.scriptLocation", "jobdata.scriptMetadata",
+                "jobdata.jobParameters", "jobproperties", "s3upload.bucket",
+            ])
         #expect(problems.filter { $0.key == "jobdata.jobParameters" }.count == 3)
         #expect(problems.summary.contains("- updateInterval: must be a whole number"))
     }

@@ -216,9 +216,10 @@ import Testing
         }
 
         let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")
-        let tid = try #require(tasks.first {
-            (try? String(contentsOfFile: "/proc/self/task/\($0)/comm", encoding: .utf8))?.hasPrefix("raybridge-ino") == true
-        })
+        let tid = try #require(
+            tasks.first {
+                (try? String(contentsOfFile: "/proc/self/task/\($0)/comm", encoding: .utf8))?.hasPrefix("raybridge-ino") == true
+            })
         func switches() throws -> String {
             try String(contentsOfFile: "/proc/self/task/\(tid)/status", encoding: .utf8)
                 .split(separator: "\n").filter { $0.contains("ctxt_switches") }.joined(separator: " ")

@@ -46,9 +46,11 @@ import Testing
             return
         }
         _ = m.submitted(at: Date())
-        let running = RayJobDetails(submissionId: run.submissionId, status: .running, metadata: [
-            "raybridge.job": "job", "raybridge.revision": run.revision?.hex ?? "", "raybridge.sequence": "1",
-        ])
+        let running = RayJobDetails(
+            submissionId: run.submissionId, status: .running,
+            metadata: [
+                "raybridge.job": "job", "raybridge.revision": run.revision?.hex ?? "", "raybridge.sequence": "1",
+            ])
         _ = m.observed(running)
         var failures: [String] = []
         for entry in Self.corpus() {

@@ -24,9 +24,11 @@ import Testing
     }
 
     static func details(_ id: String, _ status: RayJobStatus, _ extra: [String: String] = [:], seq: Int = 1) -> RayJobDetails {
-        RayJobDetails(submissionId: id, status: status, metadata: [
-            "raybridge.job": "job", "raybridge.revision": revision(extra).hex, "raybridge.sequence": "\(seq)",
-        ])
+        RayJobDetails(
+            submissionId: id, status: status,
+            metadata: [
+                "raybridge.job": "job", "raybridge.revision": revision(extra).hex, "raybridge.sequence": "\(seq)",
+            ])
     }
 
     func submitted(_ m: inout M, _ extra: [String: String] = [:]) -> (RunRecord, M.Action) {
@@ -136,7 +138,11 @@ import Testing
             switch m.wakeup() {
             case .fetch(let id):
                 #expect(id == run.submissionId)
-                if case .sleep(let d) = m.observed(Self.details(run.submissionId, .running)) { sleeps.insert(d) } else { Issue.record("expected a sleep") }
+                if case .sleep(let d) = m.observed(Self.details(run.submissionId, .running)) {
+                    sleeps.insert(d)
+                } else {
+                    Issue.record("expected a sleep")
+                }
             case .stop(let id):
                 #expect(id == run.submissionId)
                 stops += 1
@@ -187,7 +193,9 @@ import Testing
         #expect(m.observed(Self.details(run.submissionId, .stopped)) == .none)
         #expect(m.status.jobStatus == .stopped)
         #expect(m.configChanged(Self.config(["kill": "false"])) == .none)
-        guard case .submit(let rerun, _) = m.configChanged(Self.config(["kill": "false", "resubmit": "2"])) else { Issue.record("resubmit reruns"); return }
+        guard case .submit(let rerun, _) = m.configChanged(Self.config(["kill": "false", "resubmit": "2"])) else {
+            Issue.record("resubmit reruns"); return
+        }
         #expect(rerun.sequence == 2)
     }
 
@@ -297,8 +305,9 @@ import Testing
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let store = JournalStore(statusDirectory: dir)
         #expect(try store.load() == nil)
-        let run = RunRecord(submissionId: "job-1-abcdef12", revision: Revision(hex: "abcdef12"), sequence: 1, submitted: true,
-                            submittedAt: Date(timeIntervalSince1970: 1_800_000_000), stopRequested: false)
+        let run = RunRecord(
+            submissionId: "job-1-abcdef12", revision: Revision(hex: "abcdef12"), sequence: 1, submitted: true,
+            submittedAt: Date(timeIntervalSince1970: 1_800_000_000), stopRequested: false)
         let journal = Journal(jobName: "job", nextSequence: 2, runs: [run], currentId: run.submissionId)
         try store.save(journal)
         #expect(try store.load() == journal)

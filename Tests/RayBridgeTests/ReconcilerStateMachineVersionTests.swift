@@ -98,6 +98,8 @@ import Testing
         let t0 = ContinuousClock.now
         guard case .submit = m.configChanged(T.config(), at: t0) else { Issue.record("submit"); return }
         _ = m.requestFailed(.rejected(status: 400, body: "no"))
-        guard case .submit = m.configChanged(T.config(["resubmit": "1"]), at: t0 + .seconds(2)) else { Issue.record("an edit 2 s later submits at once"); return }
+        guard case .submit = m.configChanged(T.config(["resubmit": "1"]), at: t0 + .seconds(2)) else {
+            Issue.record("an edit 2 s later submits at once"); return
+        }
     }
 }

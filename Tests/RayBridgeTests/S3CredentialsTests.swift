@@ -10,8 +10,10 @@ import Testing
             accessKeyId: "AKIDEXAMPLE", secretAccessKey: "SuperSecretValue", sessionToken: "TokenValue")
         var dumped = ""
         dump(credentials, to: &dumped)
-        for text in [credentials.description, credentials.debugDescription, "\(credentials)",
-                     String(reflecting: credentials), dumped] {
+        for text in [
+            credentials.description, credentials.debugDescription, "\(credentials)",
+            String(reflecting: credentials), dumped,
+        ] {
             #expect(!text.contains("SuperSecretValue"))
             #expect(!text.contains("TokenValue"))
             #expect(text.contains("AKIDEXAMPLE"))

@@ -22,7 +22,9 @@ import Testing
 
     @Test func credentialProblemsPointAtTheSecret() {
         // A real SignatureDoesNotMatch body echoes the access key and what was signed.
-        let signature = error(403, """
+        let signature = error(
+            403,
+            """
             <Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated does not match \
             the signature you provided. Check your key and signing method.</Message>\
             <AWSAccessKeyId>AKIAIOSFODNN7EXAMPLE</AWSAccessKeyId><StringToSign>AWS4-HMAC-SHA256 x</StringToSign>\
@@ -68,7 +70,8 @@ import Testing
         #expect(head.code == nil)
         #expect(head.description.contains("\"jobs/1/log.txt\""))
         #expect(error(403, "").description.contains("secretkey"))
-        #expect(error(400, "<Error><Code>Weird</Code><Message>Odd thing.</Message></Error>").description
+        #expect(
+            error(400, "<Error><Code>Weird</Code><Message>Odd thing.</Message></Error>").description
                 == "S3 request failed (HTTP 400, Weird): Odd thing.")
     }
 }

@@ -18,13 +18,16 @@ import Testing
               <UploadId>VXBsb2FkIElEIGZvciA2aWWpbmcncyBteS1tb3ZpZS5tMnRzIHVwbG9hZA</UploadId>
             </InitiateMultipartUploadResult>
             """
-        #expect(try InitiateMultipartUploadResult.parse(data(aws)).uploadId
+        #expect(
+            try InitiateMultipartUploadResult.parse(data(aws)).uploadId
                 == "VXBsb2FkIElEIGZvciA2aWWpbmcncyBteS1tb3ZpZS5tMnRzIHVwbG9hZA")
-        let moto = #"<?xml version="1.0" encoding="utf-8"?>"#
+        let moto =
+            #"<?xml version="1.0" encoding="utf-8"?>"#
             + #"<InitiateMultipartUploadResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Bucket>ray-logs</Bucket>"#
             + #"<Key>a/b c&amp;d.txt</Key><UploadId>qbFioDnqXZtI5cSrfnVEfAVlGx4Z7DnZtSEH1ao0IiMXXat9MPXDw</UploadId>"#
             + #"</InitiateMultipartUploadResult>"#
-        #expect(try InitiateMultipartUploadResult.parse(data(moto)).uploadId
+        #expect(
+            try InitiateMultipartUploadResult.parse(data(moto)).uploadId
                 == "qbFioDnqXZtI5cSrfnVEfAVlGx4Z7DnZtSEH1ao0IiMXXat9MPXDw")
         #expect(throws: S3Error.malformedResponse("CreateMultipartUpload response has no UploadId")) {
             try InitiateMultipartUploadResult.parse(data("<InitiateMultipartUploadResult/>"))
@@ -57,16 +60,18 @@ import Testing
             </ListPartsResult>
             """
         let result = try ListPartsResult.parse(data(xml))
-        #expect(result.parts == [
-            .init(number: 2, etag: "\"7778aef83f66abc1fa1e8477f296d394\"", size: 10_485_760),
-            .init(number: 3, etag: "\"aaaa18db4cc2f85cedef654fccc4a4x8\"", size: 10_485_760),
-        ])
+        #expect(
+            result.parts == [
+                .init(number: 2, etag: "\"7778aef83f66abc1fa1e8477f296d394\"", size: 10_485_760),
+                .init(number: 3, etag: "\"aaaa18db4cc2f85cedef654fccc4a4x8\"", size: 10_485_760),
+            ])
         #expect(result.isTruncated)
         #expect(result.nextPartNumberMarker == 3)
     }
 
     @Test func listPartsFromMotoRootName() throws {
-        let xml = #"<?xml version="1.0" encoding="utf-8"?>"#
+        let xml =
+            #"<?xml version="1.0" encoding="utf-8"?>"#
             + #"<ListPartsResponse xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Bucket>ray-logs</Bucket>"#
             + #"<Key>a/b c&amp;d.txt</Key><UploadId>qbF</UploadId><PartNumberMarker>0</PartNumberMarker>"#
             + #"<NextPartNumberMarker>1</NextPartNumberMarker><MaxParts>1</MaxParts><IsTruncated>false</IsTruncated>"#
@@ -78,12 +83,12 @@ import Testing
         let result = try ListPartsResult.parse(data(xml))
         #expect(result.parts == [.init(number: 1, etag: "\"4f08eef4096726bff1125e1b1b734644\"", size: 5_242_880)])
         #expect(!result.isTruncated)
-        #expect(try ListPartsResult.parse(data("<ListPartsResult/>")) ==
-                ListPartsResult(parts: [], isTruncated: false, nextPartNumberMarker: nil))
+        #expect(try ListPartsResult.parse(data("<ListPartsResult/>")) == ListPartsResult(parts: [], isTruncated: false, nextPartNumberMarker: nil))
     }
 
     @Test func prefixedNamespacesAreIgnored() throws {
-        let xml = #"<s3:ListPartsResult xmlns:s3="http://s3.amazonaws.com/doc/2006-03-01/">"#
+        let xml =
+            #"<s3:ListPartsResult xmlns:s3="http://s3.amazonaws.com/doc/2006-03-01/">"#
             + #"<s3:IsTruncated>true</s3:IsTruncated><s3:Part><s3:PartNumber>7</s3:PartNumber>"#
             + #"<s3:ETag>"e"</s3:ETag><s3:Size>1</s3:Size></s3:Part></s3:ListPartsResult>"#
         let result = try ListPartsResult.parse(data(xml))
@@ -101,10 +106,13 @@ import Testing
               <ETag>"3858f62230ac3c915f300c664312c11f-9"</ETag>
             </CompleteMultipartUploadResult>
             """
-        #expect(try CompleteMultipartUploadResult.parse(data(aws)) == CompleteMultipartUploadResult(
-            location: "http://Example-Bucket.s3.region.amazonaws.com/Example-Object", bucket: "Example-Bucket",
-            key: "Example-Object", etag: "\"3858f62230ac3c915f300c664312c11f-9\""))
-        let moto = #"<CompleteMultipartUploadResponse xmlns="http://s3.amazonaws.com/doc/2006-03-01/">"#
+        #expect(
+            try CompleteMultipartUploadResult.parse(data(aws))
+                == CompleteMultipartUploadResult(
+                    location: "http://Example-Bucket.s3.region.amazonaws.com/Example-Object", bucket: "Example-Bucket",
+                    key: "Example-Object", etag: "\"3858f62230ac3c915f300c664312c11f-9\""))
+        let moto =
+            #"<CompleteMultipartUploadResponse xmlns="http://s3.amazonaws.com/doc/2006-03-01/">"#
             + #"<Location>http://ray-logs.s3.amazonaws.com/a/b c&amp;d.txt</Location><Bucket>ray-logs</Bucket>"#
             + #"<Key>a/b c&amp;d.txt</Key><ETag>&quot;298c9a5c8205ea8eeef29652993678aa-2&quot;</ETag>"#
             + #"</CompleteMultipartUploadResponse>"#
@@ -150,12 +158,15 @@ import Testing
     }
 
     @Test func errorResponseFromMoto() {
-        let xml = #"<?xml version="1.0" encoding="utf-8"?>"#
+        let xml =
+            #"<?xml version="1.0" encoding="utf-8"?>"#
             + #"<Error><Code>NoSuchUpload</Code><Message>The specified upload does not exist.</Message>"#
             + #"<UploadId>bogus</UploadId><RequestId>TOPk45</RequestId><HostId>9Gjj</HostId></Error>"#
-        #expect(S3ErrorResponse.parse(data(xml)) == S3ErrorResponse(
-            code: "NoSuchUpload", message: "The specified upload does not exist.", uploadId: "bogus",
-            requestId: "TOPk45"))
+        #expect(
+            S3ErrorResponse.parse(data(xml))
+                == S3ErrorResponse(
+                    code: "NoSuchUpload", message: "The specified upload does not exist.", uploadId: "bogus",
+                    requestId: "TOPk45"))
     }
 
     @Test func completeBodySortsAndEscapes() throws {

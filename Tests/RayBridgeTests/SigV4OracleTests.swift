@@ -93,7 +93,8 @@ import Testing
                     accessKeyId: testCase.accessKeyId, secretAccessKey: testCase.secretAccessKey,
                     sessionToken: testCase.sessionToken),
                 region: testCase.region)
-            let payload = testCase.bodyBase64.map { SigV4Signer.sha256Hex(Data(base64Encoded: $0)!) }
+            let payload =
+                testCase.bodyBase64.map { SigV4Signer.sha256Hex(Data(base64Encoded: $0)!) }
                 ?? SigV4Signer.unsignedPayload
             let added = signer.sign(
                 method: testCase.method, url: URL(string: testCase.url)!,

@@ -102,7 +102,9 @@ public actor LogFollowing {
                     switch event {
                     case .runEnded(let details): onEvent(.runEnded(details))
                     case .interrupted(let reason):
-                        logger.debug("cannot follow the driver log to notice the run's end; the poll goes on", metadata: ["submission": "\(request.submissionId)", "error": "\(reason)"])
+                        logger.debug(
+                            "cannot follow the driver log to notice the run's end; the poll goes on",
+                            metadata: ["submission": "\(request.submissionId)", "error": "\(reason)"])
                     case .bytes: break
                     }
                 }

@@ -3,9 +3,9 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import Prometheus
-import ServiceLifecycle
 import RayBridgeClients
 import RayBridgeCore
+import ServiceLifecycle
 
 /// `--listen ADDR:PORT`: `/healthz` (the process and what it needs are alive: `liveness`), `/readyz`
 /// (ConfigMap read and Ray reachable), `/metrics` (Prometheus text format).

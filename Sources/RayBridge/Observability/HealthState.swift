@@ -1,6 +1,6 @@
-import Synchronization
 import RayBridgeClients
 import RayBridgeCore
+import Synchronization
 
 /// What the probes report, set by the parts that know.
 public final class HealthState: Sendable {

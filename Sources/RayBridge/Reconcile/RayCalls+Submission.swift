@@ -57,7 +57,8 @@ extension RayCalls {
         case .inline(let extras):
             return (script, extras)
         case .s3(let metadataRef, let parametersRef):
-            var metadata = "", parameters = ""
+            var metadata = ""
+            var parameters = ""
             if let metadataRef { metadata = try await fetch(metadataRef, for: ConfigKey.scriptMetadata, spec) }
             if let parametersRef { parameters = try await fetch(parametersRef, for: ConfigKey.jobParameters, spec) }
             let parsed = ScriptExtras.parse(
@@ -68,7 +69,8 @@ extension RayCalls {
             }
             let word = if case .cluster(let path) = spec.script { path } else { WorkingDirPackage.scriptName }
             if let problem = EntrypointLimit.problem(script: word, s3: spec.s3, parameters: parsed.extras.parameters) {
-                throw SubmissionPreparationError(message: "\(ConfigKey.jobParameters) (\(parametersRef?.description ?? "-")): \(problem)", retryable: false)
+                throw SubmissionPreparationError(
+                    message: "\(ConfigKey.jobParameters) (\(parametersRef?.description ?? "-")): \(problem)", retryable: false)
             }
             return (script, parsed.extras)
         }

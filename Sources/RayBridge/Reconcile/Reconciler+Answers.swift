@@ -13,7 +13,8 @@ extension Reconciler {
             if let version {
                 logger.info("connected to Ray", metadata: ["url": "\(url.absoluteString)", "rayVersion": "\(version)"])
                 if version < RayVersion.oldestSupported {
-                    logger.warning("Ray \(version) is older than \(RayVersion.oldestSupported), the oldest release raybridge is tested with; carrying on")
+                    logger.warning(
+                        "Ray \(version) is older than \(RayVersion.oldestSupported), the oldest release raybridge is tested with; carrying on")
                 }
             } else {
                 logger.warning("Ray's /api/version names no release; assuming the newest", metadata: ["url": "\(url.absoluteString)"])
@@ -24,7 +25,9 @@ extension Reconciler {
         case .jobs(let jobs):
             rayAnswered()
             let action = machine.recovered(jobs)
-            logger.info("looked up earlier runs on the cluster", metadata: ["found": "\(machine.journal.runs.count)", "current": "\(machine.currentRun?.run.submissionId ?? "-")"])
+            logger.info(
+                "looked up earlier runs on the cluster",
+                metadata: ["found": "\(machine.journal.runs.count)", "current": "\(machine.currentRun?.run.submissionId ?? "-")"])
             return action
         case .job(let details):
             rayAnswered()
@@ -47,7 +50,8 @@ extension Reconciler {
             return failed(error, what, id)
         case .preparationFailed(let error, let id):
             if preparationFailures.changed(error.description) {
-                logger.error("cannot prepare the submission", metadata: ["submission": "\(id)", "error": "\(error)", "retrying": "\(error.retryable)"])
+                logger.error(
+                    "cannot prepare the submission", metadata: ["submission": "\(id)", "error": "\(error)", "retrying": "\(error.retryable)"])
             }
             return machine.preparationFailed(error.description, retryable: error.retryable)
         }
@@ -62,7 +66,9 @@ extension Reconciler {
             let before = machine.status
             let action = machine.noticed(details)
             if action != .none || machine.status != before {
-                logger.info("the driver log went quiet and Ray says the run is \(details.status.rawValue)", metadata: ["submission": "\(details.submissionId ?? "-")"])
+                logger.info(
+                    "the driver log went quiet and Ray says the run is \(details.status.rawValue)",
+                    metadata: ["submission": "\(details.submissionId ?? "-")"])
             }
             return action
         case .done:

@@ -154,8 +154,9 @@ public actor Reconciler {
         if action != .none { cancelTimer() }
         // The journal names a submission before Ray hears of it.
         if case .submit = action, !persistJournal() {
-            return await execute(machine.preparationFailed(
-                "cannot write the journal in \(configuration.statusDirectory); is the status directory writable?", retryable: true))
+            return await execute(
+                machine.preparationFailed(
+                    "cannot write the journal in \(configuration.statusDirectory); is the status directory writable?", retryable: true))
         }
         switch action {
         case .none: break
@@ -192,11 +193,14 @@ public actor Reconciler {
     private func arm(_ duration: Duration) {
         timerGeneration += 1
         let (generation, events) = (timerGeneration, events)
-        timer = (generation, Task {
-            try? await Task.sleep(for: duration)
-            guard !Task.isCancelled else { return }
-            events?.yield(.timerFired(generation: generation))
-        })
+        timer = (
+            generation,
+            Task {
+                try? await Task.sleep(for: duration)
+                guard !Task.isCancelled else { return }
+                events?.yield(.timerFired(generation: generation))
+            }
+        )
     }
 
     func cancelTimer() {
@@ -212,7 +216,8 @@ public actor Reconciler {
         pendingReaction = snapshot.observedAt
         switch result {
         case .valid(let spec, _):
-            logger.info("ConfigMap read", metadata: ["revision": "\(spec.revision.short)", "kill": "\(spec.kill)", "attach": "\(spec.attachId ?? "-")"])
+            logger.info(
+                "ConfigMap read", metadata: ["revision": "\(spec.revision.short)", "kill": "\(spec.kill)", "attach": "\(spec.attachId ?? "-")"])
         case .invalid(let problems, _):
             RayBridgeMetrics.configInvalid()
             logger.error("ConfigMap is invalid; the current run is left as it is", metadata: ["problems": "\(problems.map(\.description))"])

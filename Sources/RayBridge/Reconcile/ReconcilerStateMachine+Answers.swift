@@ -16,8 +16,9 @@ extension ReconcilerStateMachine {
                 let revHex = meta["raybridge.revision"], let seq = meta["raybridge.sequence"].flatMap({ Int($0) })
             else { continue }
             let revision = Revision(hex: revHex)
-            let run = RunRecord(submissionId: id, revision: revision, sequence: seq, submitted: true,
-                                submittedAt: nil, stopRequested: job.status == .stopped, rayURL: cluster?.url)
+            let run = RunRecord(
+                submissionId: id, revision: revision, sequence: seq, submitted: true,
+                submittedAt: nil, stopRequested: job.status == .stopped, rayURL: cluster?.url)
             maxSequence = max(maxSequence, seq)
             if (newest[revision]?.sequence ?? -1) < seq { newest[revision] = run }
             if (latest?.sequence ?? -1) < seq { latest = run }
@@ -77,7 +78,8 @@ extension ReconcilerStateMachine {
             } else {
                 // Gone from the cluster (head restarted without persistence). Not resubmitted on
                 // our own: that would run it twice if it had already done its work.
-                let message = run.revision == nil
+                let message =
+                    run.revision == nil
                     ? "Ray has no job with submission id \(run.submissionId) (the id key)"
                     : "Ray no longer knows submission \(run.submissionId) (was the head restarted?); change the resubmit key to run it again"
                 set(.ended(run, RayJobDetails(submissionId: run.submissionId, status: .failed, message: message, errorType: "RAYBRIDGE_RUN_LOST")))

@@ -1,8 +1,8 @@
 import Foundation
 import Logging
-import Synchronization
 import RayBridgeClients
 import RayBridgeCore
+import Synchronization
 import SystemPackage
 
 #if canImport(Glibc)
@@ -56,7 +56,10 @@ public final class InotifyThread: Sendable {
     }
 
     private func enqueue(_ request: InotifyRequest) {
-        enum Action { case none, start, wake(String) }
+        enum Action {
+            case none, start
+            case wake(String)
+        }
         let action: Action = state.withLock { state in
             if !state.running {
                 // Nothing to stop or unsubscribe when no thread is running.
@@ -97,7 +100,8 @@ public final class InotifyThread: Sendable {
     /// Requests up to and including the first `.stop`, which must be acted on before anything after it.
     func takeRequests() -> [InotifyRequest] {
         state.withLock { state in
-            let end = state.requests.firstIndex { if case .stop = $0 { true } else { false } }
+            let end =
+                state.requests.firstIndex { if case .stop = $0 { true } else { false } }
                 .map { $0 + 1 } ?? state.requests.count
             defer { state.requests.removeFirst(end) }
             return Array(state.requests[..<end])

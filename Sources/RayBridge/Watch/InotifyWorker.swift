@@ -84,9 +84,12 @@ final class InotifyWorker {
     /// The event and its name live in static storage that the next call overwrites.
     private func copy(_ raw: UnsafeMutablePointer<inotify_event>) -> InotifyEvent {
         let event = raw.pointee
-        let name = event.len == 0 ? "" : String(
-            cString: UnsafeRawPointer(raw).advanced(by: MemoryLayout<inotify_event>.size)
-                .assumingMemoryBound(to: CChar.self))
+        let name =
+            event.len == 0
+            ? ""
+            : String(
+                cString: UnsafeRawPointer(raw).advanced(by: MemoryLayout<inotify_event>.size)
+                    .assumingMemoryBound(to: CChar.self))
         return InotifyEvent(
             wd: event.wd, mask: InotifyMask(rawValue: event.mask), cookie: event.cookie, name: name,
             observedAt: .now)
@@ -271,9 +274,10 @@ final class InotifyWorker {
 
     private func inotifyDescriptors() -> Set<Int32> {
         let names = (try? FileSystemCalls.listNames("/proc/self/fd")) ?? []
-        return Set(names.compactMap { name in
-            (try? FileSystemCalls.readLink("/proc/self/fd/" + name).get()) == "anon_inode:inotify" ? Int32(name) : nil
-        })
+        return Set(
+            names.compactMap { name in
+                (try? FileSystemCalls.readLink("/proc/self/fd/" + name).get()) == "anon_inode:inotify" ? Int32(name) : nil
+            })
     }
 
     /// The library reports a failed call as its own errno, read with `inotifytools_error()`.

@@ -10,7 +10,8 @@ extension JobSpec {
             guard jobProperties[field] != nil, version < since else { return nil }
             return ConfigProblem(
                 key: ConfigKey.jobProperties,
-                "\(field) needs Ray \(since) or later, but the cluster at \(rayURL.absoluteString) runs Ray \(version); remove it or upgrade the cluster")
+                "\(field) needs Ray \(since) or later, but the cluster at \(rayURL.absoluteString) runs Ray \(version); remove it or upgrade the cluster"
+            )
         }
     }
 }

@@ -27,7 +27,11 @@ struct MarkedBlockDecoder {
                 case UInt8(ascii: "1"): remaining = Self.blockSize
                 case UInt8(ascii: "0"): errorText = []
                 case let other:
-                    throw .server(status: 200, body: "the driver log's body is not framed as this Ray release frames it (byte \(other.map(String.init) ?? "-") where a status byte belongs); the log is not shipped rather than shipped wrong")
+                    throw .server(
+                        status: 200,
+                        body:
+                            "the driver log's body is not framed as this Ray release frames it (byte \(other.map(String.init) ?? "-") where a status byte belongs); the log is not shipped rather than shipped wrong"
+                    )
                 }
             } else {
                 let take = min(remaining, piece.readableBytes)

@@ -42,7 +42,9 @@ public struct RayClient: Sendable {
     public func submit(_ body: [String: JSONValue], submissionId: String) async throws(RayClientError) {
         let data: Data
         // Serialized by hand: JSONEncoder would rewrite the ConfigMap's numbers (1.0 -> 1).
-        do { data = Data(try JSONValue.object(body).serialized().utf8) } catch { throw .rejected(status: 0, body: "cannot encode the request: \(error.message)") }
+        do { data = Data(try JSONValue.object(body).serialized().utf8) } catch {
+            throw .rejected(status: 0, body: "cannot encode the request: \(error.message)")
+        }
         do {
             _ = try await send(.POST, "/api/jobs/", body: data, contentType: "application/json", endpoint: "submit")
         } catch .server(_, let text) where text.contains("already exists") || text.contains("Please use a different submission_id") {
@@ -51,7 +53,9 @@ public struct RayClient: Sendable {
     }
 
     public func job(_ submissionId: String) async throws(RayClientError) -> RayJobDetails {
-        try decode(RayJobDetails.self, from: await send(.GET, "/api/jobs/\(escape(submissionId))", what: "job \(submissionId)", endpoint: "job"), what: "job")
+        try decode(
+            RayJobDetails.self, from: await send(.GET, "/api/jobs/\(escape(submissionId))", what: "job \(submissionId)", endpoint: "job"), what: "job"
+        )
     }
 
     /// Every job the cluster knows, including driver jobs that were not submitted through the API.
@@ -63,13 +67,20 @@ public struct RayClient: Sendable {
     @discardableResult
     public func stop(_ submissionId: String) async throws(RayClientError) -> Bool {
         struct Stopped: Decodable { var stopped: Bool }
-        return try decode(Stopped.self, from: await send(.POST, "/api/jobs/\(escape(submissionId))/stop", what: "job \(submissionId)", endpoint: "stop"), what: "stop").stopped
+        return try decode(
+            Stopped.self, from: await send(.POST, "/api/jobs/\(escape(submissionId))/stop", what: "job \(submissionId)", endpoint: "stop"),
+            what: "stop"
+        ).stopped
     }
 
     /// The whole driver log (Ray re-reads the file on each call).
     public func logs(_ submissionId: String) async throws(RayClientError) -> String {
         struct Logs: Decodable { var logs: String }
-        return try decode(Logs.self, from: await send(.GET, "/api/jobs/\(escape(submissionId))/logs", what: "job \(submissionId)", maxBytes: 1 << 30, endpoint: "logs"), what: "logs").logs
+        return try decode(
+            Logs.self,
+            from: await send(.GET, "/api/jobs/\(escape(submissionId))/logs", what: "job \(submissionId)", maxBytes: 1 << 30, endpoint: "logs"),
+            what: "logs"
+        ).logs
     }
 
     /// Uploads the working_dir package unless the cluster has it already.

@@ -11,7 +11,7 @@ extension RayVersion {
     /// release that does. Ray answers an unknown field with HTTP 400, so a ConfigMap asking for one
     /// of these on an older cluster is refused before anything is sent.
     public static let submitFieldsSince: [(field: String, since: RayVersion)] = [
-        ("entrypoint_label_selector", RayVersion(2, 54, 0)),
+        ("entrypoint_label_selector", RayVersion(2, 54, 0))
     ]
 
     /// Token authentication (`RAY_AUTH_MODE=token`) exists from this release on.

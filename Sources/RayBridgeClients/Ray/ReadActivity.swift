@@ -1,5 +1,5 @@
-import Synchronization
 import RayBridgeCore
+import Synchronization
 
 /// Whether a stream's reader is waiting for Ray, and since when. The log is quiet when the reader
 /// has waited for bytes long enough; a reader held up by a slow consumer is not quiet, it is

@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
-import ZIPFoundation
 import RayBridgeCore
+import ZIPFoundation
 
 /// The script as Ray's `working_dir`: a zip with `script.py` at its root, named after its
 /// content so an unchanged script is uploaded once (`gcs://_ray_pkg_<hash>.zip`).

@@ -46,7 +46,8 @@ public struct S3Client: Sendable {
 
     // MARK: Multipart
 
-    public func createMultipartUpload(bucket: String, key: String, contentType: String = "text/plain; charset=utf-8") async throws(S3Error) -> String {
+    public func createMultipartUpload(bucket: String, key: String, contentType: String = "text/plain; charset=utf-8") async throws(S3Error) -> String
+    {
         let response = try await send(.POST, bucket: bucket, key: key, query: [("uploads", "")], headers: [("content-type", contentType)])
         return try InitiateMultipartUploadResult.parse(response.body).uploadId
     }
@@ -99,7 +100,9 @@ public struct S3Client: Sendable {
         text += "/" + S3Path.encode(component: bucket)
         if let key { text += "/" + S3Path.encode(key: key) }
         if !query.isEmpty {
-            text += "?" + query.map { $0.1.isEmpty && $0.0 == "uploads" ? $0.0 : "\(S3Path.encode(component: $0.0))=\(S3Path.encode(component: $0.1))" }
+            text +=
+                "?"
+                + query.map { $0.1.isEmpty && $0.0 == "uploads" ? $0.0 : "\(S3Path.encode(component: $0.0))=\(S3Path.encode(component: $0.1))" }
                 .joined(separator: "&")
         }
         return URL(string: text)!
@@ -138,7 +141,8 @@ public struct S3Client: Sendable {
             response = try await http.execute(request, timeout: timeout)
             bytes = method == .HEAD ? ByteBuffer() : try await response.body.collect(upTo: maxBytes)
         } catch {
-            throw .unreachable(endpoint: endpoint.absoluteString, reason: TransportFailure.tlsProblem(error, url: endpoint) ?? TransportFailure.describe(error))
+            throw .unreachable(
+                endpoint: endpoint.absoluteString, reason: TransportFailure.tlsProblem(error, url: endpoint) ?? TransportFailure.describe(error))
         }
         let data = Data(bytes.readableBytesView)
         let status = Int(response.status.code)

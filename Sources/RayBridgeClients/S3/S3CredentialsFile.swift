@@ -19,7 +19,9 @@ public struct S3CredentialsFile: Sendable {
             return text.isEmpty ? nil : text
         }
         guard let access = read("accesskey"), let secret = read("secretkey") else {
-            throw S3CredentialsError(description: "no S3 credentials in \(directory): mount the S3 Secret there with files accesskey and secretkey (optional sessiontoken)")
+            throw S3CredentialsError(
+                description: "no S3 credentials in \(directory): mount the S3 Secret there with files accesskey and secretkey (optional sessiontoken)"
+            )
         }
         return S3Credentials(accessKeyId: access, secretAccessKey: secret, sessionToken: read("sessiontoken"))
     }

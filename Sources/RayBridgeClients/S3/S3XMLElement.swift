@@ -1,9 +1,9 @@
+import Foundation
 import RayBridgeCore
 
 #if canImport(FoundationXML)
 import FoundationXML
 #endif
-import Foundation
 
 /// An XML element reduced to what S3's responses need: local name, text and children.
 ///

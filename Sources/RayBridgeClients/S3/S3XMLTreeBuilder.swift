@@ -1,9 +1,9 @@
+import Foundation
 import RayBridgeCore
 
 #if canImport(FoundationXML)
 import FoundationXML
 #endif
-import Foundation
 
 /// Collects XMLParser's events into an `S3XMLElement` tree.
 final class S3XMLTreeBuilder: NSObject, XMLParserDelegate {

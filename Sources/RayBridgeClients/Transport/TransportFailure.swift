@@ -24,7 +24,8 @@ enum TransportFailure {
             return "the TLS certificate of \(host) is not valid for that host name (its subjectAltName does not list it)"
         }
         if text.contains("CERTIFICATE_VERIFY_FAILED") {
-            return "the TLS certificate of \(host) does not verify: its issuer is not among the trusted roots (the system's and --ca-file), or it has expired (CERTIFICATE_VERIFY_FAILED)"
+            return
+                "the TLS certificate of \(host) does not verify: its issuer is not among the trusted roots (the system's and --ca-file), or it has expired (CERTIFICATE_VERIFY_FAILED)"
         }
         if error is NIOSSLError || error is BoringSSLError {
             return "TLS handshake with \(host) failed: \(text.prefix(300))"

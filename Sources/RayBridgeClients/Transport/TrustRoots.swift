@@ -1,8 +1,8 @@
 import Foundation
 import Logging
 import NIOSSL
-import Synchronization
 import RayBridgeCore
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc

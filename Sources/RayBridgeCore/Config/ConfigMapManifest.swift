@@ -1,3 +1,4 @@
+import Foundation
 import Yams
 
 /// The `data` of a ConfigMap YAML manifest, for `raybridge validate`.
@@ -24,5 +25,3 @@ public struct ConfigMapManifestError: Error, CustomStringConvertible {
     public var message: String
     public var description: String { "ConfigMap manifest: \(message)" }
 }
-
-import Foundation

@@ -156,7 +156,8 @@ public struct ConfigMapParser: Sendable {
         let secure = parseBool(ConfigKey.s3Secure, text(ConfigKey.s3Secure), default: true, fail: fail)
         var url: URL?
         let withScheme = endpoint.contains("://") ? endpoint : "\(secure ? "https" : "http")://\(endpoint)"
-        switch HTTPURLParts.parse(withScheme, written: endpoint, allowPath: false, credentialsHint: "S3 credentials come from the credentials Secret") {
+        switch HTTPURLParts.parse(withScheme, written: endpoint, allowPath: false, credentialsHint: "S3 credentials come from the credentials Secret")
+        {
         case .success(let parts): url = parts.url
         case .failure(let problem): fail(ConfigKey.s3Endpoint, "must be host[:port] or an http(s) URL without a path; it \(problem.text)")
         }

@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -56,7 +57,8 @@ public struct HTTPURLParts: Sendable, Equatable {
         if let mark = tail.firstIndex(where: { $0 == "?" || $0 == "#" }) {
             return failure("must not have a \(tail[mark] == "?" ? "query" : "fragment")")
         }
-        var hostPart = Substring(authority), portPart: Substring?
+        var hostPart = Substring(authority)
+        var portPart: Substring?
         var isIPv6 = false
         if authority.hasPrefix("[") {
             guard let close = authority.firstIndex(of: "]") else { return failure("has an IPv6 address without its closing ']'") }
@@ -144,7 +146,9 @@ public struct HTTPURLParts: Sendable, Equatable {
                 continue
             }
             if !allowed.contains(bytes[i]) {
-                return bytes[i] >= 0x80 ? "has non-ASCII characters in its path; percent-encode them" : "has a character its path cannot hold: '\(Character(Unicode.Scalar(bytes[i])))'"
+                return bytes[i] >= 0x80
+                    ? "has non-ASCII characters in its path; percent-encode them"
+                    : "has a character its path cannot hold: '\(Character(Unicode.Scalar(bytes[i])))'"
             }
             i += 1
         }

@@ -143,7 +143,9 @@ public struct JSONParser {
         }
         if peek(UInt8(ascii: ".")) {
             index += 1
-            guard index < bytes.count, isDigit(bytes[index]) else { throw error("expected a digit after the decimal point, found \(describeCurrent())") }
+            guard index < bytes.count, isDigit(bytes[index]) else {
+                throw error("expected a digit after the decimal point, found \(describeCurrent())")
+            }
             skipDigits()
         }
         if peek(UInt8(ascii: "e")) || peek(UInt8(ascii: "E")) {
@@ -200,16 +202,21 @@ public struct JSONParser {
         if (0xD800...0xDBFF).contains(scalar) {
             // A high surrogate must be followed at once by an escaped low one; alone it is no character.
             guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
-                throw error("lone surrogate \\u\(String(scalar, radix: 16, uppercase: true)) (a high surrogate needs a \\uDC00-\\uDFFF after it)", at: escapeStart)
+                throw error(
+                    "lone surrogate \\u\(String(scalar, radix: 16, uppercase: true)) (a high surrogate needs a \\uDC00-\\uDFFF after it)",
+                    at: escapeStart)
             }
             index += 2
             let low = try parseHex4()
             guard (0xDC00...0xDFFF).contains(low) else {
-                throw error("lone surrogate \\u\(String(scalar, radix: 16, uppercase: true)) (followed by \\u\(String(low, radix: 16, uppercase: true)), not a low surrogate)", at: escapeStart)
+                throw error(
+                    "lone surrogate \\u\(String(scalar, radix: 16, uppercase: true)) (followed by \\u\(String(low, radix: 16, uppercase: true)), not a low surrogate)",
+                    at: escapeStart)
             }
             scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
         } else if (0xDC00...0xDFFF).contains(scalar) {
-            throw error("lone surrogate \\u\(String(scalar, radix: 16, uppercase: true)) (a low surrogate without a high one before it)", at: escapeStart)
+            throw error(
+                "lone surrogate \\u\(String(scalar, radix: 16, uppercase: true)) (a low surrogate without a high one before it)", at: escapeStart)
         }
         guard let unicode = Unicode.Scalar(scalar) else { throw error("invalid \\u escape", at: escapeStart) }
         out.append(contentsOf: Array(String(Character(unicode)).utf8))
@@ -275,7 +282,8 @@ public struct JSONParser {
 
     /// `line L, column C`, both from 1, columns counted in characters (Unicode scalars).
     private func position(of offset: Int) -> String {
-        var line = 1, column = 1
+        var line = 1
+        var column = 1
         for byte in bytes[..<min(offset, bytes.count)] {
             if byte == 0x0A {
                 line += 1

@@ -44,7 +44,8 @@ public enum RedactedURL {
     private static func escape(_ text: String) -> String {
         var out = ""
         for scalar in text.unicodeScalars {
-            let invisible = scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
+            let invisible =
+                scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
                 || (scalar != " " && scalar.properties.isWhitespace)
                 || scalar.properties.generalCategory == .format
             if invisible {

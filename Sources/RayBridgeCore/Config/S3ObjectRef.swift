@@ -1,3 +1,5 @@
+import Foundation
+
 /// `bucket:key`, the ray pod's way of naming an object in a ConfigMap value.
 public struct S3ObjectRef: Sendable, Equatable, Hashable, CustomStringConvertible {
     public var bucket: String
@@ -36,5 +38,3 @@ public struct ConfigProblemText: Error, Sendable, Equatable {
     public var text: String
     public init(_ text: String) { self.text = text }
 }
-
-import Foundation

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The parsed `jobdata.scriptMetadata` and `jobdata.jobParameters`.
 public struct ScriptExtras: Sendable, Equatable {
     /// runtime_env `pip`: requirement strings such as `requests==2.26.0`.
@@ -106,5 +108,3 @@ public struct ScriptExtras: Sendable, Equatable {
         return (extras, problems)
     }
 }
-
-import Foundation

@@ -1,3 +1,5 @@
+import Foundation
+
 /// POSIX shell quoting. Ray runs the entrypoint through a shell, so every word built from
 /// ConfigMap values is single-quoted: inside single quotes nothing is special but `'` itself,
 /// which is written as `'"'"'`.
@@ -6,5 +8,3 @@ public enum ShellQuote {
         "'" + word.replacingOccurrences(of: "'", with: #"'"'"'"#) + "'"
     }
 }
-
-import Foundation

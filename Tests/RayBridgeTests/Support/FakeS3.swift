@@ -61,7 +61,9 @@ actor FakeS3: S3Multipart {
         guard let uploaded = uploads[uploadId] else { throw Self.error("NoSuchUpload") }
         var object = ByteBuffer()
         for part in parts {
-            guard var body = uploaded[part.number]?.body, uploaded[part.number]?.etag == part.etag else { throw Self.error("InvalidPart", status: 400) }
+            guard var body = uploaded[part.number]?.body, uploaded[part.number]?.etag == part.etag else {
+                throw Self.error("InvalidPart", status: 400)
+            }
             object.writeBuffer(&body)
         }
         objects[key] = object
