@@ -157,16 +157,12 @@ public struct RayClient: Sendable {
     /// A request to `path` below the base URL, which may carry a path prefix (a dashboard behind an
     /// ingress at `https://gateway/ray`): the prefix is kept on every request.
     func makeRequest(_ method: HTTPMethod, _ path: String) throws(RayClientError) -> HTTPClientRequest {
-        var request = HTTPClientRequest(url: baseURL.absoluteString + path)
-        request.method = method
-        if baseURL.scheme?.lowercased() == "https", let trust {
-            do {
-                request.tlsConfiguration = try trust.configuration()
-            } catch {
-                throw .untrusted(url: baseURL.absoluteString, reason: error.description)
-            }
+        var request: HTTPClientRequest
+        do {
+            request = try .raybridge(method, url: baseURL.absoluteString + path, trust: trust)
+        } catch {
+            throw .untrusted(url: baseURL.absoluteString, reason: error.description)
         }
-        request.headers.add(name: "User-Agent", value: HTTPClientFactory.userAgent)
         request.headers.add(name: "Accept", value: "application/json")
         if let token = credentials.token() {
             // Ray >= 2.52 reads either header; the second survives proxies that rewrite Authorization.

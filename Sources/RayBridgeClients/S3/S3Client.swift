@@ -119,16 +119,12 @@ public struct S3Client: Sendable {
         let payloadHash = body.map { $0.withUnsafeReadableBytes { SigV4Signer.sha256Hex($0) } } ?? SigV4Signer.sha256Hex(Data())
         headers += SigV4Signer(credentials: creds, region: region).sign(
             method: method.rawValue, url: url, headers: headers, payloadSHA256Hex: payloadHash, date: Date())
-        var request = HTTPClientRequest(url: url.absoluteString)
-        request.method = method
-        if url.scheme?.lowercased() == "https", let trust {
-            do {
-                request.tlsConfiguration = try trust.configuration()
-            } catch {
-                throw .unreachable(endpoint: endpoint.absoluteString, reason: error.description)
-            }
+        var request: HTTPClientRequest
+        do {
+            request = try .raybridge(method, url: url.absoluteString, trust: trust)
+        } catch {
+            throw .unreachable(endpoint: endpoint.absoluteString, reason: error.description)
         }
-        request.headers.add(name: "User-Agent", value: HTTPClientFactory.userAgent)
         for header in headers { request.headers.add(name: header.name, value: header.value) }
         if let body {
             request.body = .bytes(body)
