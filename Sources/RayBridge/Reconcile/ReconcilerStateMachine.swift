@@ -30,14 +30,6 @@ public struct ReconcilerStateMachine: Sendable {
         /// GET `/api/version` of the cluster at this URL (once per connection, and again after Ray
         /// was unreachable); answer with `versionRead` or `requestFailed`.
         case readVersion(URL)
-
-        /// Whether executing it starts a request to Ray (which replaces any pending wait).
-        var isRequest: Bool {
-            switch self {
-            case .recover, .fetch, .submit, .stop, .readVersion: true
-            case .none, .sleep, .exit: false
-            }
-        }
     }
 
     public enum Desired: Sendable, Equatable {
