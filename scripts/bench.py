@@ -1,7 +1,7 @@
 """`make bench`: measures the raybridge sidecar against the real local Ray and S3 and prints a
 table (also written to docs/benchmarks.md). Programs that print numbers; nothing here asserts.
 
-Measured now: log shipping of a large log (time from the run's end to the complete S3 object,
+Measured now (the scale section is scripts/bench_scale.py's): log shipping of a large log (time from the run's end to the complete S3 object,
 CPU seconds, peak RSS, MiB/s), reaction to a kubelet-style edit (internal histogram and the status
 file) next to `ray job submit --no-wait`, and idle cost. Medians over RUNS runs with min and max.
 """
@@ -358,7 +358,7 @@ def bench_edit_storm(rows):
 
 def main():
     rows = []
-    which = sys.argv[1:] or ["reaction", "log", "end", "storm"]
+    which = sys.argv[1:] or ["reaction", "log", "end", "storm", "scale"]
     if "reaction" in which:
         bench_reaction_and_idle(rows)
     if "log" in which:
@@ -377,8 +377,14 @@ def main():
     print(header)
     print(table)
     os.makedirs(os.path.join(ROOT, "docs"), exist_ok=True)
-    with open(os.path.join(ROOT, "docs/benchmarks.md"), "w") as f:
-        f.write("# Benchmarks\n\n`make bench` writes this file.\n\n" + header + "\n\n" + table + "\n")
+    import bench_scale  # here: it imports this module's helpers
+    if rows:
+        # The scale section (scripts/bench_scale.py) is kept when it is not measured again.
+        kept = bench_scale.current_section()
+        with open(os.path.join(ROOT, "docs/benchmarks.md"), "w") as f:
+            f.write("# Benchmarks\n\n`make bench` writes this file.\n\n" + header + "\n\n" + table + "\n" + ("\n" + kept if kept else ""))
+    if "scale" in which:
+        bench_scale.main([])
 
 
 if __name__ == "__main__":

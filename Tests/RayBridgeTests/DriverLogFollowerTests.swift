@@ -59,7 +59,7 @@ import Testing
         #expect(f.events.ends == [.succeeded])
         let requests = await f.ray.streamRequests
         #expect(requests.map(\.follow) == [true, false], "followed, then read to the end of the file")
-        #expect(requests.allSatisfy { $0.lastLines == nil && $0.framing == .raw })
+        #expect(requests.allSatisfy { $0.framing == .raw })
     }
 
     @Test func aStreamThatEndsIsReconnectedAndItsReplaySkipped() async throws {
@@ -81,7 +81,7 @@ import Testing
         #expect(f.events.interruptions == 0, "a stream that ends is not a failure")
     }
 
-    /// Ray is asked for the run's state only after 250 ms of quiet, and at most once a second: a
+    /// Ray is asked for the run's state only after 250 ms of quiet, and at most every 2.5 s: a
     /// chatty run costs no requests.
     @Test func theRunsStateIsAskedOnlyWhenTheLogIsQuiet() async throws {
         let f = Fixture()
@@ -99,10 +99,10 @@ import Testing
         #expect(await f.ray.jobCalls == asked, "chatty: no questions")
         f.clock.advance(by: .milliseconds(300))
         #expect(await f.clock.settle { await f.ray.jobCalls == asked + 1 && f.clock.sleeperCount == 1 })
-        f.clock.advance(by: .milliseconds(500))
+        f.clock.advance(by: .milliseconds(2400))
         #expect(await f.clock.settle { f.clock.sleeperCount == 1 })
-        #expect(await f.ray.jobCalls == asked + 1, "at most once a second")
-        f.clock.advance(by: .milliseconds(500))
+        #expect(await f.ray.jobCalls == asked + 1, "at most once per checkEvery (2.5 s)")
+        f.clock.advance(by: .milliseconds(100))
         #expect(await f.clock.settle { await f.ray.jobCalls == asked + 2 })
     }
 
@@ -144,16 +144,19 @@ import Testing
         #expect(f.clock.slept.contains(.seconds(1)), "paced: a read at most once a second")
     }
 
-    @Test func endOnlyFollowsFromTheLastLineAndEndsWithTheRun() async throws {
+    @Test func endOnlyReadsNoLogAndAsksRayAtItsPace() async throws {
         let f = Fixture()
         await f.ray.set(status: .running, node: "node-1")
         await f.ray.append("old\nlines\n")
         let task = f.start(mode: .endOnly)
-        #expect(await f.clock.settle { await f.ray.openStreams == 1 })
+        #expect(await f.until { await f.ray.jobCalls >= 3 })
+        // A check a quarter second in, then one every `checkEvery` (2.5 s): what a watched job costs Ray.
+        #expect(f.clock.now.offset == .milliseconds(5250))
         await f.ray.set(status: .succeeded)
         #expect(await f.finish(task))
         #expect(f.events.all == [.runEnded(RayJobDetails(submissionId: "raysubmit_1", status: .succeeded).withNode("node-1"))])
-        #expect(await f.ray.streamRequests == [.init(follow: true, lastLines: 1, framing: .raw)])
+        #expect(await f.ray.streamRequests.isEmpty, "the log is not read")
+        #expect(await f.ray.jobCalls == 4)
     }
 
     @Test func aRunThatEndedWithoutADriverGivesItsJobLog() async throws {

@@ -13,7 +13,7 @@ extension FollowerEngine {
     /// Follows the stream (bytes handed on as they come) until the run is over.
     func follow(nodeId: String) async throws -> Bool {
         guard case .stateAPI(let framing) = source else { return try await rereadWhileRunning(nodeId: nodeId) }
-        let body = try await ray.streamDriverLog(nodeId: nodeId, submissionId: submissionId, follow: true, lastLines: nil, framing: framing)
+        let body = try await ray.streamDriverLog(nodeId: nodeId, submissionId: submissionId, following: timing.streamInterval, framing: framing)
         skipper.startPass()
         switch try await live(body) {
         case .closed:
@@ -28,14 +28,6 @@ extension FollowerEngine {
         }
     }
 
-    /// Follows the log from its last line only as a sign of life, to notice the end of the run.
-    /// The job API has no stream: the log then counts as always quiet.
-    func watchForEnd(nodeId: String) async throws -> Bool {
-        guard case .stateAPI(let framing) = source else { return try await live(nil).isOver }
-        let body = try await ray.streamDriverLog(nodeId: nodeId, submissionId: submissionId, follow: true, lastLines: 1, framing: framing)
-        return try await live(body).isOver
-    }
-
     /// Reads `body` while checking for the end of the run whenever it goes quiet.
     func live(_ body: DriverLogBody?) async throws -> LiveOutcome {
         let activity = ReadActivity(waitingSince: clock.now)
@@ -43,7 +35,7 @@ extension FollowerEngine {
         return try await withThrowingTaskGroup(of: LiveOutcome.self) { group in
             group.addTask {
                 guard let body else {
-                    // Nothing to read: wait for the end check, which cancels this.
+                    // Nothing to read (`.endOnly`): wait for the end check, which cancels this.
                     let (never, continuation) = AsyncStream<Void>.makeStream()
                     for await _ in never {}
                     continuation.finish()

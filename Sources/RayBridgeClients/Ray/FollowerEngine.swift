@@ -54,6 +54,8 @@ actor FollowerEngine<C: Clock> where C.Duration == Duration {
 
     /// One connection to the run's log: true when the follow is done, false to connect again.
     func attempt() async throws -> Bool {
+        // The end alone needs no driver and no log: only the paced checks.
+        if case .endOnly = mode { return try await live(nil).isOver }
         let (nodeId, details) = try await waitForDriver()
         guard let nodeId else {
             // The run ended before a driver started (a runtime env failure): Ray's job log, if
@@ -69,14 +71,7 @@ actor FollowerEngine<C: Clock> where C.Duration == Duration {
             if case .exact = mode { try await readFile(nodeId: nodeId) }
             return true
         }
-        switch mode {
-        case .endOnly:
-            return try await watchForEnd(nodeId: nodeId)
-        case .exact where source.followsLive:
-            return try await follow(nodeId: nodeId)
-        case .exact:
-            return try await rereadWhileRunning(nodeId: nodeId)
-        }
+        return try await (source.followsLive ? follow(nodeId: nodeId) : rereadWhileRunning(nodeId: nodeId))
     }
 
     /// Until the run's driver is placed (its node holds the driver log): the node and the run, or
@@ -113,7 +108,7 @@ actor FollowerEngine<C: Clock> where C.Duration == Duration {
     func readFile(nodeId: String) async throws {
         switch source {
         case .stateAPI(let framing):
-            try await read(try await ray.streamDriverLog(nodeId: nodeId, submissionId: submissionId, follow: false, lastLines: nil, framing: framing))
+            try await read(try await ray.streamDriverLog(nodeId: nodeId, submissionId: submissionId, following: nil, framing: framing))
         case .jobAPI:
             try await read(try await ray.driverLogFromJobAPI(submissionId: submissionId))
         }

@@ -4,24 +4,25 @@ import NIOCore
 import RayBridgeCore
 
 extension RayClient {
-    /// The driver log through the state API: `follow` streams the whole file from byte 0, then
-    /// whatever is appended, forever (it never closes by itself); otherwise the file as it is now,
-    /// ending at its end (for a run that is over). `lastLines` starts from the last N lines instead.
+    /// The driver log through the state API: `following` streams the whole file from byte 0, then
+    /// whatever is appended, forever (it never closes by itself), Ray's agent looking at the file
+    /// that often; nil reads the file as it is now, ending at its end (for a run that is over).
     ///
     /// `framing` is the cluster's (`RayVersion.logFraming`). The file's bytes come out exactly,
     /// except from a follow stream of a `.marked` release (Ray < 2.33), whose status bytes cannot be
     /// told apart from the log's: use that one only as a sign of activity.
     public func streamDriverLog(
-        nodeId: String, submissionId: String, follow: Bool = true, lastLines: Int? = nil, framing: RayLogFraming = .raw
+        nodeId: String, submissionId: String, following: Duration? = nil, framing: RayLogFraming = .raw
     ) async throws(RayClientError) -> DriverLogBody {
         var components = URLComponents()
         components.queryItems = [
             URLQueryItem(name: "node_id", value: nodeId),
             URLQueryItem(name: "filename", value: "job-driver-\(submissionId).log"),
-            URLQueryItem(name: "lines", value: lastLines.map(String.init) ?? "-1"),
+            URLQueryItem(name: "lines", value: "-1"),
         ]
-        if follow {
-            components.queryItems?.append(URLQueryItem(name: "interval", value: "0.5"))
+        let follow = following != nil
+        if let following {
+            components.queryItems?.append(URLQueryItem(name: "interval", value: Self.seconds(following)))
             if framing == .markedOrText { components.queryItems?.append(URLQueryItem(name: "format", value: "text")) }
         }
         let request = try makeRequest(.GET, (follow ? "/api/v0/logs/stream?" : "/api/v0/logs/file?") + (components.percentEncodedQuery ?? ""))
@@ -49,5 +50,10 @@ extension RayClient {
     /// held in memory whole, once per read.
     public func driverLogFromJobAPI(submissionId: String) async throws(RayClientError) -> DriverLogBody {
         DriverLogBody(whole: ByteBuffer(string: try await logs(submissionId)))
+    }
+
+    /// Seconds as Ray's query parameters take them (a float: "2.0", "0.5").
+    static func seconds(_ duration: Duration) -> String {
+        "\(Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)"
     }
 }

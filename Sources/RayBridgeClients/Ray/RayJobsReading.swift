@@ -5,11 +5,11 @@ import RayBridgeCore
 public protocol RayJobsReading: Sendable {
     func job(_ submissionId: String) async throws(RayClientError) -> RayJobDetails
 
-    /// The state API's file endpoint (`follow` false: the file as it is now, ending at its end) or
-    /// stream endpoint (`follow` true: the file from byte 0, then whatever is appended, never
-    /// ending by itself); `lastLines` starts from the last N lines instead of byte 0.
+    /// The state API's file endpoint (`following` nil: the file as it is now, ending at its end) or
+    /// stream endpoint (the file from byte 0, then whatever is appended, never ending by itself;
+    /// Ray looks at the file every `following`).
     func streamDriverLog(
-        nodeId: String, submissionId: String, follow: Bool, lastLines: Int?, framing: RayLogFraming
+        nodeId: String, submissionId: String, following: Duration?, framing: RayLogFraming
     ) async throws(RayClientError) -> DriverLogBody
 
     /// The whole log through the job API (`GET /api/jobs/{id}/logs`).

@@ -10,7 +10,6 @@ import NIOCore
 actor FakeRay: RayJobsReading {
     struct StreamRequest: Equatable {
         var follow: Bool
-        var lastLines: Int?
         var framing: RayLogFraming
     }
 
@@ -64,12 +63,13 @@ actor FakeRay: RayJobsReading {
     }
 
     func streamDriverLog(
-        nodeId: String, submissionId: String, follow: Bool, lastLines: Int?, framing: RayLogFraming
+        nodeId: String, submissionId: String, following: Duration?, framing: RayLogFraming
     ) async throws(RayClientError) -> DriverLogBody {
-        streamRequests.append(StreamRequest(follow: follow, lastLines: lastLines, framing: framing))
+        let follow = following != nil
+        streamRequests.append(StreamRequest(follow: follow, framing: framing))
         if !streamFailures.isEmpty { throw streamFailures.removeFirst() }
         let (stream, continuation) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream()
-        for chunk in chunks(lastLines == nil ? file : lastLine) { continuation.yield(chunk) }
+        for chunk in chunks(file) { continuation.yield(chunk) }
         if follow { live.append(continuation) } else { continuation.finish() }
         return DriverLogBody(chunks: stream)
     }
@@ -81,12 +81,6 @@ actor FakeRay: RayJobsReading {
         continuation.yield(file)
         continuation.finish()
         return DriverLogBody(chunks: stream)
-    }
-
-    private var lastLine: ByteBuffer {
-        let text = String(buffer: file)
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        return ByteBuffer(string: lines.count > 1 ? String(lines[lines.count - 2]) + "\n" : text)
     }
 
     private func chunks(_ buffer: ByteBuffer) -> [ByteBuffer] {
