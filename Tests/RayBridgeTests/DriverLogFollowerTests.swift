@@ -154,7 +154,9 @@ import Testing
         #expect(f.clock.now.offset == .milliseconds(5250))
         await f.ray.set(status: .succeeded)
         #expect(await f.finish(task))
-        #expect(f.events.all == [.runEnded(RayJobDetails(submissionId: "raysubmit_1", status: .succeeded).withNode("node-1"))])
+        let running = RayJobDetails(submissionId: "raysubmit_1", status: .running).withNode("node-1")
+        let ended = RayJobDetails(submissionId: "raysubmit_1", status: .succeeded).withNode("node-1")
+        #expect(f.events.all == [.runGoesOn(running), .runGoesOn(running), .runGoesOn(running), .runEnded(ended)])
         #expect(await f.ray.streamRequests.isEmpty, "the log is not read")
         #expect(await f.ray.jobCalls == 4)
     }

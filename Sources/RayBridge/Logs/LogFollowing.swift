@@ -77,7 +77,7 @@ public actor LogFollowing {
         let follower = follower(request, logger: logger)
         let sink = S3LogSink(
             session: session, configuration: configuration, follow: { follower(.exact(from: $0)) },
-            onRunEnded: { onEvent(.runEnded($0)) }, logger: logger)
+            onRunState: { onEvent(.runState($0)) }, logger: logger)
         logger.info("shipping the driver log", metadata: ["destination": "s3://\(settings.bucket)/\(settings.logKey(submissionId: id))"])
         shipments[id] = Task {
             await sink.run()
@@ -100,7 +100,7 @@ public actor LogFollowing {
             do {
                 for try await event in follower {
                     switch event {
-                    case .runEnded(let details): onEvent(.runEnded(details))
+                    case .runEnded(let details), .runGoesOn(let details): onEvent(.runState(details))
                     case .interrupted(let reason):
                         logger.debug(
                             "cannot follow the driver log to notice the run's end; the poll goes on",

@@ -15,7 +15,7 @@ struct S3LogSink: Sendable {
     let configuration: LogShippingConfiguration
     /// A follower of the run's log from the given offset.
     let follow: @Sendable (Int64) -> DriverLogFollower<ContinuousClock>
-    let onRunEnded: @Sendable (RayJobDetails) -> Void
+    let onRunState: @Sendable (RayJobDetails) -> Void
     let logger: Logger
 
     func run() async {
@@ -56,8 +56,8 @@ struct S3LogSink: Sendable {
                             return part.storage
                         }
                     }
-                case .runEnded(let details):
-                    onRunEnded(details)
+                case .runEnded(let details), .runGoesOn(let details):
+                    onRunState(details)
                 case .interrupted(let reason):
                     await session.interrupted(reason)
                 }

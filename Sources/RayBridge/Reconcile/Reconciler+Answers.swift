@@ -62,10 +62,10 @@ extension Reconciler {
         case .progress:
             // Recorded on the board already; the status is published after every event.
             return .none
-        case .runEnded(let details):
+        case .runState(let details):
             let before = machine.status
             let action = machine.noticed(details)
-            if action != .none || machine.status != before {
+            if machine.status != before {
                 logger.info(
                     "the driver log went quiet and Ray says the run is \(details.status.rawValue)",
                     metadata: ["submission": "\(details.submissionId ?? "-")"])

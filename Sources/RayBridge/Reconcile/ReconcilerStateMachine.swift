@@ -118,12 +118,14 @@ public struct ReconcilerStateMachine: Sendable {
     }
 
     /// The log follower saw the run's state (it asks Ray when the log goes quiet): a faster way
-    /// to learn that a run ended than the poll.
+    /// to learn that a run ended than the poll. News that it goes on starts the poll's wait again
+    /// (the action replaces the pending sleep): while a follower checks more often than
+    /// `updateInterval`, the machine asks Ray nothing itself.
     public mutating func noticed(_ details: RayJobDetails) -> Action {
-        guard case .waiting = activity, let run = phase.record, phase.isSubmitted, details.submissionId == run.submissionId,
-            details.status != phase.details?.status
+        guard case .waiting = activity, let run = phase.record, phase.isSubmitted, !phase.isEnded,
+            details.submissionId == run.submissionId
         else { return .none }
-        phase = phase.reading(details)
+        if details.status != phase.details?.status { phase = phase.reading(details) }
         return decide()
     }
 

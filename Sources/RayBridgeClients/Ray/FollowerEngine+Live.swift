@@ -74,7 +74,11 @@ extension FollowerEngine {
             guard seen.waitingSince != nil, activity.current == seen else { continue }
             if overAt != nil { return .over(rest: false) }
             lastCheck = clock.now
-            guard let details = try? await ray.job(submissionId), details.status.isTerminal else { continue }
+            guard let details = try? await ray.job(submissionId) else { continue }
+            guard details.status.isTerminal else {
+                await emit(.runGoesOn(details))
+                continue
+            }
             await ended(details)
             guard case .exact = mode else { return .over(rest: false) }
             if skipper.emitted <= timing.rereadLimit { return .over(rest: true) }
