@@ -92,6 +92,20 @@ import Testing
         #expect(m.wakeup() == .none, "no poll of a finished run")
     }
 
+    @Test func aFollowersNewsThatTheRunGoesOnStartsThePollsWaitAgain() {
+        var m = T.fresh()
+        let (run, _) = T().submitted(&m)
+        #expect(m.observed(T.details(run.submissionId, .running)) == .sleep(.seconds(1)))
+        #expect(m.wakeup() == .fetch(submissionId: run.submissionId))
+        #expect(m.observed(T.details(run.submissionId, .running)) == .sleep(.seconds(2)))
+        // The follower checks every 2.5 s: each answer replaces the pending wait, so while it
+        // checks more often than the machine would, the machine asks Ray nothing.
+        for _ in 0..<3 { #expect(m.noticed(T.details(run.submissionId, .running)) == .sleep(.seconds(2))) }
+        #expect(m.noticed(T.details(run.submissionId, .succeeded)) == .none)
+        #expect(m.status.jobStatus == .succeeded)
+        #expect(m.noticed(T.details(run.submissionId, .succeeded)) == .none, "an ended run has no poll to move")
+    }
+
     @Test func waitsCountFromThePassedInTime() {
         var m = T.fresh()
         let t0 = ContinuousClock.now
