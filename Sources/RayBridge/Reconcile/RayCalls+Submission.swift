@@ -30,6 +30,7 @@ extension RayCalls {
         do {
             try await client.submit(body, submissionId: run.submissionId)
             CrashPoint.reach(.afterSubmit)
+            if run.attemptNumber > 1 { CrashPoint.reach(.afterRetrySubmit) }
             return .submitted(submissionId: run.submissionId, revision: spec.revision, at: date())
         } catch {
             if case .duplicateSubmission = error {} else { packagePins.forget(on: spec.rayURL) }
