@@ -78,7 +78,9 @@ extension IntegrationSuite {
             try RayHead.stop()
             try RayHead.ensure(.open)
 
-            let ok = try await sidecars[0].waitForStatus(timeout: .seconds(120), "SUCCEEDED on the new head") { $0["status.jobStatus"] == "SUCCEEDED" }
+            let ok = try await sidecars[0].waitForStatus(timeout: .seconds(120), "SUCCEEDED on the new head") {
+                $0["status.jobStatus"] == "SUCCEEDED"
+            }
             #expect(Lifecycle.attempts(ok).map(\.outcome) == ["RunLost", "SUCCEEDED"])
             #expect(ok["status.message"]?.contains("attempt 1 (\(firstIds[0])) was lost") == true, "\(ok)")
             #expect(try await Lifecycle.attemptsOnCluster(retried.jobName) == ["2"], "one new submission, on the new head")
@@ -87,7 +89,8 @@ extension IntegrationSuite {
             #expect(try await RayHead.submissions(of: failed.jobName).isEmpty, "not submitted again")
             for (ws, id) in zip([retried, failed], firstIds) {
                 let object = try await Lifecycle.logObject(jobName: ws.jobName, id: id)
-                #expect(String(decoding: object, as: UTF8.self).contains("flaky: attempt 1 (hang 1, fail 0)"), "the lost run's object has what was read")
+                #expect(
+                    String(decoding: object, as: UTF8.self).contains("flaky: attempt 1 (hang 1, fail 0)"), "the lost run's object has what was read")
             }
             for sidecar in sidecars { await sidecar.stop() }
         }

@@ -60,7 +60,8 @@ extension IntegrationSuite {
             let ws = try Workspace(wiped ? "retrykillwiped" : "retrykill")
             defer { ws.cleanup() }
             _ = try KubeletConfigMap(
-                directory: ws.configDir, values: try Lifecycle.flaky(counter: ws.statusDir + ".counter", fail: 99, extra: ["backoffLimit": "2"], s3: false))
+                directory: ws.configDir,
+                values: try Lifecycle.flaky(counter: ws.statusDir + ".counter", fail: 99, extra: ["backoffLimit": "2"], s3: false))
             let wipe = {
                 if wiped { try FileManager.default.removeItem(atPath: ws.statusDir) }
             }

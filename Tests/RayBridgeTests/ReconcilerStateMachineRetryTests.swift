@@ -51,7 +51,8 @@ import Testing
         _ = m.observed(T.details(second.submissionId, .running, seq: 2), at: Self.at(17))
         #expect(m.status.message.hasPrefix("attempt 2 of 3"))
         #expect(m.status.attempt == 2)
-        #expect(m.status.attempts == [.init(submissionId: first.submissionId, outcome: "FAILED"), .init(submissionId: second.submissionId, outcome: "")])
+        #expect(
+            m.status.attempts == [.init(submissionId: first.submissionId, outcome: "FAILED"), .init(submissionId: second.submissionId, outcome: "")])
         _ = m.wakeup(date: Self.at(18))
         #expect(m.observed(Self.failed(second.submissionId, seq: 2), at: Self.at(20)) == .sleep(.seconds(20)))
         guard case .submit(let third, _) = m.wakeup(date: Self.at(40)) else { Issue.record("attempt 3"); return }

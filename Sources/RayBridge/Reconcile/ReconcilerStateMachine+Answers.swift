@@ -41,10 +41,11 @@ extension ReconcilerStateMachine {
         return decide()
     }
 
-    /// The POST was answered. `date`: now, for the status's `submitTime`.
+    /// The POST was answered. `date`: when it was sent, for the status's `submitTime` and the deadline.
     public mutating func submitted(at date: Date) -> Action {
         answered()
-        self.date = date
+        // `date` is when the POST went out: no later than any event's time.
+        self.date = max(self.date ?? date, date)
         if var run = phase.record {
             run.submitted = true
             run.submittedAt = run.submittedAt ?? date
