@@ -51,7 +51,10 @@ def stream_cost(ids, interval, idle):
         c = http.client.HTTPConnection("127.0.0.1", 8265, timeout=30)
         c.request("GET", f"/api/v0/logs/stream?{q}", headers={"User-Agent": "raybridge-bench"})
         r = c.getresponse()
-        assert r.status == 200, r.status
+        if r.status != 200:
+            for opened, _ in conns + [(c, r)]:
+                opened.close()
+            raise RuntimeError(f"the state API refused follow stream {len(conns) + 1} of {len(ids)} with HTTP {r.status}")
         conns.append((c, r))
     time.sleep(3)  # the streams' setup is not the steady state
     h0, t0 = head_processes(), time.time()

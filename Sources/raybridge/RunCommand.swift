@@ -110,7 +110,9 @@ struct RunCommand: AsyncParsableCommand {
         let caFile = caFile ?? Environment.value("RAYBRIDGE_CA_FILE")
         let stopOnExit = stopOnExit || Environment.flag("RAYBRIDGE_STOP_ON_EXIT")
         let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.durationHistogramBuckets[RayBridgeMetrics.jobDurationLabel] = RayBridgeMetrics.jobDurationBuckets
+        MetricsSystem.bootstrap(factory)
         let health = HealthState()
         let healthServer = try listen.map {
             try HealthServer(

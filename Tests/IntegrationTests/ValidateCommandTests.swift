@@ -11,6 +11,7 @@ extension IntegrationSuite {
             ("bad-bucket.yaml", ["s3upload.bucket"]),
             ("bad-s3-script.yaml", ["jobdata.jobScript"]),
             ("bad-jobproperties.yaml", ["jobproperties"]),
+            ("bad-lifecycle.yaml", ["backoffLimit", "activeDeadlineSeconds"]),
             ("hostile-input.yaml", ["resourceURL", "jobdata.jobParameters", "jobproperties", "s3.endpoint"]),
         ]
 
@@ -25,7 +26,7 @@ extension IntegrationSuite {
             #expect(!output.contains("hunter"), "no password or query value is echoed: \(output)")
         }
 
-        @Test(arguments: ["inline-counter.yaml", "s3-script.yaml", "cluster-path.yaml", "demo.yaml"])
+        @Test(arguments: ["inline-counter.yaml", "s3-script.yaml", "cluster-path.yaml", "demo.yaml", "retrying.yaml"])
         func theExamplesPass(file: String) throws {
             let path = TestEnvironment.repoRoot.appendingPathComponent("examples/configmaps/\(file)").path
             let (status, output) = try TestEnvironment.shell([TestEnvironment.binary, "validate", path])

@@ -24,6 +24,8 @@ public actor LogFollowing {
     private var complete: Set<String> = []
     private var resumedLeftovers = false
     private var discarding: (submissionId: String, task: Task<Void, Never>)?
+    /// Runs Ray lost: their objects are completed with what was shipped.
+    private var lost: Set<String> = []
 
     /// `onEvent` is called from the followers' tasks and must not block.
     public init(
@@ -77,7 +79,7 @@ public actor LogFollowing {
         let follower = follower(request, logger: logger)
         let sink = S3LogSink(
             session: session, configuration: configuration, follow: { follower(.exact(from: $0)) },
-            onRunState: { onEvent(.runState($0)) }, logger: logger)
+            onRunState: { onEvent(.runState($0)) }, abandoned: { await self.isLost(id) }, logger: logger)
         logger.info("shipping the driver log", metadata: ["destination": "s3://\(settings.bucket)/\(settings.logKey(submissionId: id))"])
         shipments[id] = Task {
             await sink.run()
@@ -132,6 +134,14 @@ public actor LogFollowing {
             return store.load(id)?.complete == false ? id : nil
         }
     }
+
+    /// Ray no longer knows the run: its shipment completes the object with what it read, at its
+    /// next failed read of Ray (an upload left open by an earlier process is completed at once).
+    public func abandon(_ submissionId: String) {
+        lost.insert(submissionId)
+    }
+
+    private func isLost(_ submissionId: String) -> Bool { lost.contains(submissionId) }
 
     /// Stops every follower (SIGTERM): what was uploaded is on record; the next start resumes.
     public func shutdown() async {

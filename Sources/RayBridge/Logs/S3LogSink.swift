@@ -16,12 +16,21 @@ struct S3LogSink: Sendable {
     /// A follower of the run's log from the given offset.
     let follow: @Sendable (Int64) -> DriverLogFollower<ContinuousClock>
     let onRunState: @Sendable (RayJobDetails) -> Void
+    /// Ray lost the run (a head restarted without persistence): its log will never be whole, so
+    /// the object is completed with what was read.
+    let abandoned: @Sendable () async -> Bool
     let logger: Logger
 
     func run() async {
         guard await !session.isComplete else { return }
         await session.report()
         do { try await session.resume() } catch { return }
+        if await abandoned() {
+            try? await session.finish(rest: ByteBuffer())
+            let bytes = await session.shipped
+            logger.info("the run was lost; its log object is completed as it is", metadata: ["bytes": "\(bytes)"])
+            return
+        }
         var failures = 0
         while !Task.isCancelled {
             do {
@@ -44,7 +53,7 @@ struct S3LogSink: Sendable {
         var cutter = PartCutter(nextPart: await session.nextPart, partSize: { [configuration] in configuration.partSize(forPart: $0) })
         var upload: Task<ByteBuffer, any Error>?
         do {
-            for try await event in follow(await session.shipped) {
+            reading: for try await event in follow(await session.shipped) {
                 switch event {
                 case .bytes(let bytes):
                     cutter.append(bytes)
@@ -59,6 +68,8 @@ struct S3LogSink: Sendable {
                 case .runEnded(let details), .runGoesOn(let details):
                     onRunState(details)
                 case .interrupted(let reason):
+                    // Ray cannot be read; if it forgot the run, what was read is all there is.
+                    if await abandoned() { break reading }
                     await session.interrupted(reason)
                 }
             }

@@ -14,6 +14,8 @@ enum CrashPoint: String {
     case afterJournal = "after-journal"
     /// Ray accepted the POST; nothing after it was recorded.
     case afterSubmit = "after-submit"
+    /// Ray accepted the POST of a retry (attempt 2 or later); nothing after it was recorded.
+    case afterRetrySubmit = "after-retry-submit"
 
     static let configured = ProcessInfo.processInfo.environment["RAYBRIDGE_TEST_CRASH_AT"].flatMap(CrashPoint.init(rawValue:))
 

@@ -27,10 +27,14 @@ extension RayCalls {
         } catch {
             return .preparationFailed(.init(message: "cannot prepare the submission: \(error)", retryable: false), submissionId: run.submissionId)
         }
+        // The submission time is taken as the POST goes out, not when it is answered: Ray starts
+        // the run (and its `start_time`) meanwhile, and `activeDeadlineSeconds` counts from here.
+        let sentAt = date()
         do {
             try await client.submit(body, submissionId: run.submissionId)
             CrashPoint.reach(.afterSubmit)
-            return .submitted(submissionId: run.submissionId, revision: spec.revision, at: date())
+            if run.attemptNumber > 1 { CrashPoint.reach(.afterRetrySubmit) }
+            return .submitted(submissionId: run.submissionId, revision: spec.revision, at: sentAt)
         } catch {
             if case .duplicateSubmission = error {} else { packagePins.forget(on: spec.rayURL) }
             return .failed(error, what: "submission failed", submissionId: run.submissionId)

@@ -32,6 +32,7 @@ actor RayCalls {
         do {
             return .version(try await client(url).version(), url: url)
         } catch {
+            if error.meansUnreachable { packagePins.forget(on: url) }
             return .failed(error, what: "cannot read Ray's version", submissionId: nil)
         }
     }
@@ -48,6 +49,10 @@ actor RayCalls {
         do {
             return .job(try await client(url).job(id))
         } catch {
+            // Unreachable, or a run it no longer knows: the head may have restarted, and the
+            // packages it held are gone with it; the next submission checks them again.
+            if case .notFound = error { packagePins.forget(on: url) }
+            if error.meansUnreachable { packagePins.forget(on: url) }
             return .failed(error, what: Self.fetchFailure, submissionId: id)
         }
     }

@@ -34,7 +34,7 @@ extension Reconciler {
             if details.status != machine.currentRun?.details?.status {
                 logger.info("run status", metadata: ["submission": "\(details.submissionId ?? "-")", "status": "\(details.status.rawValue)"])
             }
-            return machine.observed(details)
+            return machine.observed(details, at: Date())
         case .submitted(let id, let revision, let date):
             rayAnswered()
             preparationFailures.cleared()
@@ -64,7 +64,7 @@ extension Reconciler {
             return .none
         case .runState(let details):
             let before = machine.status
-            let action = machine.noticed(details)
+            let action = machine.noticed(details, at: Date())
             if machine.status != before {
                 logger.info(
                     "the driver log went quiet and Ray says the run is \(details.status.rawValue)",
@@ -97,7 +97,7 @@ extension Reconciler {
         case .notFound, .duplicateSubmission, .rejected:
             health.ray(reachable: true)
         }
-        return machine.requestFailed(error)
+        return machine.requestFailed(error, at: Date())
     }
 
     private func rayAnswered() {

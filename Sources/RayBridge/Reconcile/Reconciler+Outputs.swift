@@ -7,6 +7,7 @@ import RayBridgeCore
 /// and at the end a clean shutdown.
 extension Reconciler {
     func publishAndFollow() async {
+        await lifecycleNews()
         persistJournal()
         publish()
         await follow()

@@ -71,6 +71,9 @@ public actor Reconciler {
     var preparationFailures = ReasonLog()
     var statusFailures = 0
     var statusRetry: Task<Void, Never>?
+    /// Runs whose end was counted in the metrics, and lost runs whose log object was let go.
+    var countedEnds: Set<String> = []
+    var abandonedLogs: Set<String> = []
 
     public init(configuration: Configuration, http: HTTPClient = .shared, health: HealthState = HealthState(), logger: Logger) throws {
         self.configuration = configuration
@@ -129,7 +132,7 @@ public actor Reconciler {
             case .timerFired(let generation):
                 guard generation == timer?.generation else { continue }
                 timer = nil
-                action = machine.wakeup(at: .now)
+                action = machine.wakeup(at: .now, date: Date())
             case .answered(let answer):
                 call = nil
                 action = handle(answer)
@@ -222,7 +225,7 @@ public actor Reconciler {
             RayBridgeMetrics.configInvalid()
             logger.error("ConfigMap is invalid; the current run is left as it is", metadata: ["problems": "\(problems.map(\.description))"])
         }
-        return machine.configChanged(result, at: snapshot.observedAt)
+        return machine.configChanged(result, at: snapshot.observedAt, date: Date())
     }
 
     /// The time from the `..data` swap to the Ray call that acts on it.

@@ -8,22 +8,20 @@ extension ReconcilerStateMachine {
     public mutating func recovered(_ jobs: [RayJobDetails]) -> Action {
         answered()
         needsRecovery = false
-        var newest: [Revision: RunRecord] = [:]
+        var found: [RunRecord] = []
         var maxSequence = journal.nextSequence - 1
         var latest: RunRecord?
         for job in jobs {
             guard let meta = job.metadata, meta["raybridge.job"] == jobName, let id = job.submissionId,
                 let revHex = meta["raybridge.revision"], let seq = meta["raybridge.sequence"].flatMap({ Int($0) })
             else { continue }
-            let revision = Revision(hex: revHex)
-            let run = RunRecord(
-                submissionId: id, revision: revision, sequence: seq, submitted: true,
-                submittedAt: nil, stopRequested: job.status == .stopped, rayURL: cluster?.url)
+            let run = Self.found(job, id: id, revision: Revision(hex: revHex), sequence: seq, on: cluster?.url, deadline: activeSpec?.activeDeadline)
             maxSequence = max(maxSequence, seq)
-            if (newest[revision]?.sequence ?? -1) < seq { newest[revision] = run }
+            found.append(run)
             if (latest?.sequence ?? -1) < seq { latest = run }
         }
-        journal.runs = newest.values.sorted { ($0.sequence ?? 0) < ($1.sequence ?? 0) }
+        // Every attempt of a revision is kept (status.json lists them), newest runs first to stay.
+        journal.runs = Array(found.sorted { ($0.sequence ?? 0) < ($1.sequence ?? 0) }.suffix(Journal.maxRuns))
         journal.nextSequence = maxSequence + 1
         if let latest { makeCurrent(latest) }
         return decide()
@@ -36,15 +34,18 @@ extension ReconcilerStateMachine {
         return decide()
     }
 
-    public mutating func observed(_ details: RayJobDetails) -> Action {
+    public mutating func observed(_ details: RayJobDetails, at date: Date? = nil) -> Action {
         answered()
+        if let date { self.date = date }
         set(phase.reading(details))
         return decide()
     }
 
-    /// The POST was answered. `date`: now, for the status's `submitTime`.
+    /// The POST was answered. `date`: when it was sent, for the status's `submitTime` and the deadline.
     public mutating func submitted(at date: Date) -> Action {
         answered()
+        // `date` is when the POST went out: no later than any event's time.
+        self.date = max(self.date ?? date, date)
         if var run = phase.record {
             run.submitted = true
             run.submittedAt = run.submittedAt ?? date
@@ -58,8 +59,9 @@ extension ReconcilerStateMachine {
         return decide()
     }
 
-    public mutating func requestFailed(_ error: RayClientError) -> Action {
+    public mutating func requestFailed(_ error: RayClientError, at date: Date? = nil) -> Action {
         guard case .requesting(let request, let failures) = activity else { return .none }
+        if let date { self.date = date }
         switch (request, error) {
         case (.submit, .duplicateSubmission):
             // Ray has this id already: the run was submitted, by us, before a restart. Its submit
@@ -75,14 +77,13 @@ extension ReconcilerStateMachine {
             if !phase.isSubmitted {
                 // The intent never reached Ray: forget it; the same id is built again if still wanted.
                 dropIntent()
-            } else {
-                // Gone from the cluster (head restarted without persistence). Not resubmitted on
-                // our own: that would run it twice if it had already done its work.
-                let message =
-                    run.revision == nil
-                    ? "Ray has no job with submission id \(run.submissionId) (the id key)"
-                    : "Ray no longer knows submission \(run.submissionId) (was the head restarted?); change the resubmit key to run it again"
+            } else if run.revision == nil {
+                let message = "Ray has no job with submission id \(run.submissionId) (the id key)"
                 set(.ended(run, RayJobDetails(submissionId: run.submissionId, status: .failed, message: message, errorType: "RAYBRIDGE_RUN_LOST")))
+            } else {
+                // Gone from the cluster (head restarted without persistence): a failed attempt,
+                // retried only while backoffLimit leaves attempts.
+                lost(run)
             }
         case (.stop, .notFound):
             answered()
@@ -134,5 +135,13 @@ extension ReconcilerStateMachine {
         journal.nextSequence = min(journal.nextSequence, run.sequence ?? journal.nextSequence)
         journal.currentId = nil
         phase = .none
+        // A retry's POST that never went out: the attempt it follows is current again, as it
+        // ended (not read again, which would reset the backoff of the failures).
+        if let (previous, details) = previousAttempt, previous.revision == run.revision,
+            let record = journal.runs.first(where: { $0.submissionId == previous.submissionId })
+        {
+            journal.currentId = record.submissionId
+            phase = .ended(record, details)
+        }
     }
 }

@@ -34,12 +34,15 @@ extension ReconcilerStateMachine {
         case .stopping(let run, nil, _):
             return start(.fetch, .fetch(submissionId: run.submissionId))
         case .live(var run, let details, let polls):
-            if wantsStop(run, wanted) {
+            if wantsStop(run, wanted) || deadlinePassed(run) {
+                // A stop for the deadline is recorded as such before it is sent: not retried,
+                // reported FAILED, also if the process restarts before Ray says it stopped.
+                if !wantsStop(run, wanted) { run.reason = .deadlineExceeded }
                 run.stopRequested = true
                 set(.stopping(run, details, polls: 0))
                 return start(.stop, .stop(submissionId: run.submissionId))
             }
-            return poll(run, every: spec.updateInterval, polls: polls)
+            return poll(run, every: untilDeadline(run).map { min($0, spec.updateInterval) } ?? spec.updateInterval, polls: polls)
         case .stopping(let run, let details?, let polls):
             guard wantsStop(run, wanted) else { return poll(run, every: spec.updateInterval, polls: polls) }
             // Wait for Ray to report the run terminal, asking again from time to time: a stop
@@ -65,6 +68,7 @@ extension ReconcilerStateMachine {
                 makeCurrent(target)
                 return decide()
             }
+            if case .ended(let run, let details) = phase, let action = retry(run, details, want) { return action }
             return exitIfDone()
         }
         if want.kill { return .none }
@@ -74,10 +78,17 @@ extension ReconcilerStateMachine {
             return .sleep(settleUntil - now)
         }
 
+        previousAttempt = nil
+        return submitNew(want, attempt: 1)
+    }
+
+    /// The intent of a new submission (the next sequence number, so its own id) goes into the
+    /// journal, then the POST.
+    mutating func submitNew(_ want: JobSpec, attempt: Int) -> Action {
         let sequence = journal.nextSequence
         let run = RunRecord(
             submissionId: RunRecord.submissionId(jobName: jobName, sequence: sequence, revision: want.revision),
-            revision: want.revision, sequence: sequence, submitted: false, rayURL: want.rayURL)
+            revision: want.revision, sequence: sequence, submitted: false, rayURL: want.rayURL, attempt: attempt)
         journal.nextSequence = sequence + 1
         journal.runs.append(run)
         if journal.runs.count > Journal.maxRuns { journal.runs.removeFirst(journal.runs.count - Journal.maxRuns) }
@@ -88,6 +99,7 @@ extension ReconcilerStateMachine {
 
     /// A running run is stopped for `kill`, and for another revision (not in attach mode).
     func wantsStop(_ run: RunRecord, _ wanted: JobSpec?) -> Bool {
+        if run.reason == .deadlineExceeded { return true }
         guard let wanted else { return false }
         return wanted.kill || (wanted.attachId == nil && wanted.revision != run.revision)
     }
@@ -131,7 +143,8 @@ extension ReconcilerStateMachine {
     /// The current run moves on; the journal keeps its record in step.
     mutating func set(_ next: RunPhase) {
         phase = next
-        guard let run = next.record, let i = journal.runs.firstIndex(where: { $0.submissionId == run.submissionId }) else { return }
+        if case .ended(let run, let details) = next { phase = .ended(withOutcome(run, details), details) }
+        guard let run = phase.record, let i = journal.runs.firstIndex(where: { $0.submissionId == run.submissionId }) else { return }
         journal.runs[i] = run
     }
 }

@@ -34,6 +34,7 @@ extension ReconcilerStateMachine {
                 s = StatusSnapshot(jobStatus: .waiting, message: "submitting")
             }
             s.revision = spec.revision.hex
+            if s.jobStatus != .invalid { lifecycle(&s, spec, retrying: retry != nil) }
         }
         if let run = phase.record {
             s.submissionId = run.submissionId

@@ -79,6 +79,11 @@ public struct ReconcilerStateMachine: Sendable {
     var now: ContinuousClock.Instant?
     var lastChange: ContinuousClock.Instant?
     var settleUntil: ContinuousClock.Instant?
+    /// The latest wall time an event brought: deadlines and retry backoffs count from times in
+    /// the journal, which must survive a restart (nil in tests that are not about them).
+    var date: Date?
+    /// The attempt a pending retry follows, to go back to if the retry's POST is dropped.
+    var previousAttempt: (run: RunRecord, details: RayJobDetails)?
 
     public init(jobName: String, journal: Journal?, exitOnCompletion: Bool = false) {
         self.jobName = jobName
@@ -92,7 +97,8 @@ public struct ReconcilerStateMachine: Sendable {
     // MARK: Events that are not answers
 
     /// `at`: when the change was seen (nil in tests that are not about timing: never a burst).
-    public mutating func configChanged(_ result: ConfigParseResult, at time: ContinuousClock.Instant? = nil) -> Action {
+    public mutating func configChanged(_ result: ConfigParseResult, at time: ContinuousClock.Instant? = nil, date: Date? = nil) -> Action {
+        if let date { self.date = date }
         if let time {
             if let lastChange, time - lastChange < Self.settleWindow { settleUntil = time + Self.settleWindow }
             lastChange = time
@@ -111,8 +117,9 @@ public struct ReconcilerStateMachine: Sendable {
     }
 
     /// The last `.sleep` is over.
-    public mutating func wakeup(at time: ContinuousClock.Instant? = nil) -> Action {
+    public mutating func wakeup(at time: ContinuousClock.Instant? = nil, date: Date? = nil) -> Action {
         if let time { now = time }
+        if let date { self.date = date }
         owe()
         return decide()
     }
@@ -121,11 +128,12 @@ public struct ReconcilerStateMachine: Sendable {
     /// to learn that a run ended than the poll. News that it goes on starts the poll's wait again
     /// (the action replaces the pending sleep): while a follower checks more often than
     /// `updateInterval`, the machine asks Ray nothing itself.
-    public mutating func noticed(_ details: RayJobDetails) -> Action {
+    public mutating func noticed(_ details: RayJobDetails, at date: Date? = nil) -> Action {
         guard case .waiting = activity, let run = phase.record, phase.isSubmitted, !phase.isEnded,
             details.submissionId == run.submissionId
         else { return .none }
-        if details.status != phase.details?.status { phase = phase.reading(details) }
+        if let date { self.date = date }
+        if details.status != phase.details?.status { set(phase.reading(details)) }
         return decide()
     }
 

@@ -33,6 +33,8 @@ public enum SubmitRequestBuilder {
         metadata["raybridge.job"] = .string(jobName)
         if let revision = run.revision { metadata["raybridge.revision"] = .string(revision.hex) }
         if let sequence = run.sequence { metadata["raybridge.sequence"] = .string(String(sequence)) }
+        // Recovery without a journal counts the attempts of a revision by this.
+        if run.revision != nil { metadata["raybridge.attempt"] = .string(String(run.attemptNumber)) }
         body["metadata"] = .object(metadata)
 
         let script: String

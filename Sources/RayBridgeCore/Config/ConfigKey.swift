@@ -18,9 +18,12 @@ public enum ConfigKey {
     public static let s3Bucket = "s3upload.bucket"
     public static let s3Prefix = "s3upload.prefix"
     public static let resourceSecret = "resourcesecret"
+    public static let backoffLimit = "backoffLimit"
+    public static let activeDeadlineSeconds = "activeDeadlineSeconds"
 
-    /// Keys that do not define the run: changing them never reruns anything.
-    public static let operational: Set<String> = [id, kill, updateInterval]
+    /// Keys that do not define the run: changing them never reruns anything by itself (raising
+    /// `backoffLimit` after the last failed attempt retries the same revision).
+    public static let operational: Set<String> = [id, kill, updateInterval, backoffLimit, activeDeadlineSeconds]
 
     /// Accepted for compatibility with the ray pod, where they had no effect.
     public static func isIgnored(_ key: String) -> Bool {
@@ -30,6 +33,6 @@ public enum ConfigKey {
     public static let known: Set<String> = [
         resourceURL, id, kill, updateInterval, scriptLocation, jobScript, scriptExtraLocation,
         scriptMetadata, jobParameters, jobProperties, resubmit, s3Endpoint, s3Secure, s3Region,
-        s3Secret, s3Bucket, s3Prefix, resourceSecret,
+        s3Secret, s3Bucket, s3Prefix, resourceSecret, backoffLimit, activeDeadlineSeconds,
     ]
 }

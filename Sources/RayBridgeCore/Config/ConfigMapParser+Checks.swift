@@ -29,4 +29,37 @@ extension ConfigMapParser {
         guard let problem = EntrypointLimit.problem(script: word, s3: s3, parameters: parameters) else { return }
         fail(parameters.isEmpty ? ConfigKey.jobScript : ConfigKey.jobParameters, problem)
     }
+
+    /// The most retries a revision can ask for: the journal keeps the last `Journal.maxRuns` runs,
+    /// and every attempt must stay in it to be counted.
+    public static let maxBackoffLimit = 50
+    /// A year: a longer deadline is a typo, not a wish.
+    public static let maxActiveDeadlineSeconds = 31_536_000
+
+    /// `backoffLimit` and `activeDeadlineSeconds`, both optional whole numbers.
+    func parseLifecycle(text: (String) -> String, fail: (String, String) -> Void) -> (backoffLimit: Int, deadline: Int?) {
+        var limit = 0
+        let limitText = text(ConfigKey.backoffLimit)
+        if !limitText.isEmpty {
+            if let n = Int(limitText), (0...Self.maxBackoffLimit).contains(n) {
+                limit = n
+            } else {
+                fail(
+                    ConfigKey.backoffLimit,
+                    "must be a whole number of retries from 0 to \(Self.maxBackoffLimit), found \"\(limitText.prefix(40))\"")
+            }
+        }
+        var deadline: Int?
+        let deadlineText = text(ConfigKey.activeDeadlineSeconds)
+        if !deadlineText.isEmpty {
+            if let n = Int(deadlineText), (1...Self.maxActiveDeadlineSeconds).contains(n) {
+                deadline = n
+            } else {
+                fail(
+                    ConfigKey.activeDeadlineSeconds,
+                    "must be a whole number of seconds from 1 to \(Self.maxActiveDeadlineSeconds), found \"\(deadlineText.prefix(40))\"")
+            }
+        }
+        return (limit, deadline)
+    }
 }

@@ -43,6 +43,7 @@ public struct ConfigMapParser: Sendable {
             }
         }
 
+        let lifecycle = parseLifecycle(text: text, fail: fail)
         let s3 = parseS3(values, text: text, fail: fail)
 
         // Script.
@@ -115,9 +116,11 @@ public struct ConfigMapParser: Sendable {
         guard problems.isEmpty, let rayURL else {
             return .invalid(problems, warnings: warnings)
         }
-        let spec = JobSpec(
+        var spec = JobSpec(
             rayURL: rayURL, attachId: attachId, kill: kill, updateInterval: .seconds(interval), script: script,
             extras: extras, jobProperties: properties, s3: s3, revision: Revision(values: values))
+        spec.backoffLimit = lifecycle.backoffLimit
+        spec.activeDeadline = lifecycle.deadline.map { .seconds($0) }
         return .valid(spec, warnings: warnings)
     }
 

@@ -14,6 +14,13 @@ public struct JobSpec: Sendable, Equatable {
     public var jobProperties: [String: JSONValue]
     public var s3: S3Settings?
     public var revision: Revision
+    /// `backoffLimit`: how many more times a run that ended FAILED (or was lost) is submitted again.
+    public var backoffLimit: Int = 0
+    /// `activeDeadlineSeconds`: a run not terminal this long after its submission is stopped.
+    public var activeDeadline: Duration?
+
+    /// Attempts a revision gets in all: the first and `backoffLimit` retries.
+    public var maxAttempts: Int { backoffLimit + 1 }
 
     /// Whether this spec asks for a submission at all.
     public var submits: Bool { attachId == nil && !kill }

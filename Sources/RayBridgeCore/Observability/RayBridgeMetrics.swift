@@ -17,6 +17,21 @@ public enum RayBridgeMetrics {
         }
     }
 
+    /// A run seen to end, in the style of KubeRay's RayJob metrics: its duration from submission
+    /// to end by the status it ended with, every attempt by its outcome, and deadline stops.
+    public static func runEnded(status: JobState, outcome: String, duration: Duration?) {
+        if let duration {
+            Timer(label: jobDurationLabel, dimensions: [("status", status.rawValue)]).recordNanoseconds(duration.nanoseconds)
+        }
+        Counter(label: "raybridge_job_attempts_total", dimensions: [("outcome", outcome)]).increment()
+        if outcome == "DeadlineExceeded" { Counter(label: "raybridge_job_deadline_exceeded_total").increment() }
+    }
+
+    public static let jobDurationLabel = "raybridge_job_duration_seconds"
+    /// Runs last seconds to days: the default buckets (up to 10 s) would put every run in +Inf.
+    public static let jobDurationBuckets: [Duration] = [1, 5, 10, 30, 60, 300, 600, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 24 * 3600]
+        .map { .seconds($0) }
+
     /// From the kubelet's `..data` swap being seen to the Ray call it caused.
     public static func reaction(_ duration: Duration) {
         Timer(label: "raybridge_reaction_seconds").recordNanoseconds(duration.nanoseconds)

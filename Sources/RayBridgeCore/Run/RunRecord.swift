@@ -13,12 +13,23 @@ public struct RunRecord: Sendable, Equatable, Codable {
     /// The cluster the run was submitted to (or attached on): its checks and its stop go there,
     /// also after `resourceURL` moved to another cluster. Nil in journals of earlier releases.
     public var rayURL: URL?
+    /// Which attempt of its revision this is (1 for the first); nil in journals of earlier releases.
+    public var attempt: Int?
+    /// Ray's last word once the run is terminal; nil while it is not (or not known to be).
+    public var outcome: JobState?
+    /// When raybridge saw the run end (or Ray's `end_time` for a run found on the cluster): the
+    /// retry's backoff counts from here, also across a restart.
+    public var endedAt: Date?
+    /// Why raybridge ended the run rather than Ray: set when the decision is made, so that a
+    /// restart in the middle of the stop still knows it.
+    public var reason: RunEndReason?
 
     public init(
         submissionId: String, revision: Revision?, sequence: Int?, submitted: Bool, submittedAt: Date? = nil, stopRequested: Bool = false,
-        rayURL: URL? = nil
+        rayURL: URL? = nil, attempt: Int? = nil
     ) {
         self.rayURL = rayURL
+        self.attempt = attempt
         self.submissionId = submissionId
         self.revision = revision
         self.sequence = sequence
@@ -26,6 +37,13 @@ public struct RunRecord: Sendable, Equatable, Codable {
         self.submittedAt = submittedAt
         self.stopRequested = stopRequested
     }
+
+    /// The attempt number, 1 when the journal predates retries.
+    public var attemptNumber: Int { attempt ?? 1 }
+
+    /// What status.json's `attempts` says about it: the reason if raybridge ended it, else Ray's
+    /// final state, empty while it is not over.
+    public var outcomeText: String { reason?.rawValue ?? outcome?.rawValue ?? "" }
 
     /// `<job name>-<sequence>-<first 8 hex of revision>`: the same run always gets the same id,
     /// so Ray itself refuses a second submission of it.

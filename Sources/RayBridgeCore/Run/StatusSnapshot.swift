@@ -17,6 +17,11 @@ public struct StatusSnapshot: Sendable, Equatable {
     public var driverExitCode: Int?
     /// The cluster's Ray release, from `/api/version`.
     public var rayVersion: String?
+    /// The current run's attempt number and every attempt of its revision, oldest first.
+    public var attempt: Int?
+    public var attempts: [Attempt] = []
+    /// `DeadlineExceeded` or `RunLost` when raybridge ended the run `FAILED`; nil otherwise.
+    public var reason: RunEndReason?
     /// Filled in by the log shipper.
     public var log: LogShipment?
 
@@ -24,6 +29,16 @@ public struct StatusSnapshot: Sendable, Equatable {
         self.jobStatus = jobStatus
         self.message = message
         self.submissionId = submissionId
+    }
+
+    public struct Attempt: Sendable, Equatable {
+        public var submissionId: String
+        /// The attempt's end (`SUCCEEDED`, `FAILED`, `STOPPED`, `DeadlineExceeded`, `RunLost`); empty while it runs.
+        public var outcome: String
+        public init(submissionId: String, outcome: String) {
+            self.submissionId = submissionId
+            self.outcome = outcome
+        }
     }
 
     public struct LogShipment: Sendable, Equatable, Codable {

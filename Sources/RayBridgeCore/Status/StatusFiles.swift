@@ -22,6 +22,9 @@ public enum StatusFiles {
         json["errorType"] = s.errorType.map(JSONValue.string) ?? .null
         json["rayVersion"] = s.rayVersion.map(JSONValue.string) ?? .null
         json["driverExitCode"] = s.driverExitCode.map { .number(String($0)) } ?? .null
+        json["attempt"] = s.attempt.map { .number(String($0)) } ?? .null
+        json["attempts"] = .array(s.attempts.map { .object(["id": .string($0.submissionId), "outcome": .string($0.outcome)]) })
+        json["reason"] = .string(s.reason?.rawValue ?? "")
         if let log = s.log {
             json["log"] = .object([
                 "destination": .string(log.destination),

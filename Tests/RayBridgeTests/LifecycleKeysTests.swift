@@ -1,0 +1,67 @@
+import Foundation
+import Testing
+
+@testable import RayBridgeCore
+
+/// `backoffLimit` and `activeDeadlineSeconds` as read from the ConfigMap, and what status.json
+/// says about attempts.
+@Suite struct LifecycleKeysTests {
+    static let parser = ConfigMapParser(jobName: "job")
+    static let base = ["resourceURL": "http://127.0.0.1:8265", "jobdata.jobScript": "print(1)"]
+
+    static func parse(_ extra: [String: String]) -> ConfigParseResult {
+        parser.parse(base.merging(extra) { $1 })
+    }
+
+    @Test func defaultsAreNoRetryAndNoDeadline() throws {
+        let spec = try #require(Self.parse([:]).spec)
+        #expect(spec.backoffLimit == 0)
+        #expect(spec.maxAttempts == 1)
+        #expect(spec.activeDeadline == nil)
+    }
+
+    @Test func validValuesAreTaken() throws {
+        let spec = try #require(Self.parse(["backoffLimit": " 3 ", "activeDeadlineSeconds": "600"]).spec)
+        #expect(spec.backoffLimit == 3)
+        #expect(spec.maxAttempts == 4)
+        #expect(spec.activeDeadline == .seconds(600))
+    }
+
+    @Test(arguments: [
+        ("backoffLimit", "-1"), ("backoffLimit", "two"), ("backoffLimit", "1.5"), ("backoffLimit", "51"),
+        ("activeDeadlineSeconds", "0"), ("activeDeadlineSeconds", "-5"), ("activeDeadlineSeconds", "5s"),
+        ("activeDeadlineSeconds", "31536001"),
+    ])
+    func badValuesAreInvalidNamingTheKey(key: String, value: String) {
+        guard case .invalid(let problems, _) = Self.parse([key: value]) else {
+            Issue.record("\(key)=\(value) should be invalid"); return
+        }
+        #expect(problems.map(\.key) == [key])
+        #expect(problems.first?.description.contains("whole number") == true, "\(problems)")
+    }
+
+    @Test func neitherKeyIsPartOfTheRevisionNorUnknown() throws {
+        let plain = try #require(Self.parse([:]).spec)
+        let result = Self.parse(["backoffLimit": "2", "activeDeadlineSeconds": "10"])
+        #expect(result.spec?.revision == plain.revision)
+        #expect(result.warnings.isEmpty, "\(result.warnings)")
+    }
+
+    @Test func statusJSONListsTheAttemptsAndTheReason() throws {
+        var status = StatusSnapshot(jobStatus: .failed, message: "failed after 2 attempts", submissionId: "job-2-abcdef12")
+        status.attempt = 2
+        status.attempts = [.init(submissionId: "job-1-abcdef12", outcome: "RunLost"), .init(submissionId: "job-2-abcdef12", outcome: "FAILED")]
+        let json = try Self.statusJSON(status)
+        #expect(json["attempt"] as? Int == 2)
+        #expect(json["reason"] as? String == "")
+        let attempts = try #require(json["attempts"] as? [[String: String]])
+        #expect(attempts == [["id": "job-1-abcdef12", "outcome": "RunLost"], ["id": "job-2-abcdef12", "outcome": "FAILED"]])
+        status.reason = .deadlineExceeded
+        #expect(try Self.statusJSON(status)["reason"] as? String == "DeadlineExceeded")
+    }
+
+    static func statusJSON(_ status: StatusSnapshot) throws -> [String: Any] {
+        let data = try #require(StatusFiles.render(status, updatedAt: Date(timeIntervalSince1970: 0))["status.json"])
+        return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    }
+}
