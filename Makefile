@@ -3,7 +3,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 SWIFT_BUILD_FLAGS ?=
 
-.PHONY: all deps build release lint format test unit-test integration-test compat demo bench services-up services-down clean
+.PHONY: all deps build release image image-test lint format test unit-test integration-test compat demo bench services-up services-down clean
 
 all: build
 
@@ -24,10 +24,12 @@ lint:
 format:
 	$(SWIFT) format format --in-place --recursive --parallel $(SWIFT_FORMAT_PATHS)
 
-## Lint, then starts a local Ray head and S3 (moto), runs every test, and always stops them again.
+## Lint, then starts a local Ray head and S3 (moto), runs every test, and always stops them again;
+## then the image test (make image-test).
 test: lint build
 	scripts/validate-manifests.sh
 	scripts/services.sh run $(SWIFT) test $(SWIFT_BUILD_FLAGS) --skip-build
+	$(MAKE) image-test
 
 ## Unit tests only: no services, no Ray or moto installed (botocore only, for the SigV4 oracle).
 unit-test:
@@ -53,6 +55,25 @@ demo: build
 ## on the image, and ~5 MiB less resident memory than the dynamically linked one).
 release: deps
 	$(SWIFT) build -c release --scratch-path .build-release --product raybridge --static-swift-stdlib
+
+## The container image (deploy/Dockerfile), with docker if a Docker engine answers, else podman.
+## IMAGE names it (push it with `docker push` / `podman push`). IMAGE_BINARY=build compiles in the
+## Dockerfile's Swift stage (needs the swift:6.3-bookworm image); IMAGE_BINARY=release puts the
+## binary of `make release` into the same runtime stage (where the Swift image cannot be pulled).
+## BASE_IMAGE=local builds the runtime on a Debian base made here with debootstrap (no registry).
+VERSION := $(shell sed -n 's/.*string = "\(.*\)".*/\1/p' Sources/RayBridgeCore/Observability/RayBridgeVersion.swift)
+IMAGE ?= raybridge:$(VERSION)
+IMAGE_BINARY ?= build
+BASE_IMAGE ?= debian:bookworm-slim
+IMAGE_DEPS := $(if $(filter release,$(IMAGE_BINARY)),release,)
+image: $(IMAGE_DEPS)
+	IMAGE="$(IMAGE)" IMAGE_BINARY="$(IMAGE_BINARY)" BASE_IMAGE="$(BASE_IMAGE)" scripts/image.sh build
+
+## The image run the way Kubernetes runs it (podman; scripts/image-test.sh): builds `make release`,
+## a Debian base (debootstrap, cached in .cache/) and the image, then, holding the services lock,
+## runs the sidecar and an app container against a local Ray and S3.
+image-test: release
+	scripts/image-test.sh
 
 ## Measures the release binary against the alternatives; writes docs/benchmarks.md.
 bench: release

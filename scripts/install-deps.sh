@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what `make demo` and `make test` need, idempotently: the inotifytools headers from
-# Debian and a project-local Python venv with a real Ray head and the moto S3 server.
+# Debian, podman, runc and debootstrap for the image test, and a project-local Python venv with a
+# real Ray head and the moto S3 server.
 LOG_TAG=install
 . "$(dirname "$0")/lib.sh"
 
@@ -29,6 +30,17 @@ if [ "${RAYBRIDGE_DEPS:-all}" = build ]; then
   fi
   log "done (build and unit-test dependencies only)"
   exit 0
+fi
+
+# make image-test: podman runs the image here (with runc: crun fails on this machine kind's
+# cgroups), on a Debian base made with debootstrap, as no image registry is reachable.
+if ! command -v podman >/dev/null || [ ! -x /usr/sbin/runc ] || ! command -v debootstrap >/dev/null; then
+  log "installing podman, runc and debootstrap from Debian (make image-test)"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq podman runc debootstrap >/dev/null
+else
+  log "podman, runc and debootstrap already installed"
 fi
 
 if ! "$VENV/bin/python" - "$RAY_VERSION" <<'PY' 2>/dev/null

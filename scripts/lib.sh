@@ -14,6 +14,8 @@
 #   die MSG   log "ERROR: MSG" and exit 1
 #   now_ms    milliseconds since the epoch, for timing
 #   port_busy PORT   true if something accepts connections on 127.0.0.1:PORT
+#   with_services_lock CMD...   runs CMD holding $SERVICES_LOCK (one Ray head, moto and nginx per
+#             machine), unless this process already holds it
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
@@ -31,3 +33,18 @@ die() {
 }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# Only one Ray head (8265/6379), moto (9000) and nginx can run on a machine; whoever starts them
+# holds this lock. `flock LOCK CMD` passes its open descriptor of LOCK down to CMD, so a descriptor
+# of ours naming LOCK means an ancestor holds it: taking it again would wait for ever.
+SERVICES_LOCK="${RAYBRIDGE_SERVICES_LOCK:-/tmp/raybridge-services.lock}"
+with_services_lock() {
+  local fd
+  for fd in "/proc/$$/fd/"*; do
+    if [ "$(readlink "$fd" 2>/dev/null)" = "$SERVICES_LOCK" ]; then
+      "$@"
+      return
+    fi
+  done
+  flock "$SERVICES_LOCK" "$@"
+}
