@@ -15,6 +15,13 @@ else
   log "libinotifytools0-dev already installed"
 fi
 
+if [ ! -f /usr/include/zlib.h ]; then
+  log "installing zlib1g-dev from Debian (CRC-32 and gzip of the S3 log)"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq zlib1g-dev >/dev/null
+fi
+
 # The virtual-hosted S3 test sends to ray-logs.s3.localhost: glibc resolves a *.localhost name
 # only through /etc/hosts (curl and browsers special-case it, getaddrinfo does not).
 if ! getent hosts ray-logs.s3.localhost >/dev/null 2>&1; then
