@@ -57,7 +57,7 @@ extension IntegrationSuite {
             defer { sidecar.signal(SIGKILL) }
             let status = try await sidecar.waitForStatus(timeout: .seconds(180), "the log complete", LogStatus.complete)
             try await ShippedLog.expectByteExact(status, jobName: ws.jobName)
-            #expect(sidecar.log.contains("S3 credentials in use"), "the source is logged")
+            #expect(sidecar.log.contains("S3 credential source"), "the source is logged")
             #expect(sidecar.log.contains("source=environment"), "\(sidecar.log.suffix(2000))")
             try await expectNoSecret([secret], sidecar: sidecar, metricsPort: 9534)
             await sidecar.stop()

@@ -108,6 +108,7 @@ public actor Reconciler {
         self.machine = ReconcilerStateMachine(jobName: configuration.jobName, journal: journal, exitOnCompletion: configuration.exitOnCompletion)
         self.savedJournal = journal
         self.parser = ConfigMapParser(jobName: configuration.jobName)
+        s3Credentials.announceSource()
     }
 
     /// Runs the loop until the snapshots end, the task is cancelled (SIGTERM), or

@@ -71,6 +71,16 @@ public final class S3CredentialChain: S3CredentialProvider {
         }
     }
 
+    /// Logs the source that would be used now (at start, before any S3 request); nothing when
+    /// there is none: the first S3 request says what is missing.
+    public func announceSource() {
+        if let files = try? secretFiles.load() {
+            announce("secret-files", ["directory": "\(secretFiles.directory)", "accessKeyId": "\(files.accessKeyId)"])
+        } else if let (name, _) = fallback {
+            announce(name, detail)
+        }
+    }
+
     public func credentials() async throws(S3CredentialsError) -> S3Credentials {
         if let files = try? secretFiles.load() {
             announce("secret-files", ["directory": "\(secretFiles.directory)", "accessKeyId": "\(files.accessKeyId)"])
@@ -102,6 +112,6 @@ public final class S3CredentialChain: S3CredentialProvider {
         guard changed else { return }
         var metadata = metadata
         metadata["source"] = "\(source)"
-        logger.info("S3 credentials in use", metadata: metadata)
+        logger.info("S3 credential source", metadata: metadata)
     }
 }
