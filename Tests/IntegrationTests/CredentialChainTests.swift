@@ -67,11 +67,11 @@ extension IntegrationSuite {
             try RayHead.ensure(.open)
             try S3Server.ensure()
             let token = "eyJhbGciOiJSUzI1NiJ9.web-identity-\(UUID().uuidString)"
-            let sts = try await CredentialsEndpoint(.sts, port: 9112, token: token, lifetime: 20)
+            let sts = try await CredentialsEndpoint(.sts, port: 9112, token: token, lifetime: 10)
             defer { sts.stop() }
             let ws = try Workspace("credweb")
             defer { ws.cleanup() }
-            _ = try KubeletConfigMap(directory: ws.configDir, values: try config(seconds: 45))
+            _ = try KubeletConfigMap(directory: ws.configDir, values: try config(seconds: 25))
             let sidecar = try sidecar(
                 ws,
                 environment: [
@@ -82,7 +82,7 @@ extension IntegrationSuite {
             let status = try await sidecar.waitForStatus(timeout: .seconds(180), "the log complete", LogStatus.complete)
             try await ShippedLog.expectByteExact(status, jobName: ws.jobName)
             #expect(sidecar.log.contains("source=web-identity"), "\(sidecar.log.suffix(2000))")
-            #expect(sts.issued.count >= 3, "credentials of 20 s over a 45 s stream are fetched 3 times or more: \(sts.issued.count)")
+            #expect(sts.issued.count >= 3, "credentials of 10 s over a 25 s stream are fetched 3 times or more: \(sts.issued.count)")
             #expect(sts.answers.allSatisfy { $0["status"] == "200" }, "every call carried the token: \(sts.answers.map { $0["status"] ?? "" })")
             let secrets = sts.issued.flatMap { [$0["secret"] ?? "", $0["sessionToken"] ?? ""] } + [token]
             try await expectNoSecret(secrets, sidecar: sidecar, metricsPort: 9535)
@@ -93,11 +93,11 @@ extension IntegrationSuite {
             try RayHead.ensure(.open)
             try S3Server.ensure()
             let token = "pod-identity-token-\(UUID().uuidString)"
-            let endpoint = try await CredentialsEndpoint(.container, port: 9113, token: token, lifetime: 20)
+            let endpoint = try await CredentialsEndpoint(.container, port: 9113, token: token, lifetime: 10)
             defer { endpoint.stop() }
             let ws = try Workspace("credcontainer")
             defer { ws.cleanup() }
-            _ = try KubeletConfigMap(directory: ws.configDir, values: try config(seconds: 50))
+            _ = try KubeletConfigMap(directory: ws.configDir, values: try config(seconds: 25))
             let sidecar = try sidecar(
                 ws,
                 environment: [
@@ -106,8 +106,8 @@ extension IntegrationSuite {
                 ], metricsPort: 9536)
             defer { sidecar.signal(SIGKILL) }
             try await sidecar.waitForStatus("a part shipped") { LogStatus.parts($0) >= 1 }
-            // The endpoint fails through the next refresh (15-17 s after the first fetch): shown
-            // in status.json and the metric, then it works again and the stream goes on.
+            // The endpoint fails through the next refresh (7-7.5 s after the first fetch): shown in
+            // status.json and the metric, then it works again and the stream goes on.
             try endpoint.fail()
             let failing = try await sidecar.waitForStatus(timeout: .seconds(40), "the refresh failure in status.json") {
                 (LogStatus.info($0)?["credentialsError"] as? String)?.contains("container credentials endpoint") == true
