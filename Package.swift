@@ -30,6 +30,9 @@ let package = Package(
         ),
         // glibc's <malloc.h>, for mallopt(M_ARENA_MAX).
         .systemLibrary(name: "CMalloc"),
+        // Debian's zlib1g-dev: CRC-32 checksums of S3 parts, gzip members of compressed logs.
+        // (Not "CZlib": ZIPFoundation has a module of that name.)
+        .systemLibrary(name: "CSystemZlib", providers: [.apt(["zlib1g-dev"])]),
         // Layers, lowest first; a target sees only the ones above it in this list.
         // Core: the job's spec (Config/), the run's record and status (Run/), files written
         // atomically (Status/), metric names. No network, no inotify.
@@ -47,6 +50,7 @@ let package = Package(
             name: "RayBridgeClients",
             dependencies: [
                 "RayBridgeCore",
+                "CSystemZlib",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -358,7 +358,7 @@ def bench_edit_storm(rows):
 
 def main():
     rows = []
-    which = sys.argv[1:] or ["reaction", "log", "end", "storm", "scale"]
+    which = sys.argv[1:] or ["reaction", "log", "end", "storm", "s3", "scale"]
     if "reaction" in which:
         bench_reaction_and_idle(rows)
     if "log" in which:
@@ -367,6 +367,10 @@ def main():
         bench_end_of_run(rows)
     if "storm" in which:
         bench_edit_storm(rows)
+    if "s3" in which:
+        import bench_s3  # its own file: scripts/bench_s3.py
+
+        bench_s3.bench_s3(rows)
     ray_version = subprocess.run([RAY, "--version"], capture_output=True, text=True).stdout.strip()
     with open("/proc/meminfo") as f:
         mem = int(f.readline().split()[1]) // (1024 * 1024)

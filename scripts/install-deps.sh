@@ -16,6 +16,24 @@ else
   log "libinotifytools0-dev already installed"
 fi
 
+if [ ! -f /usr/include/zlib.h ]; then
+  log "installing zlib1g-dev from Debian (CRC-32 and gzip of the S3 log)"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq zlib1g-dev >/dev/null
+fi
+
+# The virtual-hosted S3 test sends to ray-logs.s3.localhost: glibc resolves a *.localhost name
+# only through /etc/hosts (curl and browsers special-case it, getaddrinfo does not).
+if ! getent hosts ray-logs.s3.localhost >/dev/null 2>&1; then
+  if [ -w /etc/hosts ]; then
+    log "adding ray-logs.s3.localhost (127.0.0.1) to /etc/hosts for the virtual-hosted S3 test"
+    echo "127.0.0.1 ray-logs.s3.localhost" >>/etc/hosts
+  else
+    log "WARNING: cannot add ray-logs.s3.localhost to /etc/hosts (not writable): the virtual-hosted S3 test will fail"
+  fi
+fi
+
 if [ ! -x "$VENV/bin/python" ]; then
   log "creating Python venv at $VENV"
   python3 -m venv "$VENV"

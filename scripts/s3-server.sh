@@ -7,6 +7,7 @@
 #   scripts/s3-server.sh status    print whether it runs and answers
 #
 # Env: S3_PORT (default 9000), S3_BUCKETS (default "ray-logs ray-scripts").
+# The IAM role arn:aws:iam::123456789012:role/raybridge-logs (s3:*) is there for moto's STS.
 # Produces under .run/: s3.pid, s3.log, s3.env (S3_ENDPOINT, AWS_ACCESS_KEY_ID,
 # AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION), and s3/accesskey + s3/secretkey: the layout of a
 # Kubernetes Secret mounted as files (each file holds the bare value, no trailing newline).
@@ -70,6 +71,25 @@ iam = boto3.client("iam", endpoint_url=endpoint, region_name=region,
 user = "raybridge"
 iam.create_user(UserName=user)
 iam.put_user_policy(UserName=user, PolicyName="s3-all", PolicyDocument=json.dumps({
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
+}))
+# The tests of the credential chain (web identity, the container endpoint) assume this role
+# through moto's STS; the user may assume it (moto checks every call's signature and policy).
+iam.put_user_policy(UserName=user, PolicyName="sts-assume", PolicyDocument=json.dumps({
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": ["sts:AssumeRole", "sts:AssumeRoleWithWebIdentity"], "Resource": "*"}],
+}))
+iam.create_role(RoleName="raybridge-logs", AssumeRolePolicyDocument=json.dumps({
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Federated": "arn:aws:iam::123456789012:oidc-provider/oidc.test"},
+                   "Action": "sts:AssumeRoleWithWebIdentity"},
+                  # The tests' container credentials endpoint assumes it as the user (moto
+                  # checks the trust policy).
+                  {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:user/raybridge"},
+                   "Action": "sts:AssumeRole"}],
+}))
+iam.put_role_policy(RoleName="raybridge-logs", PolicyName="s3-all", PolicyDocument=json.dumps({
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
 }))

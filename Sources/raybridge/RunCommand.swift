@@ -120,6 +120,9 @@ struct RunCommand: AsyncParsableCommand {
                 liveness: { InotifyThread.shared.isRunning ? nil : "the inotify thread is not running" })
         }
 
+        var logShipping = LogShippingConfiguration(partSize: partSizeMib << 20)
+        // Undocumented on purpose: only `make bench` sets it, to compare with UNSIGNED-PAYLOAD.
+        logShipping.signsPayload = Environment.flag("RAYBRIDGE_S3_SIGN_PAYLOAD")
         // One client for Ray and S3, shut down after the services, also when starting them failed.
         let http = HTTPClientFactory.make()
         func serve() async throws -> Int32? {
@@ -128,7 +131,8 @@ struct RunCommand: AsyncParsableCommand {
                     jobName: jobName, statusDirectory: statusDir,
                     rayCredentials: RayCredentials(directory: rayCredentialsDir),
                     s3Credentials: S3CredentialsFile(directory: s3CredentialsDir), exitOnCompletion: exitOnCompletion,
-                    stopOnExit: stopOnExit, logShipping: .init(partSize: partSizeMib << 20), caFile: caFile),
+                    stopOnExit: stopOnExit, logShipping: logShipping, caFile: caFile,
+                    s3Environment: ProcessInfo.processInfo.environment),
                 http: http, health: health, logger: logger)
             let watcher = DirectoryWatcher(directory: configDir, logger: logger)
             logger.info(

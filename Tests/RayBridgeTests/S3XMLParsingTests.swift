@@ -171,8 +171,10 @@ import Testing
 
     @Test func completeBodySortsAndEscapes() throws {
         let xml = CompleteMultipartUploadBody.xml(parts: [
-            (number: 3, etag: "\"c\""), (number: 1, etag: "\"a&<b>'\""), (number: 2, etag: "\"b\""),
+            CompletedPart(number: 3, etag: "\"c\""), CompletedPart(number: 1, etag: "\"a&<b>'\""),
+            CompletedPart(number: 2, etag: "\"b\"", checksumCRC32: "DUoRhQ=="),
         ])
+        #expect(xml.contains("<ETag>&quot;b&quot;</ETag><ChecksumCRC32>DUoRhQ==</ChecksumCRC32></Part>"))
         #expect(xml.contains("<Part><PartNumber>1</PartNumber><ETag>&quot;a&amp;&lt;b&gt;&apos;&quot;</ETag></Part>"))
         let root = try #require(S3XMLElement.parse(data(xml)))
         #expect(root.name == "CompleteMultipartUpload")

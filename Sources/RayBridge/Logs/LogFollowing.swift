@@ -12,12 +12,14 @@ import RayBridgeCore
 public actor LogFollowing {
     private let store: LogUploadStore
     private let rayCredentials: RayCredentials
-    private let s3Credentials: S3CredentialsFile
+    private let s3Credentials: any S3CredentialProvider
     private let http: HTTPClient
     private let trust: TrustRoots?
     private let configuration: LogShippingConfiguration
     private let logger: Logger
     private let onEvent: @Sendable (FollowEvent) -> Void
+    /// The last failure to refresh temporary S3 credentials, shown with each shipment.
+    private let credentialError: @Sendable () -> String?
     private var shipments: [String: Task<Void, Never>] = [:]
     /// Runs whose object is complete: `ensure` is called on every reconcile step, and must not
     /// read their state file each time.
@@ -29,10 +31,11 @@ public actor LogFollowing {
 
     /// `onEvent` is called from the followers' tasks and must not block.
     public init(
-        statusDirectory: String, rayCredentials: RayCredentials, s3Credentials: S3CredentialsFile, http: HTTPClient,
+        statusDirectory: String, rayCredentials: RayCredentials, s3Credentials: any S3CredentialProvider, http: HTTPClient,
         trust: TrustRoots?, configuration: LogShippingConfiguration, logger: Logger,
-        onEvent: @escaping @Sendable (FollowEvent) -> Void
+        credentialError: @escaping @Sendable () -> String? = { nil }, onEvent: @escaping @Sendable (FollowEvent) -> Void
     ) {
+        self.credentialError = credentialError
         self.store = LogUploadStore(directory: statusDirectory)
         self.rayCredentials = rayCredentials
         self.s3Credentials = s3Credentials
@@ -71,14 +74,15 @@ public actor LogFollowing {
         var logger = logger
         logger[metadataKey: "submission"] = "\(id)"
         let onEvent = onEvent
+        var s3 = S3Client(settings: settings, credentials: s3Credentials, http: http, trust: trust)
+        s3.signsPayload = configuration.signsPayload
         let session = MultipartUploadSession(
-            submissionId: id, bucket: settings.bucket, key: settings.logKey(submissionId: id),
-            s3: S3Client(settings: settings, credentials: s3Credentials, http: http, trust: trust), store: store,
-            retryBackoff: configuration.retryBackoff, clock: ContinuousClock(), logger: logger,
+            submissionId: id, bucket: settings.bucket, key: settings.logKey(submissionId: id), s3: s3, store: store,
+            retryBackoff: configuration.retryBackoff, clock: ContinuousClock(), logger: logger, credentialError: credentialError,
             onProgress: { onEvent(.progress(submissionId: id, $0)) })
         let follower = follower(request, logger: logger)
         let sink = S3LogSink(
-            session: session, configuration: configuration, follow: { follower(.exact(from: $0)) },
+            session: session, configuration: configuration, compression: settings.compression, follow: { follower(.exact(from: $0)) },
             onRunState: { onEvent(.runState($0)) }, abandoned: { await self.isLost(id) }, logger: logger)
         logger.info("shipping the driver log", metadata: ["destination": "s3://\(settings.bucket)/\(settings.logKey(submissionId: id))"])
         shipments[id] = Task {

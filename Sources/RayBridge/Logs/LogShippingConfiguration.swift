@@ -15,6 +15,9 @@ public struct LogShippingConfiguration: Sendable {
     public var rereadLimit: Int64 = 128 << 20
     /// S3 retries and restarts of the shipment: quick at first, at most 30 s.
     public var retryBackoff = Backoff(initial: .milliseconds(500), maximum: .seconds(30))
+    /// Sign each part's SHA-256 over https too (`RAYBRIDGE_S3_SIGN_PAYLOAD=1`), instead of
+    /// UNSIGNED-PAYLOAD with a CRC-32: for `make bench`, to measure the difference.
+    public var signsPayload = false
 
     public init(partSize: Int = 5 << 20, drainWindow: Duration = .seconds(2), queueCapacity: Int = 1 << 20) {
         self.partSize = partSize

@@ -51,6 +51,9 @@ extension MultipartUploadSession {
     }
 
     func report() {
-        onProgress(.init(destination: destination, bytes: state.shipped, parts: state.parts.count, complete: state.complete, error: lastError))
+        var shipment = StatusSnapshot.LogShipment(
+            destination: destination, bytes: state.shipped, parts: state.parts.count, complete: state.complete, error: lastError)
+        shipment.credentialsError = credentialError()
+        onProgress(shipment)
     }
 }

@@ -11,7 +11,7 @@ import RayBridgeCore
 ///
 /// Every S3 call goes through `retrying`, the one retry layer for the log's S3 calls.
 actor MultipartUploadSession {
-    static let contentType = "text/plain; charset=utf-8"
+    var contentType: String { state.compressed ? "application/gzip" : "text/plain; charset=utf-8" }
 
     let s3: any S3Multipart
     let store: LogUploadStore
@@ -19,6 +19,8 @@ actor MultipartUploadSession {
     let clock: any Clock<Duration>
     let logger: Logger
     let onProgress: @Sendable (StatusSnapshot.LogShipment) -> Void
+    /// The credential chain's last refresh failure: shown even while the old credentials still work.
+    let credentialError: @Sendable () -> String?
     private(set) var state: LogUploadState
     /// The last failure while it is being retried, shown in the status.
     var lastError: String?
@@ -26,8 +28,10 @@ actor MultipartUploadSession {
 
     init(
         submissionId: String, bucket: String, key: String, s3: any S3Multipart, store: LogUploadStore, retryBackoff: Backoff,
-        clock: any Clock<Duration>, logger: Logger, onProgress: @escaping @Sendable (StatusSnapshot.LogShipment) -> Void
+        clock: any Clock<Duration>, logger: Logger, credentialError: @escaping @Sendable () -> String? = { nil },
+        onProgress: @escaping @Sendable (StatusSnapshot.LogShipment) -> Void
     ) {
+        self.credentialError = credentialError
         self.s3 = s3
         self.store = store
         self.retryBackoff = retryBackoff
@@ -56,7 +60,7 @@ actor MultipartUploadSession {
             let listed = try await retrying("list the uploaded parts", vanished: ["NoSuchUpload", "NoSuchKey"]) { () async throws(S3Error) in
                 try await s3.listParts(bucket: bucket, key: key, uploadId: uploadId)
             }
-            state.reconcile(with: listed.map { .init(number: $0.number, etag: $0.etag, size: $0.size) })
+            state.reconcile(with: listed.map { .init(number: $0.number, etag: $0.etag, size: $0.size, checksum: $0.checksumCRC32) })
             logger.info("resuming the log upload", metadata: ["parts": "\(state.parts.count)", "bytes": "\(state.shipped)"])
         } catch is S3Error {
             logger.warning("the open upload vanished; shipping the log again from byte 0")
@@ -67,43 +71,47 @@ actor MultipartUploadSession {
 
     /// Uploads `body` as the next part, retrying until S3 takes it. Throws `S3Error` when the
     /// upload vanished (the session has started over then), or a failure to record the part.
-    func upload(_ body: ByteBuffer) async throws {
-        let (s3, bucket, key) = (s3, state.bucket, state.key)
+    /// `logBytes`: how much of the log `body` holds, when compressed.
+    func upload(_ body: ByteBuffer, logBytes: Int? = nil) async throws {
+        let (s3, bucket, key, contentType) = (s3, state.bucket, state.key, contentType)
         if state.uploadId == nil {
             state.uploadId = try await retrying("create the upload") { () async throws(S3Error) -> String in
-                try await s3.createMultipartUpload(bucket: bucket, key: key, contentType: Self.contentType)
+                try await s3.createMultipartUpload(bucket: bucket, key: key, contentType: contentType, checksummed: true)
             }
+            state.checksummed = true
             try store.save(state)
         }
         let number = state.parts.count + 1
         let uploadId = state.uploadId!
+        let checksum = state.checksummed == true ? S3Checksum.crc32(body) : nil
         let etag: String
         do {
             etag = try await retrying("upload part \(number)") { () async throws(S3Error) -> String in
-                try await s3.uploadPart(bucket: bucket, key: key, uploadId: uploadId, partNumber: number, body: body)
+                try await s3.uploadPart(bucket: bucket, key: key, uploadId: uploadId, partNumber: number, body: body, checksumCRC32: checksum)
             }
         } catch is S3Error {
             try startOver()
             throw S3UploadVanished(destination: destination)
         }
-        state.parts.append(.init(number: number, etag: etag, size: Int64(body.readableBytes)))
-        RayBridgeMetrics.logShipped(bytes: body.readableBytes)
+        state.parts.append(
+            .init(number: number, etag: etag, size: Int64(body.readableBytes), checksum: checksum, logBytes: logBytes.map(Int64.init)))
+        RayBridgeMetrics.logShipped(bytes: logBytes ?? body.readableBytes)
         try store.save(state)
         succeeded()
     }
 
     /// Ships `rest` (the bytes after the last full part) and makes the object whole.
-    func finish(rest: ByteBuffer) async throws {
-        let (s3, bucket, key) = (s3, state.bucket, state.key)
+    func finish(rest: ByteBuffer, logBytes: Int? = nil) async throws {
+        let (s3, bucket, key, contentType) = (s3, state.bucket, state.key, contentType)
         if state.uploadId == nil {
             try await retrying("put the log object") { () async throws(S3Error) in
-                try await s3.putObject(bucket: bucket, key: key, body: rest, contentType: Self.contentType)
+                try await s3.putObject(bucket: bucket, key: key, body: rest, contentType: contentType)
             }
-            state.parts = [.init(number: 1, etag: "", size: Int64(rest.readableBytes))]
-            RayBridgeMetrics.logShipped(bytes: rest.readableBytes)
+            state.parts = [.init(number: 1, etag: "", size: Int64(rest.readableBytes), logBytes: logBytes.map(Int64.init))]
+            RayBridgeMetrics.logShipped(bytes: logBytes ?? rest.readableBytes)
         } else {
-            if rest.readableBytes > 0 { try await upload(rest) }
-            let parts = state.parts.map { (number: $0.number, etag: $0.etag) }
+            if rest.readableBytes > 0 { try await upload(rest, logBytes: logBytes) }
+            let parts = state.parts.map { CompletedPart(number: $0.number, etag: $0.etag, checksumCRC32: $0.checksum) }
             let uploadId = state.uploadId!
             do {
                 try await retrying("complete the upload") { () async throws(S3Error) in

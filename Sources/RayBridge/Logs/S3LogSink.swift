@@ -13,6 +13,7 @@ import RayBridgeCore
 struct S3LogSink: Sendable {
     let session: MultipartUploadSession
     let configuration: LogShippingConfiguration
+    var compression: LogCompression = .none
     /// A follower of the run's log from the given offset.
     let follow: @Sendable (Int64) -> DriverLogFollower<ContinuousClock>
     let onRunState: @Sendable (RayJobDetails) -> Void
@@ -50,7 +51,8 @@ struct S3LogSink: Sendable {
 
     /// Follows the log from what S3 holds to its end and completes the object.
     func ship() async throws {
-        var cutter = PartCutter(nextPart: await session.nextPart, partSize: { [configuration] in configuration.partSize(forPart: $0) })
+        var cutter = PartCutter(
+            nextPart: await session.nextPart, partSize: { [configuration] in configuration.partSize(forPart: $0) }, compression: compression)
         var upload: Task<ByteBuffer, any Error>?
         do {
             reading: for try await event in follow(await session.shipped) {
@@ -61,7 +63,7 @@ struct S3LogSink: Sendable {
                         var spare = try await Self.finished(&upload)
                         let part = cutter.cut(reusing: &spare)!
                         upload = Task { [session] in
-                            try await session.upload(part.bytes)
+                            try await session.upload(part.bytes, logBytes: part.logBytes)
                             return part.storage
                         }
                     }
@@ -74,7 +76,8 @@ struct S3LogSink: Sendable {
                 }
             }
             _ = try await Self.finished(&upload)
-            try await session.finish(rest: cutter.takeRest())
+            let rest = cutter.takeRest()
+            try await session.finish(rest: rest.bytes, logBytes: rest.logBytes)
         } catch {
             upload?.cancel()
             _ = try? await upload?.value

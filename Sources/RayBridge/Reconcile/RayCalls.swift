@@ -8,7 +8,7 @@ import RayBridgeCore
 /// submissions; the machine never has two calls in flight, so nothing waits on it.
 actor RayCalls {
     let credentials: RayCredentials
-    let s3Credentials: S3CredentialsFile
+    let s3Credentials: any S3CredentialProvider
     let http: HTTPClient
     let trust: TrustRoots
     let jobName: String
@@ -16,7 +16,7 @@ actor RayCalls {
     var lastPackage: (script: String, package: WorkingDirPackage)?
     static let fetchFailure = "cannot read the run's state"
 
-    init(jobName: String, credentials: RayCredentials, s3Credentials: S3CredentialsFile, http: HTTPClient, trust: TrustRoots) {
+    init(jobName: String, credentials: RayCredentials, s3Credentials: any S3CredentialProvider, http: HTTPClient, trust: TrustRoots) {
         self.jobName = jobName
         self.credentials = credentials
         self.s3Credentials = s3Credentials

@@ -16,6 +16,9 @@ public actor Reconciler {
         public var statusDirectory: String
         public var rayCredentials: RayCredentials
         public var s3Credentials: S3CredentialsFile
+        /// Where the rest of the S3 credential chain is looked up (the process's environment;
+        /// empty: the Secret files only).
+        public var s3Environment: [String: String]
         public var exitOnCompletion: Bool
         /// SIGTERM stops the current run too (by default the run goes on without us).
         public var stopOnExit: Bool
@@ -27,9 +30,10 @@ public actor Reconciler {
             jobName: String, statusDirectory: String, rayCredentials: RayCredentials,
             s3Credentials: S3CredentialsFile = S3CredentialsFile(directory: "/s3credentials"),
             exitOnCompletion: Bool = false, stopOnExit: Bool = false, logShipping: LogShippingConfiguration = .init(),
-            caFile: String? = nil
+            caFile: String? = nil, s3Environment: [String: String] = [:]
         ) {
             self.caFile = caFile
+            self.s3Environment = s3Environment
             self.stopOnExit = stopOnExit
             self.jobName = jobName
             self.statusDirectory = statusDirectory
@@ -43,6 +47,8 @@ public actor Reconciler {
     let configuration: Configuration
     let http: HTTPClient
     let trust: TrustRoots
+    /// The Secret files, then the environment's source: asked before every S3 request.
+    let s3Credentials: S3CredentialChain
     let health: HealthState
     let calls: RayCalls
     let statusWriter: AtomicDirectoryWriter
@@ -80,11 +86,12 @@ public actor Reconciler {
         self.http = http
         self.trust = TrustRoots(caFile: configuration.caFile, logger: logger)
         self.health = health
+        self.s3Credentials = S3CredentialChain(
+            secretFiles: configuration.s3Credentials, environment: configuration.s3Environment, http: http, trust: trust, logger: logger)
         self.statusWriter = AtomicDirectoryWriter(directory: configuration.statusDirectory)
         self.journalStore = JournalStore(statusDirectory: configuration.statusDirectory)
         self.calls = RayCalls(
-            jobName: configuration.jobName, credentials: configuration.rayCredentials, s3Credentials: configuration.s3Credentials,
-            http: http, trust: trust)
+            jobName: configuration.jobName, credentials: configuration.rayCredentials, s3Credentials: s3Credentials, http: http, trust: trust)
         var logger = logger
         logger[metadataKey: "job"] = "\(configuration.jobName)"
         self.logger = logger
@@ -104,6 +111,7 @@ public actor Reconciler {
         self.machine = ReconcilerStateMachine(jobName: configuration.jobName, journal: journal, exitOnCompletion: configuration.exitOnCompletion)
         self.savedJournal = journal
         self.parser = ConfigMapParser(jobName: configuration.jobName)
+        s3Credentials.announceSource()
     }
 
     /// Runs the loop until the snapshots end, the task is cancelled (SIGTERM), or
@@ -113,7 +121,8 @@ public actor Reconciler {
         self.events = events
         following = LogFollowing(
             statusDirectory: configuration.statusDirectory, rayCredentials: configuration.rayCredentials,
-            s3Credentials: configuration.s3Credentials, http: http, trust: trust, configuration: configuration.logShipping, logger: logger,
+            s3Credentials: s3Credentials, http: http, trust: trust, configuration: configuration.logShipping, logger: logger,
+            credentialError: { [health = s3Credentials.health] in health.lastError },
             onEvent: { [shipments] news in
                 if case .progress(let id, let shipment) = news { shipments.record(id, shipment) }
                 events.yield(.followed(news))

@@ -8,11 +8,14 @@ public struct ListPartsResult: Sendable, Equatable {
         /// As S3 sends it, quotes included; Complete wants it back verbatim.
         public var etag: String
         public var size: Int64
+        /// Of an upload created with CRC-32 checksums (AWS lists them; moto does not).
+        public var checksumCRC32: String?
 
-        public init(number: Int, etag: String, size: Int64) {
+        public init(number: Int, etag: String, size: Int64, checksumCRC32: String? = nil) {
             self.number = number
             self.etag = etag
             self.size = size
+            self.checksumCRC32 = checksumCRC32
         }
     }
 
@@ -36,7 +39,7 @@ public struct ListPartsResult: Sendable, Equatable {
             else {
                 throw .malformedResponse("ListParts response has a Part without PartNumber, ETag or Size")
             }
-            parts.append(Part(number: number, etag: etag, size: size))
+            parts.append(Part(number: number, etag: etag, size: size, checksumCRC32: element.text("ChecksumCRC32")))
         }
         return ListPartsResult(
             parts: parts, isTruncated: root.bool("IsTruncated"),

@@ -10,14 +10,19 @@ import RayBridgeCore
 public struct S3Client: Sendable {
     public var endpoint: URL
     public var region: String
-    public var credentials: S3CredentialsFile
+    /// Path style or virtual-hosted (`s3.addressingStyle`).
+    public var addressingStyle: S3AddressingStyle = .auto
+    public var credentials: any S3CredentialProvider
     private let http: HTTPClient
     /// Extra trust roots for an https endpoint; nil: the system's only.
     private let trust: TrustRoots?
     private let timeout: TimeAmount
+    /// Signs the payload's SHA-256 over https too (`RAYBRIDGE_S3_SIGN_PAYLOAD=1`): only for
+    /// `make bench` to measure what UNSIGNED-PAYLOAD saves.
+    public var signsPayload = false
 
     public init(
-        endpoint: URL, region: String, credentials: S3CredentialsFile,
+        endpoint: URL, region: String, credentials: any S3CredentialProvider,
         http: HTTPClient = .shared, trust: TrustRoots? = nil, timeout: TimeAmount = .seconds(60)
     ) {
         self.endpoint = endpoint
@@ -29,9 +34,10 @@ public struct S3Client: Sendable {
     }
 
     public init(
-        settings: S3Settings, credentials: S3CredentialsFile, http: HTTPClient = .shared, trust: TrustRoots? = nil
+        settings: S3Settings, credentials: any S3CredentialProvider, http: HTTPClient = .shared, trust: TrustRoots? = nil
     ) {
         self.init(endpoint: settings.endpoint, region: settings.region, credentials: credentials, http: http, trust: trust)
+        addressingStyle = settings.addressingStyle
     }
 
     // MARK: Objects
@@ -41,28 +47,36 @@ public struct S3Client: Sendable {
     }
 
     public func putObject(bucket: String, key: String, body: ByteBuffer, contentType: String = "text/plain; charset=utf-8") async throws(S3Error) {
-        _ = try await send(.PUT, bucket: bucket, key: key, body: body, headers: [("content-type", contentType)])
+        _ = try await send(.PUT, bucket: bucket, key: key, body: body, checksum: S3Checksum.crc32(body), headers: [("content-type", contentType)])
     }
 
     // MARK: Multipart
 
-    public func createMultipartUpload(bucket: String, key: String, contentType: String = "text/plain; charset=utf-8") async throws(S3Error) -> String
-    {
-        let response = try await send(.POST, bucket: bucket, key: key, query: [("uploads", "")], headers: [("content-type", contentType)])
+    /// `checksummed`: every part will carry a CRC-32 (`uploadPart(checksumCRC32:)`), as S3 then requires.
+    public func createMultipartUpload(
+        bucket: String, key: String, contentType: String = "text/plain; charset=utf-8", checksummed: Bool = true
+    ) async throws(S3Error) -> String {
+        var headers = [("content-type", contentType)]
+        if checksummed { headers.append(("x-amz-checksum-algorithm", S3Checksum.algorithm)) }
+        let response = try await send(.POST, bucket: bucket, key: key, query: [("uploads", "")], headers: headers)
         return try InitiateMultipartUploadResult.parse(response.body).uploadId
     }
 
-    /// Returns the part's ETag, quotes included, as Complete wants it back.
-    public func uploadPart(bucket: String, key: String, uploadId: String, partNumber: Int, body: ByteBuffer) async throws(S3Error) -> String {
+    /// Returns the part's ETag, quotes included, as Complete wants it back. `checksumCRC32`
+    /// (`S3Checksum.crc32`) when the upload was created `checksummed`.
+    public func uploadPart(
+        bucket: String, key: String, uploadId: String, partNumber: Int, body: ByteBuffer, checksumCRC32: String?
+    ) async throws(S3Error) -> String {
         let response = try await send(
-            .PUT, bucket: bucket, key: key, query: [("partNumber", String(partNumber)), ("uploadId", uploadId)], body: body)
+            .PUT, bucket: bucket, key: key, query: [("partNumber", String(partNumber)), ("uploadId", uploadId)], body: body,
+            checksum: checksumCRC32)
         guard let etag = response.headers.first(name: "etag") else {
             throw .malformedResponse("UploadPart \(partNumber) answered without an ETag")
         }
         return etag
     }
 
-    public func completeMultipartUpload(bucket: String, key: String, uploadId: String, parts: [(number: Int, etag: String)]) async throws(S3Error) {
+    public func completeMultipartUpload(bucket: String, key: String, uploadId: String, parts: [CompletedPart]) async throws(S3Error) {
         let xml = CompleteMultipartUploadBody.xml(parts: parts)
         let response = try await send(
             .POST, bucket: bucket, key: key, query: [("uploadId", uploadId)], body: ByteBuffer(string: xml),
@@ -97,8 +111,17 @@ public struct S3Client: Sendable {
     func url(bucket: String, key: String?, query: [(String, String)]) -> URL {
         var text = endpoint.absoluteString
         while text.hasSuffix("/") { text.removeLast() }
-        text += "/" + S3Path.encode(component: bucket)
-        if let key { text += "/" + S3Path.encode(key: key) }
+        let secure = endpoint.scheme?.lowercased() == "https"
+        if let host = endpoint.host(percentEncoded: true), addressingStyle.virtualHosted(bucket: bucket, host: host, secure: secure),
+            let range = text.range(of: "://")
+        {
+            // The bucket becomes the first label of the host name; the path is the key alone.
+            text.insert(contentsOf: bucket + ".", at: range.upperBound)
+            text += "/" + (key.map(S3Path.encode(key:)) ?? "")
+        } else {
+            text += "/" + S3Path.encode(component: bucket)
+            if let key { text += "/" + S3Path.encode(key: key) }
+        }
         if !query.isEmpty {
             text +=
                 "?"
@@ -110,13 +133,21 @@ public struct S3Client: Sendable {
 
     private func send(
         _ method: HTTPMethod, bucket: String, key: String?, query: [(String, String)] = [], body: ByteBuffer? = nil,
-        headers extra: [(String, String)] = [], maxBytes: Int = 16 << 20
+        checksum: String? = nil, headers extra: [(String, String)] = [], maxBytes: Int = 16 << 20
     ) async throws(S3Error) -> Response {
         let url = self.url(bucket: bucket, key: key, query: query)
         let creds: S3Credentials
-        do { creds = try credentials.load() } catch { throw .credentials(error.description) }
+        do { creds = try await credentials.credentials() } catch { throw .credentials(error.description) }
         var headers: [(name: String, value: String)] = extra.map { (name: $0.0, value: $0.1) }
-        let payloadHash = body.map { $0.withUnsafeReadableBytes { SigV4Signer.sha256Hex($0) } } ?? SigV4Signer.sha256Hex(Data())
+        if let checksum { headers.append((name: S3Checksum.header, value: checksum)) }
+        let payloadHash: String
+        if checksum != nil, !signsPayload, url.scheme?.lowercased() == "https" {
+            // As the AWS SDKs: TLS protects the body on the wire and S3 checks the CRC-32, so the
+            // SHA-256 of every part (15 % of the log's CPU) is not needed.
+            payloadHash = SigV4Signer.unsignedPayload
+        } else {
+            payloadHash = body.map { $0.withUnsafeReadableBytes { SigV4Signer.sha256Hex($0) } } ?? SigV4Signer.sha256Hex(Data())
+        }
         headers += SigV4Signer(credentials: creds, region: region).sign(
             method: method.rawValue, url: url, headers: headers, payloadSHA256Hex: payloadHash, date: Date())
         var request: HTTPClientRequest
@@ -146,7 +177,14 @@ public struct S3Client: Sendable {
             // An error body may echo the request (signature, key, token): shown only redacted.
             let secrets = [creds.secretAccessKey] + (creds.sessionToken.map { [$0] } ?? [])
             let shown = Data(SecretRedaction.redact(String(decoding: data, as: UTF8.self), secrets: secrets).utf8)
-            throw .service(status: status, response: S3ErrorResponse.parse(shown), bucket: bucket, key: key)
+            var parsed = S3ErrorResponse.parse(shown)
+            // A bucket in another region: S3 names its region in this header (a 301 or a HEAD has
+            // no body to say it in).
+            if let bucketRegion = response.headers.first(name: "x-amz-bucket-region") {
+                if parsed == nil { parsed = S3ErrorResponse(code: status == 301 ? "PermanentRedirect" : "") }
+                if parsed?.region == nil { parsed?.region = bucketRegion }
+            }
+            throw .service(status: status, response: parsed, bucket: bucket, key: key)
         }
         return Response(status: status, headers: response.headers, body: data)
     }

@@ -64,9 +64,18 @@ public enum S3Error: Error, Sendable, Equatable, CustomStringConvertible {
         let credentialsHint =
             "check the S3 credentials Secret (files accesskey and secretkey; a trailing newline or "
             + "space in a file is a common cause) and the configured region"
+        if let region = response?.region, !region.isEmpty,
+            ["PermanentRedirect", "AuthorizationHeaderMalformed", "IllegalLocationConstraintException", "TemporaryRedirect"].contains(code ?? "")
+                || status == 301
+        {
+            return "bucket \(bucket) is in region \(region), not in the one the request was signed for; set s3.region: \"\(region)\"."
+        }
         switch code {
         case "NoSuchBucket":
             return "bucket \(bucket) does not exist; check the bucket name, endpoint and region."
+        case "PermanentRedirect", "AuthorizationHeaderMalformed":
+            return "bucket \(bucket) is not in the region the request was signed for (\(response?.message ?? "no region given")); "
+                + "check s3.region and s3.endpoint."
         case "NoSuchKey":
             return "object \(key) does not exist in bucket \(bucket)."
         case "AccessDenied":

@@ -9,11 +9,15 @@ public struct S3ErrorResponse: Sendable, Equatable {
     public var key: String?
     public var uploadId: String?
     public var requestId: String?
+    /// The bucket's region, when the request went to the wrong one (`<Region>` of
+    /// AuthorizationHeaderMalformed, or the `x-amz-bucket-region` header).
+    public var region: String?
 
     public init(
         code: String, message: String? = nil, bucketName: String? = nil, key: String? = nil,
-        uploadId: String? = nil, requestId: String? = nil
+        uploadId: String? = nil, requestId: String? = nil, region: String? = nil
     ) {
+        self.region = region
         self.code = code
         self.message = message
         self.bucketName = bucketName
@@ -39,5 +43,6 @@ public struct S3ErrorResponse: Sendable, Equatable {
             key: element.text("Key"),
             uploadId: element.text("UploadId"),
             requestId: element.text("RequestId"))
+        region = element.text("Region")
     }
 }

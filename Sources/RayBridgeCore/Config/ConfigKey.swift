@@ -15,6 +15,8 @@ public enum ConfigKey {
     public static let s3Secure = "s3.secure"
     public static let s3Region = "s3.region"
     public static let s3Secret = "s3.secret"
+    public static let s3AddressingStyle = "s3.addressingStyle"
+    public static let s3Compression = "s3upload.compression"
     public static let s3Bucket = "s3upload.bucket"
     public static let s3Prefix = "s3upload.prefix"
     public static let resourceSecret = "resourcesecret"
@@ -33,6 +35,7 @@ public enum ConfigKey {
     public static let known: Set<String> = [
         resourceURL, id, kill, updateInterval, scriptLocation, jobScript, scriptExtraLocation,
         scriptMetadata, jobParameters, jobProperties, resubmit, s3Endpoint, s3Secure, s3Region,
-        s3Secret, s3Bucket, s3Prefix, resourceSecret, backoffLimit, activeDeadlineSeconds,
+        s3Secret, s3Bucket, s3Prefix, resourceSecret, backoffLimit, activeDeadlineSeconds, s3AddressingStyle,
+        s3Compression,
     ]
 }

@@ -148,10 +148,20 @@ public struct ConfigMapParser: Sendable {
         }
     }
 
+    /// One of an enum's values, named exactly; empty: the default.
+    private func choice<Value: RawRepresentable & CaseIterable>(
+        _ key: String, _ text: String, default value: Value, fail: (String, String) -> Void
+    ) -> Value where Value.RawValue == String {
+        guard !text.isEmpty else { return value }
+        if let chosen = Value(rawValue: text) { return chosen }
+        fail(key, "must be one of \(Value.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")), found \"\(text.prefix(40))\"")
+        return value
+    }
+
     private func parseS3(_ values: [String: String], text: (String) -> String, fail: (String, String) -> Void) -> S3Settings? {
         let endpoint = text(ConfigKey.s3Endpoint)
         guard !endpoint.isEmpty else {
-            for key in [ConfigKey.s3Bucket, ConfigKey.s3Prefix] where !text(key).isEmpty {
+            for key in [ConfigKey.s3Bucket, ConfigKey.s3Prefix, ConfigKey.s3AddressingStyle, ConfigKey.s3Compression] where !text(key).isEmpty {
                 fail(key, "is set but s3.endpoint is not, so S3 is off; set s3.endpoint or remove \(key)")
             }
             return nil
@@ -182,8 +192,12 @@ public struct ConfigMapParser: Sendable {
         for (key, name, value) in [(ConfigKey.s3Secret, "s3_secret", secret), (ConfigKey.s3Prefix, "s3_prefix", prefix)] {
             if let problem = KwargsPair.problem(key: name, text: value) { fail(key, problem) }
         }
+        let style = choice(ConfigKey.s3AddressingStyle, text(ConfigKey.s3AddressingStyle), default: S3AddressingStyle.auto, fail: fail)
+        let compression = choice(ConfigKey.s3Compression, text(ConfigKey.s3Compression), default: LogCompression.none, fail: fail)
         guard let url else { return nil }
-        return S3Settings(endpoint: url, secure: url.scheme == "https", region: region, bucket: bucket, prefix: prefix, secretName: secret)
+        return S3Settings(
+            endpoint: url, secure: url.scheme == "https", region: region, bucket: bucket, prefix: prefix, secretName: secret,
+            addressingStyle: style, compression: compression)
     }
 
     private func parseJobProperties(_ raw: String, fail: (String) -> Void) -> [String: JSONValue] {

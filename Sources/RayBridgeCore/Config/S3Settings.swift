@@ -12,9 +12,13 @@ public struct S3Settings: Sendable, Equatable {
     public var prefix: String
     /// `s3.secret`: the Secret's name, passed to the app as `s3_secret`.
     public var secretName: String
+    /// `s3.addressingStyle`.
+    public var addressingStyle: S3AddressingStyle = .auto
+    /// `s3upload.compression`.
+    public var compression: LogCompression = .none
 
     /// The object key of a submission's streamed driver log.
     public func logKey(submissionId: String) -> String {
-        "\(prefix)logs/\(submissionId).log"
+        "\(prefix)logs/\(submissionId).log" + (compression == .gzip ? ".gz" : "")
     }
 }

@@ -56,6 +56,13 @@ public enum RayBridgeMetrics {
         Gauge(label: "raybridge_ray_info", dimensions: [("ray_version", current)]).record(1)
     }
 
+    /// Every fetch of temporary S3 credentials (STS, the container endpoint), by source and outcome,
+    /// so that an alert can fire on `outcome="failed"` before the old credentials expire.
+    public static func credentialRefresh(source: String, failed: Bool) {
+        Counter(label: "raybridge_s3_credential_refreshes_total", dimensions: [("source", source), ("outcome", failed ? "failed" : "ok")])
+            .increment()
+    }
+
     /// S3's documented error codes (and ours, `Unreachable`): a label takes only these, so a
     /// server answering arbitrary text cannot make new time series (or leak it into metrics).
     static let knownS3Codes: Set<String> = [

@@ -48,6 +48,9 @@ public struct StatusSnapshot: Sendable, Equatable {
         public var complete: Bool
         /// The last S3 or stream error while it is being retried.
         public var error: String?
+        /// The last failure to refresh temporary S3 credentials, while it lasts (the old ones may
+        /// still work, so `error` can be empty meanwhile).
+        public var credentialsError: String?
         public init(destination: String, bytes: Int64, parts: Int, complete: Bool, error: String? = nil) {
             self.destination = destination
             self.bytes = bytes

@@ -32,6 +32,7 @@ public enum StatusFiles {
                 "parts": .number(String(log.parts)),
                 "complete": .bool(log.complete),
                 "error": log.error.map(JSONValue.string) ?? .null,
+                "credentialsError": log.credentialsError.map(JSONValue.string) ?? .null,
             ])
         } else {
             json["log"] = .null

@@ -41,22 +41,26 @@ actor FakeS3: S3Multipart {
         objects[key] = body
     }
 
-    func createMultipartUpload(bucket: String, key: String, contentType: String) async throws(S3Error) -> String {
+    func createMultipartUpload(bucket: String, key: String, contentType: String, checksummed: Bool) async throws(S3Error) -> String {
         try record("create")
         nextId += 1
         uploads["upload-\(nextId)"] = [:]
         return "upload-\(nextId)"
     }
 
-    func uploadPart(bucket: String, key: String, uploadId: String, partNumber: Int, body: ByteBuffer) async throws(S3Error) -> String {
+    func uploadPart(
+        bucket: String, key: String, uploadId: String, partNumber: Int, body: ByteBuffer, checksumCRC32: String?
+    ) async throws(S3Error) -> String {
         try record("upload")
         guard uploads[uploadId] != nil else { throw Self.error("NoSuchUpload") }
+        // S3 refuses a part whose CRC-32 does not match (BadDigest).
+        guard checksumCRC32 == nil || checksumCRC32 == S3Checksum.crc32(body) else { throw Self.error("BadDigest", status: 400) }
         let etag = "\"etag-\(uploadId)-\(partNumber)\""
         uploads[uploadId]![partNumber] = (etag, body)
         return etag
     }
 
-    func completeMultipartUpload(bucket: String, key: String, uploadId: String, parts: [(number: Int, etag: String)]) async throws(S3Error) {
+    func completeMultipartUpload(bucket: String, key: String, uploadId: String, parts: [CompletedPart]) async throws(S3Error) {
         try record("complete")
         guard let uploaded = uploads[uploadId] else { throw Self.error("NoSuchUpload") }
         var object = ByteBuffer()
