@@ -66,10 +66,10 @@ def bench_s3(rows):
         gzip.append(cpu)
         key = status["log"]["destination"].split("/", 3)[3]
         ratio.append(status["log"]["bytes"] / object_size(key))
-    label = f"S3, {bench.LOG_MIB} MiB log, sidecar CPU seconds"
+    label = f"S3, {bench.LOG_MIB} MiB log, sidecar CPU seconds ({RUNS} runs)"
     rows.append((f"{label}, TLS: UNSIGNED-PAYLOAD + CRC-32 (default)", bench.stats(unsigned, " s")))
     rows.append((f"{label}, TLS: signed payload (SHA-256 of every part)", bench.stats(signed, " s")))
     rows.append((f"{label}, TLS: unsigned / signed", f"{statistics.median(unsigned) / statistics.median(signed):.2f}"))
     rows.append((f"{label}, http: compression none", bench.stats(plain, " s")))
     rows.append((f"{label}, http: compression gzip (zlib level 6)", bench.stats(gzip, " s")))
-    rows.append((f"S3, {bench.LOG_MIB} MiB log: gzip ratio (log bytes / object bytes; log_generator's text)", bench.stats(ratio, "", "{:.2f}")))
+    rows.append((f"S3, {bench.LOG_MIB} MiB log ({RUNS} runs): gzip ratio (log bytes / object bytes; log_generator's text)", bench.stats(ratio, "", "{:.2f}")))

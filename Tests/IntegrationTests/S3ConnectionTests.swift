@@ -18,7 +18,20 @@ extension IntegrationSuite {
             try S3Server.ensure()
             let ws = try Workspace("gzip")
             defer { ws.cleanup() }
-            var values = try ConfigMapValues.logShipping(["bytes": 40 << 20, "seconds": 12])
+            // log_generator's text compresses about 10:1 (40 MiB fit one part): random base64
+            // compresses to about 3/4, so 24 MiB over 12 s make 3 or 4 parts of 5 MiB.
+            let script = """
+                import base64, os, sys, time
+                total, written = 24 << 20, 0
+                while written < total:
+                    line = base64.b64encode(os.urandom(3 << 10)).decode() + "\\n"
+                    sys.stdout.write(line)
+                    written += len(line)
+                    if written % (1 << 20) < len(line):
+                        sys.stdout.flush()
+                        time.sleep(0.5)
+                """
+            var values = try ConfigMapValues.logShipping([:], script: script)
             values["s3upload.compression"] = "gzip"
             _ = try KubeletConfigMap(directory: ws.configDir, values: values)
             let first = try ws.logShippingSidecar()
