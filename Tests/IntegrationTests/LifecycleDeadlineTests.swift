@@ -22,16 +22,23 @@ extension IntegrationSuite {
             values["activeDeadlineSeconds"] = "5"
             values["backoffLimit"] = "2"  // not retried all the same
             _ = try KubeletConfigMap(directory: ws.configDir, values: values)
-            var sidecar = try ws.sidecar()
+            let listen = ["--listen", "127.0.0.1:9541"]
+            var sidecar = try ws.sidecar(arguments: listen)
             defer { sidecar.signal(SIGKILL) }
             let id = try #require(try await sidecar.waitForStatus(timeout: .seconds(60), "RUNNING") { $0["status.jobStatus"] == "RUNNING" }["id"])
             if restarted {
                 await sidecar.sigkill()
-                sidecar = try ws.sidecar()
+                sidecar = try ws.sidecar(arguments: listen)
             }
             let final = try await sidecar.waitForStatus(timeout: .seconds(30), "FAILED") { $0["status.jobStatus"] == "FAILED" }
             let seen = Date()
+            // The end is counted once, by the process that saw it, in KubeRay's style of metrics.
+            let metrics = try await ObservabilityTests.get(9541, "/metrics").body
             await sidecar.stop()
+            #expect(ObservabilityTests.sample(metrics, "raybridge_job_deadline_exceeded_total") == 1, "\(metrics)")
+            #expect(ObservabilityTests.sample(metrics, "raybridge_job_attempts_total", #"outcome="DeadlineExceeded""#) == 1)
+            #expect(ObservabilityTests.sample(metrics, "raybridge_job_duration_seconds_count", #"status="FAILED""#) == 1)
+            #expect(metrics.contains(#"le="86400"#), "the job duration's buckets reach a day")
             let job = try await RayHead.client().job(id)
             #expect(job.status == .stopped)
             let startTime = try #require(job.startTime)

@@ -297,19 +297,3 @@ import Testing
         #expect(m.status.message.contains("requires a token"))
     }
 }
-
-@Suite struct JournalStoreTests {
-    @Test func aJournalSurvivesARoundTripThroughItsFile() throws {
-        let dir = NSTemporaryDirectory() + "raybridge-journal-\(UUID().uuidString.prefix(8))"
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let store = JournalStore(statusDirectory: dir)
-        #expect(try store.load() == nil)
-        let run = RunRecord(
-            submissionId: "job-1-abcdef12", revision: Revision(hex: "abcdef12"), sequence: 1, submitted: true,
-            submittedAt: Date(timeIntervalSince1970: 1_800_000_000), stopRequested: false)
-        let journal = Journal(jobName: "job", nextSequence: 2, runs: [run], currentId: run.submissionId)
-        try store.save(journal)
-        #expect(try store.load() == journal)
-    }
-}

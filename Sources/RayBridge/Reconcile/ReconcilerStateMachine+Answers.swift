@@ -8,7 +8,7 @@ extension ReconcilerStateMachine {
     public mutating func recovered(_ jobs: [RayJobDetails]) -> Action {
         answered()
         needsRecovery = false
-        var found: [RunRecord] = []
+        var runs: [RunRecord] = []
         var maxSequence = journal.nextSequence - 1
         var latest: RunRecord?
         for job in jobs {
@@ -17,11 +17,11 @@ extension ReconcilerStateMachine {
             else { continue }
             let run = Self.found(job, id: id, revision: Revision(hex: revHex), sequence: seq, on: cluster?.url, deadline: activeSpec?.activeDeadline)
             maxSequence = max(maxSequence, seq)
-            found.append(run)
+            runs.append(run)
             if (latest?.sequence ?? -1) < seq { latest = run }
         }
-        // Every attempt of a revision is kept (status.json lists them), newest runs first to stay.
-        journal.runs = Array(found.sorted { ($0.sequence ?? 0) < ($1.sequence ?? 0) }.suffix(Journal.maxRuns))
+        // Every attempt of a revision is kept (status.json lists them); the newest `maxRuns` runs.
+        journal.runs = Array(runs.sorted { ($0.sequence ?? 0) < ($1.sequence ?? 0) }.suffix(Journal.maxRuns))
         journal.nextSequence = maxSequence + 1
         if let latest { makeCurrent(latest) }
         return decide()
