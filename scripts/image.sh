@@ -63,6 +63,14 @@ build() {
     build) args+=(--target image) ;;
     release)
       [ -x .build-release/release/raybridge ] || die "no .build-release/release/raybridge: run make release first"
+      # As the Dockerfile's Swift stage does: without DWARF (a third of the file), symbols kept.
+      mkdir -p .build-release/image
+      if command -v strip >/dev/null; then
+        strip --strip-debug -o .build-release/image/raybridge .build-release/release/raybridge
+      else
+        log "no strip (binutils) here: the image gets the binary with its debug info"
+        cp .build-release/release/raybridge .build-release/image/raybridge
+      fi
       args+=(--target prebuilt)
       ;;
     *) die "IMAGE_BINARY must be build or release, found '$binary'" ;;

@@ -111,6 +111,8 @@ struct RunCommand: AsyncParsableCommand {
         let stopOnExit = stopOnExit || Environment.flag("RAYBRIDGE_STOP_ON_EXIT")
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        // A read-only root without a /tmp emptyDir: the inotify thread's wake-up directory goes here.
+        InotifyThread.fallbackWakeBase.withLock { $0 = statusDir + "/.raybridge-tmp" }
         let health = HealthState()
         let healthServer = try listen.map {
             try HealthServer(
