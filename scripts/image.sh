@@ -9,7 +9,7 @@
 #   IMAGE_BINARY  build   = the Dockerfile's Swift stage compiles the binary (needs the swift image);
 #                 release = the runtime stage around `make release`'s binary (Dockerfile target
 #                           `prebuilt`), for machines where the Swift image cannot be pulled
-#   BASE_IMAGE    the runtime's base (default debian:bookworm-slim); `local` = the debootstrap base
+#   BASE_IMAGE    the runtime's base (default docker.io/library/debian:bookworm-slim); `local` = the debootstrap base
 LOG_TAG=image
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/scripts/container.sh"
@@ -56,7 +56,7 @@ CFG
 
 build() {
   engine_pick
-  local image=${IMAGE:-raybridge:$VERSION} binary=${IMAGE_BINARY:-build} base_image=${BASE_IMAGE:-debian:bookworm-slim}
+  local image=${IMAGE:-raybridge:$VERSION} binary=${IMAGE_BINARY:-build} base_image=${BASE_IMAGE:-docker.io/library/debian:bookworm-slim}
   local args=(build -f deploy/Dockerfile -t "$image" --build-arg "VERSION=$VERSION"
     --build-arg "REVISION=$(git rev-parse HEAD 2>/dev/null || echo unknown)")
   case $binary in
