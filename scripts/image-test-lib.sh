@@ -78,6 +78,7 @@ start_app() {
   mapfile -t args < <("$PY" scripts/podman_args.py deploy/base/deployment.yaml app --user 1000:1000 \
     --volume "status=$STATUS" --no-args)
   APP=raybridge-image-test-app-$$
+  # shellcheck disable=SC2016 # the app's bash expands them
   "${ENGINE[@]}" run -d --name "$APP" --network none "${args[@]}" \
     --volume "$ROOT/examples/status-watcher.sh:/usr/local/bin/status-watcher.sh:ro" \
     --entrypoint '["bash", "-euc"]' "$APP_IMAGE" \
