@@ -83,9 +83,16 @@ build() {
   # A locally made base exists in no registry: never try to pull it (podman would).
   if [ "${ENGINE[0]}" = podman ] && [ "$base_image" = "$BASE_LOCAL" ]; then args+=(--pull=never); fi
   log "${ENGINE[*]} ${args[*]} ."
-  local t0; t0=$(now_ms)
+  local t0 previous current
+  t0=$(now_ms)
+  previous=$("${ENGINE[@]}" image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)
   "${ENGINE[@]}" "${args[@]}" .
   log "built $image in $((($(now_ms) - t0) / 1000)) s"
+  # The image this tag named before would be left untagged (a quarter GB per rebuild); in use, it stays.
+  current=$("${ENGINE[@]}" image inspect --format '{{.Id}}' "$image")
+  if [ -n "$previous" ] && [ "$previous" != "$current" ]; then
+    "${ENGINE[@]}" rmi "$previous" >/dev/null 2>&1 || true
+  fi
 }
 
 case ${1:-} in
