@@ -64,7 +64,7 @@ release: deps
 VERSION := $(shell sed -n 's/.*string = "\(.*\)".*/\1/p' Sources/RayBridgeCore/Observability/RayBridgeVersion.swift)
 IMAGE ?= raybridge:$(VERSION)
 IMAGE_BINARY ?= build
-BASE_IMAGE ?= debian:bookworm-slim
+BASE_IMAGE ?= docker.io/library/debian:bookworm-slim
 IMAGE_DEPS := $(if $(filter release,$(IMAGE_BINARY)),release,)
 image: $(IMAGE_DEPS)
 	IMAGE="$(IMAGE)" IMAGE_BINARY="$(IMAGE_BINARY)" BASE_IMAGE="$(BASE_IMAGE)" scripts/image.sh build

@@ -3,7 +3,7 @@
 #
 #   scripts/image-test.sh          build the images, then (holding the services lock) start Ray and
 #                                  S3, run the checks, stop everything
-#   scripts/image-test.sh checks   the checks alone, with Ray and S3 already up
+#   scripts/image-test.sh checks   the checks alone, with Ray and S3 already up (and the images built)
 #
 # Needs `make release` (the image is the Dockerfile's `prebuilt` target around that binary, on a
 # Debian base made with debootstrap: no registry is reachable here) and podman with runc. When
@@ -36,8 +36,9 @@ prepare() {
   IMAGE=$IMAGE IMAGE_BINARY=release BASE_IMAGE=local scripts/image.sh build
   # The app: bash and inotifywait, nothing of raybridge's.
   log "building $APP_IMAGE (inotify-tools on the same base)"
+  mkdir -p "$CACHE/empty-context"
   printf 'FROM %s\nRUN apt-get update && apt-get install -y --no-install-recommends inotify-tools && rm -rf /var/lib/apt/lists/*\n' \
-    "$BASE_LOCAL" | "${ENGINE[@]}" build --pull=never -q -t "$APP_IMAGE" -f - "$CACHE" >/dev/null
+    "$BASE_LOCAL" | "${ENGINE[@]}" build --pull=never -q -t "$APP_IMAGE" -f - "$CACHE/empty-context" >/dev/null
   log "images ready in $((($(now_ms) - t0) / 1000)) s"
 }
 
@@ -45,8 +46,16 @@ case ${1:-all} in
   all)
     [ -x .build-release/release/raybridge ] || die "no .build-release/release/raybridge: run make release (make image-test does)"
     prepare
+    check_image
+    check_without_tmp
     log "waiting for the services lock ($SERVICES_LOCK)"
-    with_services_lock scripts/services.sh run "$0" checks
+    LOCK_WAIT_FROM=$(now_ms)
+    export LOCK_WAIT_FROM
+    with_services_lock "$0" locked
+    ;;
+  locked)
+    log "holding the services lock (waited $((($(now_ms) - LOCK_WAIT_FROM) / 1000)) s)"
+    scripts/services.sh run "$0" checks
     ;;
   checks)
     engine_pick

@@ -9,7 +9,7 @@
 #   IMAGE_BINARY  build   = the Dockerfile's Swift stage compiles the binary (needs the swift image);
 #                 release = the runtime stage around `make release`'s binary (Dockerfile target
 #                           `prebuilt`), for machines where the Swift image cannot be pulled
-#   BASE_IMAGE    the runtime's base (default debian:bookworm-slim); `local` = the debootstrap base
+#   BASE_IMAGE    the runtime's base (default docker.io/library/debian:bookworm-slim); `local` = the debootstrap base
 LOG_TAG=image
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/scripts/container.sh"
@@ -56,13 +56,21 @@ CFG
 
 build() {
   engine_pick
-  local image=${IMAGE:-raybridge:$VERSION} binary=${IMAGE_BINARY:-build} base_image=${BASE_IMAGE:-debian:bookworm-slim}
+  local image=${IMAGE:-raybridge:$VERSION} binary=${IMAGE_BINARY:-build} base_image=${BASE_IMAGE:-docker.io/library/debian:bookworm-slim}
   local args=(build -f deploy/Dockerfile -t "$image" --build-arg "VERSION=$VERSION"
     --build-arg "REVISION=$(git rev-parse HEAD 2>/dev/null || echo unknown)")
   case $binary in
     build) args+=(--target image) ;;
     release)
       [ -x .build-release/release/raybridge ] || die "no .build-release/release/raybridge: run make release first"
+      # As the Dockerfile's Swift stage does: without DWARF (a third of the file), symbols kept.
+      mkdir -p .build-release/image
+      if command -v strip >/dev/null; then
+        strip --strip-debug -o .build-release/image/raybridge .build-release/release/raybridge
+      else
+        log "no strip (binutils) here: the image gets the binary with its debug info"
+        cp .build-release/release/raybridge .build-release/image/raybridge
+      fi
       args+=(--target prebuilt)
       ;;
     *) die "IMAGE_BINARY must be build or release, found '$binary'" ;;
@@ -75,9 +83,16 @@ build() {
   # A locally made base exists in no registry: never try to pull it (podman would).
   if [ "${ENGINE[0]}" = podman ] && [ "$base_image" = "$BASE_LOCAL" ]; then args+=(--pull=never); fi
   log "${ENGINE[*]} ${args[*]} ."
-  local t0; t0=$(now_ms)
+  local t0 previous current
+  t0=$(now_ms)
+  previous=$("${ENGINE[@]}" image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)
   "${ENGINE[@]}" "${args[@]}" .
   log "built $image in $((($(now_ms) - t0) / 1000)) s"
+  # The image this tag named before would be left untagged (a quarter GB per rebuild); in use, it stays.
+  current=$("${ENGINE[@]}" image inspect --format '{{.Id}}' "$image")
+  if [ -n "$previous" ] && [ "$previous" != "$current" ]; then
+    "${ENGINE[@]}" rmi "$previous" >/dev/null 2>&1 || true
+  fi
 }
 
 case ${1:-} in

@@ -48,6 +48,7 @@ def main():
     parser.add_argument("--env", action="append", default=[], help="NAME=VALUE, replaces the manifest's")
     parser.add_argument("--arg-replace", action="append", default=[], help="OLD=NEW in args")
     parser.add_argument("--no-args", action="store_true", help="leave out command and args")
+    parser.add_argument("--omit-volume", action="append", default=[], help="NAME: a mount left out (a misconfiguration)")
     opts = parser.parse_args()
 
     with open(opts.deployment) as f:
@@ -80,6 +81,8 @@ def main():
         sys.exit(f"podman_args: seccompProfile {seccomp} is not mapped")
 
     for mount in container.get("volumeMounts", []):
+        if mount["name"] in opts.omit_volume:
+            continue
         volume = volumes[mount["name"]]
         ro = ":ro" if mount.get("readOnly") else ""
         empty = volume.get("emptyDir")

@@ -20,8 +20,20 @@ public final class InotifyThread: Sendable {
     let wakeDirectory: String
     let logger = Logger(label: "raybridge.inotify")
 
+    /// Where the wake-up directory goes when TMPDIR (default /tmp) is not writable: a read-only root
+    /// filesystem without a /tmp emptyDir would otherwise leave the thread polling once a second. The
+    /// CLI names a hidden directory in the status volume, which is writable by contract; set it before
+    /// the first use of `shared`.
+    public static let fallbackWakeBase = Mutex<String?>(nil)
+
     private init() {
-        let base = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        let preferred = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        var base = preferred
+        if access(preferred, W_OK | X_OK) != 0, let fallback = Self.fallbackWakeBase.withLock({ $0 }) {
+            // Exists already after a restart; any other failure shows when the wake directory is made.
+            try? FileSystemCalls.makeDirectory(fallback, permissions: .ownerReadWriteExecute)
+            base = fallback
+        }
         wakeDirectory = "\(base)/raybridge-inotify-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         // Processes rarely call stop(); don't leave one empty directory behind per process.
         atexit {

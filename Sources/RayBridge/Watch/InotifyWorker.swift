@@ -175,8 +175,8 @@ final class InotifyWorker {
         return wd >= 0 ? wd : nil
     }
 
-    /// Initializes the library and watches the wake directory if it can (a read-only /tmp without TMPDIR
-    /// set elsewhere leaves it polling once a second for requests).
+    /// Initializes the library and watches the wake directory if it can (when neither TMPDIR nor the
+    /// fallback in the status directory is writable, it polls once a second for requests).
     private func start() -> Bool {
         let before = inotifyDescriptors()
         guard inotifytools_initialize() == 1 else {
@@ -202,7 +202,7 @@ final class InotifyWorker {
             wakeWD = -1
             let error = failure ?? Self.libraryError("inotify_add_watch", wakeDirectory, inotifytools_error())
             owner.logger.error(
-                "cannot watch the inotify wake directory (set TMPDIR to a writable directory): polling every second",
+                "cannot watch the inotify wake directory (mount an emptyDir at /tmp or set TMPDIR to a writable directory): polling every second",
                 metadata: ["error": "\(error)"])
         }
         let marker = "fence-\(owner.state.withLock { $0.next() })"
