@@ -110,15 +110,11 @@ struct RunCommand: AsyncParsableCommand {
         let caFile = caFile ?? Environment.value("RAYBRIDGE_CA_FILE")
         let stopOnExit = stopOnExit || Environment.flag("RAYBRIDGE_STOP_ON_EXIT")
         let registry = PrometheusCollectorRegistry()
-<<<<<<< HEAD
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.durationHistogramBuckets[RayBridgeMetrics.jobDurationLabel] = RayBridgeMetrics.jobDurationBuckets
         MetricsSystem.bootstrap(factory)
-=======
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         // A read-only root without a /tmp emptyDir: the inotify thread's wake-up directory goes here.
         InotifyThread.fallbackWakeBase.withLock { $0 = statusDir + "/.raybridge-tmp" }
->>>>>>> image
         let health = HealthState()
         let healthServer = try listen.map {
             try HealthServer(
