@@ -115,11 +115,22 @@ public actor RefreshingCredentials: S3CredentialProvider {
     private func schedule(at date: Date?) {
         timer?.cancel()
         guard let date else { return }
+        // Rounded up: a timer that wakes a moment early would find the credentials still fresh
+        // and, fetching nothing, never be set again.
         let delay = max(0, date.timeIntervalSince(now()))
         timer = Task { [weak self] in
-            do { try await Task.sleep(for: .milliseconds(Int(delay * 1000))) } catch { return }
-            // A failure is already recorded and rescheduled by `settle`.
-            _ = try? await self?.credentials()
+            do { try await Task.sleep(for: .milliseconds(Int((delay * 1000).rounded(.up)) + 1)) } catch { return }
+            await self?.timerFired(for: date)
         }
+    }
+
+    private func timerFired(for date: Date) async {
+        // The wall clock can lag the sleep's clock: early, wait the rest.
+        if now() < date {
+            schedule(at: date)
+            return
+        }
+        // A failure is already recorded and rescheduled by `settle`.
+        _ = try? await credentials()
     }
 }
