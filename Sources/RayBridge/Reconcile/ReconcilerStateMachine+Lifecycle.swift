@@ -109,13 +109,6 @@ extension ReconcilerStateMachine {
     }
 }
 
-extension Duration {
-    var timeInterval: TimeInterval {
-        let (seconds, attoseconds) = components
-        return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
-    }
-}
-
 extension JobState {
     /// Ray's status for a terminal outcome kept in the journal.
     var rayStatus: RayJobStatus {

@@ -22,7 +22,7 @@ extension RayClient {
         ]
         let follow = following != nil
         if let following {
-            components.queryItems?.append(URLQueryItem(name: "interval", value: Self.seconds(following)))
+            components.queryItems?.append(URLQueryItem(name: "interval", value: "\(following.timeInterval)"))
             if framing == .markedOrText { components.queryItems?.append(URLQueryItem(name: "format", value: "text")) }
         }
         let request = try makeRequest(.GET, (follow ? "/api/v0/logs/stream?" : "/api/v0/logs/file?") + (components.percentEncodedQuery ?? ""))
@@ -50,10 +50,5 @@ extension RayClient {
     /// held in memory whole, once per read.
     public func driverLogFromJobAPI(submissionId: String) async throws(RayClientError) -> DriverLogBody {
         DriverLogBody(whole: ByteBuffer(string: try await logs(submissionId)))
-    }
-
-    /// Seconds as Ray's query parameters take them (a float: "2.0", "0.5").
-    static func seconds(_ duration: Duration) -> String {
-        "\(Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)"
     }
 }

@@ -99,7 +99,7 @@ public actor RefreshingCredentials: S3CredentialProvider {
         case .failure(let error):
             failures += 1
             let delay = retryBackoff.delay(afterFailures: failures)
-            nextAttempt = now().addingTimeInterval(Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
+            nextAttempt = now().addingTimeInterval(delay.timeInterval)
             if current != nil { schedule(at: nextAttempt) }
             health.failed("cannot refresh the S3 credentials (\(source)): \(error)")
             RayBridgeMetrics.credentialRefresh(source: source, failed: true)
