@@ -46,8 +46,8 @@ extension IntegrationSuite {
         }
 
         @Test func environmentVariables() async throws {
-            try RayHead.ensure(.open)
-            try S3Server.ensure()
+            try await RayHead.ensure(.open)
+            try await S3Server.ensure()
             let ws = try Workspace("credenv")
             defer { ws.cleanup() }
             _ = try KubeletConfigMap(directory: ws.configDir, values: try config(seconds: 0))
@@ -64,8 +64,8 @@ extension IntegrationSuite {
         }
 
         @Test func webIdentityThroughMotosSTSRefreshedMidStream() async throws {
-            try RayHead.ensure(.open)
-            try S3Server.ensure()
+            try await RayHead.ensure(.open)
+            try await S3Server.ensure()
             let token = "eyJhbGciOiJSUzI1NiJ9.web-identity-\(UUID().uuidString)"
             let sts = try await CredentialsEndpoint(.sts, port: 9112, token: token, lifetime: 10)
             defer { sts.stop() }
@@ -90,8 +90,8 @@ extension IntegrationSuite {
         }
 
         @Test func containerEndpointExpiringTwiceMidStreamAndAFailedRefreshIsShown() async throws {
-            try RayHead.ensure(.open)
-            try S3Server.ensure()
+            try await RayHead.ensure(.open)
+            try await S3Server.ensure()
             let token = "pod-identity-token-\(UUID().uuidString)"
             let endpoint = try await CredentialsEndpoint(.container, port: 9113, token: token, lifetime: 10)
             defer { endpoint.stop() }

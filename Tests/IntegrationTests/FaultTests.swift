@@ -22,7 +22,7 @@ extension IntegrationSuite {
         }
 
         @Test func aFailedStopIsSentAgainAndTheNextRevisionWaitsForTheOldRunToEnd() async throws {
-            try RayHead.ensure(.open)
+            try await RayHead.ensure(.open)
             let proxy = try await FaultProxy(port: 9110, upstream: "127.0.0.1:\(TestEnvironment.rayPort)")
             defer { proxy.stop() }
             let ws = try Workspace("stopfail")
@@ -60,7 +60,7 @@ extension IntegrationSuite {
         }
 
         @Test func movingToAnotherClusterStopsTheRunOnTheClusterItRunsOn() async throws {
-            try RayHead.ensure(.open)
+            try await RayHead.ensure(.open)
             // Two URLs for the cluster: the proxy's log tells which one each call went to.
             let proxy = try await FaultProxy(port: 9111, upstream: "127.0.0.1:\(TestEnvironment.rayPort)")
             defer { proxy.stop() }
@@ -84,7 +84,7 @@ extension IntegrationSuite {
         /// 500 kubelet-style edits in about 3 s: the running revision is stopped, the newest runs,
         /// and nothing in between is submitted.
         @Test func aBurstOfEditsRunsOnlyTheNewestSoonAfterTheLastEdit() async throws {
-            try RayHead.ensure(.open)
+            try await RayHead.ensure(.open)
             let ws = try Workspace("storm")
             defer { ws.cleanup() }
             var configMap = try KubeletConfigMap(directory: ws.configDir, values: Self.config(url: TestEnvironment.rayURL, seconds: 600))
@@ -112,7 +112,7 @@ extension IntegrationSuite {
         }
 
         @Test func sighupShutsDownLikeSigterm() async throws {
-            try RayHead.ensure(.open)
+            try await RayHead.ensure(.open)
             let ws = try Workspace("hup")
             defer { ws.cleanup() }
             _ = try KubeletConfigMap(directory: ws.configDir, values: Self.config(url: TestEnvironment.rayURL, seconds: 600))
@@ -132,23 +132,25 @@ extension IntegrationSuite {
         /// volume would): once it takes them again the latest status is there, with no event to
         /// bring it.
         @Test func theStatusCatchesUpOnceTheDirectoryIsWritableAgain() async throws {
-            try RayHead.ensure(.open)
+            try await RayHead.ensure(.open)
             let ws = try Workspace("rostatus")
-            defer {
-                _ = try? TestEnvironment.shell(["chattr", "-i", ws.statusDir])
-                ws.cleanup()
-            }
+            defer { ws.cleanup() }
             _ = try KubeletConfigMap(
                 directory: ws.configDir, values: Self.config(url: TestEnvironment.rayURL, seconds: 3, extra: ["updateInterval": "1"]))
             let sidecar = try ws.sidecar()
             defer { sidecar.signal(SIGKILL) }
             try await sidecar.waitForStatus("RUNNING") { $0["status.jobStatus"] == "RUNNING" }
-            let (status, output) = try TestEnvironment.shell(["chattr", "+i", ws.statusDir])
+            let (status, output) = try await TestEnvironment.shell(["chattr", "+i", ws.statusDir])
             guard status == 0 else { throw TestFailure("chattr +i failed: \(output)") }
             // The run ends meanwhile; its status cannot be written.
-            try await Task.sleep(for: .seconds(8))
+            do {
+                try await Task.sleep(for: .seconds(8))
+            } catch {
+                _ = try? await TestEnvironment.shell(["chattr", "-i", ws.statusDir])  // or the cleanup cannot remove it
+                throw error
+            }
             #expect(StatusDirectory.read(ws.statusDir)["status.jobStatus"] == "RUNNING")
-            _ = try TestEnvironment.shell(["chattr", "-i", ws.statusDir])
+            _ = try await TestEnvironment.shell(["chattr", "-i", ws.statusDir])
             try await sidecar.waitForStatus(timeout: .seconds(40), "SUCCEEDED without another event") { $0["status.jobStatus"] == "SUCCEEDED" }
             #expect(sidecar.log.components(separatedBy: "cannot write the status directory").count - 1 == 1, "logged once")
             await sidecar.stop()
@@ -157,8 +159,8 @@ extension IntegrationSuite {
         /// A script in S3 with no S3 credentials mounted: retried with backoff (1 s doubling to
         /// 30 s), logged once.
         @Test func aRetryThatKeepsFailingBacksOffAndIsLoggedOnce() async throws {
-            try RayHead.ensure(.open)
-            try S3Server.ensure()
+            try await RayHead.ensure(.open)
+            try await S3Server.ensure()
             let ws = try Workspace("nocreds")
             defer { ws.cleanup() }
             var values = Self.config(url: TestEnvironment.rayURL, seconds: 1)
@@ -205,7 +207,7 @@ extension IntegrationSuite {
                     $0["status.jobStatus"] == "WAITING" && ($0["status.message"] ?? "").contains("HTTP")
                 }
                 try await Task.sleep(for: .seconds(2))
-                let readyz = try TestEnvironment.shell(["curl", "-s", "http://127.0.0.1:9533/readyz"]).output
+                let readyz = try await TestEnvironment.shell(["curl", "-s", "http://127.0.0.1:9533/readyz"]).output
                 #expect(!server.requests.isEmpty, "the server was asked")
                 for (place, text) in [("status files", status.values.joined(separator: "\n")), ("log", sidecar.log), ("/readyz", readyz)] {
                     #expect(!text.contains(token), "the token is in the \(place)")
@@ -217,7 +219,7 @@ extension IntegrationSuite {
 
         /// Numbers reach the app as written in the ConfigMap, and so do runtime_env values.
         @Test func numbersReachTheAppExactlyAsWritten() async throws {
-            try RayHead.ensure(.open)
+            try await RayHead.ensure(.open)
             let ws = try Workspace("numbers")
             defer { ws.cleanup() }
             var values = ConfigMapValues.inline(

@@ -15,7 +15,7 @@ extension IntegrationSuite {
         /// status within 7 s of its submission, also when the sidecar was SIGKILLed in between.
         @Test(arguments: [false, true])
         func aRunPastItsDeadlineIsStoppedAndFailed(restarted: Bool) async throws {
-            try RayHead.ensure(.open)
+            try await RayHead.ensure(.open)
             let ws = try Workspace(restarted ? "deadlinerestart" : "deadline")
             defer { ws.cleanup() }
             var values = ConfigMapValues.inline(script: "import time\ntime.sleep(600)")
@@ -57,8 +57,8 @@ extension IntegrationSuite {
         /// `backoffLimit: "1"` it is submitted again and succeeds, with "0" it is FAILED/RunLost.
         /// Either way the lost attempt's log object is completed with what was read of it.
         @Test func aRunLostWithTheHeadIsRetriedOrFailed() async throws {
-            try RayHead.ensure(.open)
-            try S3Server.ensure()
+            try await RayHead.ensure(.open)
+            try await S3Server.ensure()
             let retried = try Workspace("lostretry")
             let failed = try Workspace("lostfail")
             defer {
@@ -82,8 +82,8 @@ extension IntegrationSuite {
             }
             // The followers read the line within a second or so of Ray writing it.
             try await Task.sleep(for: .seconds(2))
-            try RayHead.stop()
-            try RayHead.ensure(.open)
+            try await RayHead.stop()
+            try await RayHead.ensure(.open)
 
             let ok = try await sidecars[0].waitForStatus(timeout: .seconds(120), "SUCCEEDED on the new head") {
                 $0["status.jobStatus"] == "SUCCEEDED"

@@ -14,8 +14,8 @@ extension IntegrationSuite {
         /// flaky.py fails its first two attempts and succeeds on the third.
         @Test(arguments: [(3, "SUCCEEDED", 3), (1, "FAILED", 2)])
         func aScriptThatFailsTwiceIsRetried(backoffLimit: Int, ends: String, submissions: Int) async throws {
-            try RayHead.ensure(.open)
-            try S3Server.ensure()
+            try await RayHead.ensure(.open)
+            try await S3Server.ensure()
             let ws = try Workspace("retry")
             defer { ws.cleanup() }
             let total = backoffLimit + 1
@@ -56,7 +56,7 @@ extension IntegrationSuite {
         /// directory kept or wiped each time: one submission per attempt, counted by metadata.
         @Test(arguments: [false, true])
         func sigkillDuringTheBackoffAndAfterARetrysPostSubmitsEachAttemptOnce(wiped: Bool) async throws {
-            try RayHead.ensure(.open)
+            try await RayHead.ensure(.open)
             let ws = try Workspace(wiped ? "retrykillwiped" : "retrykill")
             defer { ws.cleanup() }
             _ = try KubeletConfigMap(

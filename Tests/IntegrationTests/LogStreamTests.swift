@@ -14,8 +14,8 @@ extension IntegrationSuite {
     @Suite(.serialized) struct LogStreamTests {
         @Test(arguments: [0, 1024, (5 << 20) - 1, (5 << 20) + 1, 40 << 20])
         func theObjectEqualsRaysLogByteForByte(size: Int) async throws {
-            try RayHead.ensure(.open)
-            try S3Server.ensure()
+            try await RayHead.ensure(.open)
+            try await S3Server.ensure()
             let ws = try Workspace("log\(size)")
             defer { ws.cleanup() }
             _ = try KubeletConfigMap(directory: ws.configDir, values: try ConfigMapValues.logShipping(["bytes": size]))
@@ -31,8 +31,8 @@ extension IntegrationSuite {
         }
 
         @Test func sigkillInTheMiddleOfAStreamThenRestartStaysByteExact() async throws {
-            try RayHead.ensure(.open)
-            try S3Server.ensure()
+            try await RayHead.ensure(.open)
+            try await S3Server.ensure()
             let ws = try Workspace("logkill")
             defer { ws.cleanup() }
             _ = try KubeletConfigMap(directory: ws.configDir, values: try ConfigMapValues.logShipping(["bytes": 40 << 20, "seconds": 12]))
@@ -54,8 +54,8 @@ extension IntegrationSuite {
 
         /// Attaching (`id`) to a run that is already over ships its whole log, and submits nothing.
         @Test func attachingToAFinishedRunShipsItsWholeLog() async throws {
-            try RayHead.ensure(.open)
-            try S3Server.ensure()
+            try await RayHead.ensure(.open)
+            try await S3Server.ensure()
             let runner = try Workspace("logrun")
             defer { runner.cleanup() }
             var config = try ConfigMapValues.logShipping(["bytes": 12 << 20])
@@ -84,8 +84,8 @@ extension IntegrationSuite {
 
         @Test(arguments: ["503", "refuse"])
         func s3FailingFor30SecondsMidStreamLosesNothing(fault: String) async throws {
-            try RayHead.ensure(.open)
-            try S3Server.ensure()
+            try await RayHead.ensure(.open)
+            try await S3Server.ensure()
             let proxy = try await FaultProxy(port: 9100 + (fault == "503" ? 0 : 1))
             defer { proxy.stop() }
             let ws = try Workspace("logfault")
@@ -109,8 +109,8 @@ extension IntegrationSuite {
         }
 
         @Test func bridgeStyleS3ScriptAndExtrasRunToSucceededAndAWrongBucketIsNamed() async throws {
-            try RayHead.ensure(.open)
-            try S3Server.ensure()
+            try await RayHead.ensure(.open)
+            try await S3Server.ensure()
             let s3 = S3Server.client()
             let prefix = "it-\(UUID().uuidString.prefix(6))"
             try await s3.putObject(bucket: "ray-scripts", key: "\(prefix)/code.py", body: .init(string: try TestEnvironment.app("echo_kwargs.py")))

@@ -30,7 +30,7 @@ extension IntegrationSuite {
         }
 
         @Test func healthReadinessAndMetricsFollowSubmitStopAndAnInvalidEdit() async throws {
-            try RayHead.ensure(.open)
+            try await RayHead.ensure(.open)
             let ws = try Workspace("metrics")
             defer { ws.cleanup() }
             let port = 9533
@@ -69,7 +69,7 @@ extension IntegrationSuite {
         }
 
         @Test func readinessFailsWhileRayIsDown() async throws {
-            try RayHead.ensure(.open)
+            try await RayHead.ensure(.open)
             let ws = try Workspace("ready")
             defer { ws.cleanup() }
             let port = 9534
@@ -80,20 +80,20 @@ extension IntegrationSuite {
             defer { sidecar.signal(SIGKILL) }
             try await sidecar.waitForStatus("RUNNING") { $0["status.jobStatus"] == "RUNNING" }
             #expect(try await Self.get(port, "/readyz").status == 200)
-            try RayHead.stop()
-            defer { try? RayHead.ensure(.open) }
-            try await eventually("/readyz fails", timeout: .seconds(60), every: .milliseconds(200)) {
-                try await Self.get(port, "/readyz").status == 503
+            try await RayHead.whileStopped {
+                try await eventually("/readyz fails", timeout: .seconds(60), every: .milliseconds(200)) {
+                    try await Self.get(port, "/readyz").status == 503
+                }
+                let body = try await Self.get(port, "/readyz").body
+                #expect(body.contains("unreachable"), "\(body)")
+                #expect(try await Self.get(port, "/healthz").status == 200, "Ray being down is not a reason to restart the sidecar")
+                await sidecar.stop()
             }
-            let body = try await Self.get(port, "/readyz").body
-            #expect(body.contains("unreachable"), "\(body)")
-            #expect(try await Self.get(port, "/healthz").status == 200, "Ray being down is not a reason to restart the sidecar")
-            await sidecar.stop()
         }
 
         @Test func sigtermMidStreamExitsWithin5sAndARestartCompletesTheLogByteExact() async throws {
-            try RayHead.ensure(.open)
-            try S3Server.ensure()
+            try await RayHead.ensure(.open)
+            try await S3Server.ensure()
             let ws = try Workspace("sigterm")
             defer { ws.cleanup() }
             _ = try KubeletConfigMap(directory: ws.configDir, values: try ConfigMapValues.logShipping(["bytes": 40 << 20, "seconds": 12]))

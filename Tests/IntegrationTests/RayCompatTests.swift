@@ -14,8 +14,8 @@ extension IntegrationSuite {
     @Suite(.serialized) struct RayCompatTests {
         /// A log whose last line has no newline, of a size that ends mid-block of the old framing.
         @Test func aLogEndingWithoutANewlineIsByteExactAndTheStatusNamesTheRelease() async throws {
-            try RayHead.ensure(.open)
-            try S3Server.ensure()
+            try await RayHead.ensure(.open)
+            try await S3Server.ensure()
             let version = try await RayHead.version()
             let ws = try Workspace("nonl")
             defer { ws.cleanup() }
@@ -40,7 +40,7 @@ extension IntegrationSuite {
         /// `entrypoint_label_selector` exists from Ray 2.54: older clusters get INVALID naming the key
         /// and the version, and a running job is left alone; newer ones take the submission.
         @Test func aFieldTheClustersReleaseLacksIsInvalidAndLeavesTheRunningJobAlone() async throws {
-            try RayHead.ensure(.open)
+            try await RayHead.ensure(.open)
             let version = try await RayHead.version()
             let ws = try Workspace("fields")
             defer { ws.cleanup() }
@@ -78,28 +78,28 @@ extension IntegrationSuite {
         /// leaves it out below 2.52, which has no token auth.)
         @Test func tokenAuthTheLogStillReachesS3ByteExact() async throws {
             let token = "rb-test-token-\(UUID().uuidString.prefix(8))"
-            try RayHead.ensure(.token(token))
-            defer { try? RayHead.ensure(.open) }
-            try S3Server.ensure()
-            let tokenDir = try TestEnvironment.temporaryDirectory("logtoken")
-            defer { try? FileManager.default.removeItem(atPath: tokenDir) }
-            try token.write(toFile: tokenDir + "/token", atomically: true, encoding: .utf8)
-            let ws = try Workspace("logtoken")
-            defer { ws.cleanup() }
-            _ = try KubeletConfigMap(directory: ws.configDir, values: try ConfigMapValues.logShipping(["bytes": 6 << 20, "seconds": 4]))
-            let sidecar = try SidecarProcess(
-                configDir: ws.configDir, statusDir: ws.statusDir, jobName: ws.jobName, rayCredentialsDir: tokenDir,
-                arguments: ["--s3-credentials-dir", S3Server.credentialsDirectory])
-            defer { sidecar.signal(SIGKILL) }
-            let status = try await sidecar.waitForStatus(timeout: .seconds(120), "log complete", LogStatus.complete)
-            #expect(status["status.jobStatus"] == "SUCCEEDED")
-            let id = try #require(status["id"])
-            let object = try await S3Server.client().getObject(
-                bucket: ConfigMapValues.logBucket, key: "\(ws.jobName)/logs/\(id).log", maxBytes: 1 << 30)
-            let ray = Data(try await RayHead.client(token: token).logs(id).utf8)
-            #expect(object.count == ray.count, "object \(object.count) bytes, Ray \(ray.count) bytes")
-            #expect(object == ray)
-            await sidecar.stop()
+            try await RayHead.with(.token(token)) {
+                try await S3Server.ensure()
+                let tokenDir = try TestEnvironment.temporaryDirectory("logtoken")
+                defer { try? FileManager.default.removeItem(atPath: tokenDir) }
+                try token.write(toFile: tokenDir + "/token", atomically: true, encoding: .utf8)
+                let ws = try Workspace("logtoken")
+                defer { ws.cleanup() }
+                _ = try KubeletConfigMap(directory: ws.configDir, values: try ConfigMapValues.logShipping(["bytes": 6 << 20, "seconds": 4]))
+                let sidecar = try SidecarProcess(
+                    configDir: ws.configDir, statusDir: ws.statusDir, jobName: ws.jobName, rayCredentialsDir: tokenDir,
+                    arguments: ["--s3-credentials-dir", S3Server.credentialsDirectory])
+                defer { sidecar.signal(SIGKILL) }
+                let status = try await sidecar.waitForStatus(timeout: .seconds(120), "log complete", LogStatus.complete)
+                #expect(status["status.jobStatus"] == "SUCCEEDED")
+                let id = try #require(status["id"])
+                let object = try await S3Server.client().getObject(
+                    bucket: ConfigMapValues.logBucket, key: "\(ws.jobName)/logs/\(id).log", maxBytes: 1 << 30)
+                let ray = Data(try await RayHead.client(token: token).logs(id).utf8)
+                #expect(object.count == ray.count, "object \(object.count) bytes, Ray \(ray.count) bytes")
+                #expect(object == ray)
+                await sidecar.stop()
+            }
         }
     }
 }

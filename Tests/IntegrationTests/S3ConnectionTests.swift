@@ -14,8 +14,8 @@ extension IntegrationSuite {
     @Suite(.serialized) struct S3ConnectionTests {
         /// Every part a gzip member: `gzip -d` of the object is Ray's log, also after a SIGKILL.
         @Test func gzipObjectGunzipsToRaysLogAlsoAfterASIGKILL() async throws {
-            try RayHead.ensure(.open)
-            try S3Server.ensure()
+            try await RayHead.ensure(.open)
+            try await S3Server.ensure()
             let ws = try Workspace("gzip")
             defer { ws.cleanup() }
             // log_generator's text compresses about 10:1 (40 MiB fit one part): random base64
@@ -49,9 +49,9 @@ extension IntegrationSuite {
         /// (scripts/install-deps.sh puts ray-logs.s3.localhost in /etc/hosts); moto reads the
         /// bucket from the Host header.
         @Test func virtualHostedRequestsReachTheBucket() async throws {
-            try RayHead.ensure(.open)
-            try S3Server.ensure()
-            let (resolved, _) = try TestEnvironment.shell(["getent", "hosts", "ray-logs.s3.localhost"])
+            try await RayHead.ensure(.open)
+            try await S3Server.ensure()
+            let (resolved, _) = try await TestEnvironment.shell(["getent", "hosts", "ray-logs.s3.localhost"])
             guard resolved == 0 else {
                 throw TestFailure("ray-logs.s3.localhost does not resolve: run scripts/install-deps.sh (it adds it to /etc/hosts)")
             }
@@ -75,9 +75,9 @@ extension IntegrationSuite {
 
         /// S3 behind TLS whose certificate is not from the `--ca-file` CA: the status says so.
         @Test func aCertificateThatDoesNotVerifyIsInTheStatus() async throws {
-            try RayHead.ensure(.open)
-            try S3Server.ensure()
-            try TLSProxy.ensure()
+            try await RayHead.ensure(.open)
+            try await S3Server.ensure()
+            try await TLSProxy.ensure()
             let ws = try Workspace("s3wrongca")
             defer { ws.cleanup() }
             var values = try ConfigMapValues.logShipping(["bytes": 1024], endpoint: TLSProxy.s3Endpoint)

@@ -14,7 +14,7 @@ extension IntegrationSuite {
     /// way the kubelet does it. One Ray cluster serves them all, so they run one at a time.
     @Suite(.serialized) struct SidecarCoreTests {
         @Test func inlineScriptGetsExactlyTheParametersAndEnvGivenAndNothingIsInjected() async throws {
-            try RayHead.ensure(.open)
+            try await RayHead.ensure(.open)
             let ws = try Workspace("echo")
             defer { ws.cleanup() }
             let marker = "/tmp/raybridge-pwned-\(UUID().uuidString.prefix(8))"
@@ -62,7 +62,7 @@ extension IntegrationSuite {
         }
 
         @Test func editWhileRunningStopsAndResubmitsAndKillAndResubmitWork() async throws {
-            try RayHead.ensure(.open)
+            try await RayHead.ensure(.open)
             let ws = try Workspace("edit")
             defer { ws.cleanup() }
             var cm = try KubeletConfigMap(
@@ -105,7 +105,7 @@ extension IntegrationSuite {
         /// SIGKILL at the worst moments, then a restart: never a second submission of one revision.
         @Test(arguments: ["after-journal", "after-submit", "while-running", "while-running+wiped", "after-submit+wiped"])
         func sigkillNeverSubmitsTwice(point: String) async throws {
-            try RayHead.ensure(.open)
+            try await RayHead.ensure(.open)
             let ws = try Workspace("crash")
             defer { ws.cleanup() }
             _ = try KubeletConfigMap(
@@ -132,7 +132,7 @@ extension IntegrationSuite {
         }
 
         @Test func invalidEditDuringARunLeavesItAloneAndNamesEveryBadKey() async throws {
-            try RayHead.ensure(.open)
+            try await RayHead.ensure(.open)
             let ws = try Workspace("invalid")
             defer { ws.cleanup() }
             var cm = try KubeletConfigMap(
@@ -164,7 +164,7 @@ extension IntegrationSuite {
         /// Without S3 nothing else follows the run: its end must still show long before the
         /// poll (updateInterval) would have seen it.
         @Test func withoutS3TheEndOfARunShowsWithoutWaitingForThePoll() async throws {
-            try RayHead.ensure(.open)
+            try await RayHead.ensure(.open)
             let ws = try Workspace("end")
             defer { ws.cleanup() }
             var config = ConfigMapValues.inline(script: try TestEnvironment.app("sleeper.py"), parameters: #"{"seconds": 6}"#)
@@ -189,7 +189,7 @@ extension IntegrationSuite {
         /// Job-style pods: the process ends with the run, 0 for SUCCEEDED and 1 for FAILED.
         @Test(arguments: [("print('done')", Int32(0), "SUCCEEDED"), ("raise SystemExit(3)", Int32(1), "FAILED")])
         func exitOnCompletionEndsTheProcessWithTheRunsOutcome(script: String, code: Int32, jobStatus: String) async throws {
-            try RayHead.ensure(.open)
+            try await RayHead.ensure(.open)
             let ws = try Workspace("exit\(code)")
             defer { ws.cleanup() }
             _ = try KubeletConfigMap(directory: ws.configDir, values: ConfigMapValues.inline(script: script))
@@ -204,7 +204,7 @@ extension IntegrationSuite {
 
         /// By default a run outlives its sidecar; `--stop-on-exit` stops it on SIGTERM.
         @Test func stopOnExitStopsTheRunOnSigtermAndTheDefaultLeavesItRunning() async throws {
-            try RayHead.ensure(.open)
+            try await RayHead.ensure(.open)
             let client = try RayHead.client()
             for stopOnExit in [false, true] {
                 let ws = try Workspace(stopOnExit ? "stopexit" : "keeprun")
@@ -230,7 +230,7 @@ extension IntegrationSuite {
         }
 
         @Test func rayDownAtStartMeansWaitingThenTheJobIsSubmittedOnce() async throws {
-            try RayHead.stop()
+            try await RayHead.stop()
             let ws = try Workspace("down")
             defer { ws.cleanup() }
             _ = try KubeletConfigMap(directory: ws.configDir, values: ConfigMapValues.inline(script: "print('hello')"))
@@ -240,7 +240,7 @@ extension IntegrationSuite {
                 $0["status.jobStatus"] == "WAITING" && ($0["status.message"] ?? "").contains("unreachable")
             }
             #expect(waiting["status.message"]?.contains("127.0.0.1:\(TestEnvironment.rayPort)") == true)
-            try RayHead.ensure(.open)
+            try await RayHead.ensure(.open)
             try await sidecar.waitForStatus("SUCCEEDED once Ray is up") { $0["status.jobStatus"] == "SUCCEEDED" }
             #expect(try await RayHead.submissions(of: ws.jobName).count == 1)
             await sidecar.stop()
@@ -248,40 +248,40 @@ extension IntegrationSuite {
 
         @Test func tokenAuthWrongOrMissingTokenIsAClearStatusAndARotatedTokenIsPickedUp() async throws {
             let token = "rb-test-token-\(UUID().uuidString.prefix(8))"
-            try RayHead.ensure(.token(token))
-            defer { try? RayHead.ensure(.open) }
+            try await RayHead.with(.token(token)) {
 
-            // Missing token.
-            let missing = try Workspace("notoken")
-            defer { missing.cleanup() }
-            _ = try KubeletConfigMap(directory: missing.configDir, values: ConfigMapValues.inline(script: "print('hello')"))
-            let noToken = try missing.sidecar()
-            try await noToken.waitForStatus(timeout: .seconds(30), "requires a token") {
-                ($0["status.message"] ?? "").contains("requires a token") && $0["status.jobStatus"] == "WAITING"
-            }
-            await noToken.stop()
+                // Missing token.
+                let missing = try Workspace("notoken")
+                defer { missing.cleanup() }
+                _ = try KubeletConfigMap(directory: missing.configDir, values: ConfigMapValues.inline(script: "print('hello')"))
+                let noToken = try missing.sidecar()
+                try await noToken.waitForStatus(timeout: .seconds(30), "requires a token") {
+                    ($0["status.message"] ?? "").contains("requires a token") && $0["status.jobStatus"] == "WAITING"
+                }
+                await noToken.stop()
 
-            // Wrong token, then the Secret is rotated to the right one (kubelet-style) without a restart.
-            let ws = try Workspace("token")
-            defer { ws.cleanup() }
-            let credentials = try TestEnvironment.temporaryDirectory("ray-credentials")
-            defer { try? FileManager.default.removeItem(atPath: credentials) }
-            let secret = KubeletAtomicWriter(directory: credentials)
-            try secret.write(["token": Data("wrong-token".utf8)])
-            _ = try KubeletConfigMap(directory: ws.configDir, values: ConfigMapValues.inline(script: "print('hello')"))
-            let sidecar = try ws.sidecar(rayCredentialsDir: credentials)
-            defer { sidecar.signal(SIGKILL) }
-            let refused = try await sidecar.waitForStatus(timeout: .seconds(30), "token refused") {
-                ($0["status.message"] ?? "").contains("refused our token")
+                // Wrong token, then the Secret is rotated to the right one (kubelet-style) without a restart.
+                let ws = try Workspace("token")
+                defer { ws.cleanup() }
+                let credentials = try TestEnvironment.temporaryDirectory("ray-credentials")
+                defer { try? FileManager.default.removeItem(atPath: credentials) }
+                let secret = KubeletAtomicWriter(directory: credentials)
+                try secret.write(["token": Data("wrong-token".utf8)])
+                _ = try KubeletConfigMap(directory: ws.configDir, values: ConfigMapValues.inline(script: "print('hello')"))
+                let sidecar = try ws.sidecar(rayCredentialsDir: credentials)
+                defer { sidecar.signal(SIGKILL) }
+                let refused = try await sidecar.waitForStatus(timeout: .seconds(30), "token refused") {
+                    ($0["status.message"] ?? "").contains("refused our token")
+                }
+                #expect(refused["status.jobStatus"] == "WAITING")
+                #expect(!(refused["status.json"] ?? "").contains("wrong-token"), "a secret leaked into the status")
+                #expect(!sidecar.log.contains("wrong-token"), "a secret leaked into the log")
+                try secret.write(["token": Data("\(token)\n".utf8)])
+                try await sidecar.waitForStatus("SUCCEEDED with the rotated token") { $0["status.jobStatus"] == "SUCCEEDED" }
+                #expect(try await RayHead.submissions(of: ws.jobName, token: token).count == 1)
+                #expect(!sidecar.log.contains(token))
+                await sidecar.stop()
             }
-            #expect(refused["status.jobStatus"] == "WAITING")
-            #expect(!(refused["status.json"] ?? "").contains("wrong-token"), "a secret leaked into the status")
-            #expect(!sidecar.log.contains("wrong-token"), "a secret leaked into the log")
-            try secret.write(["token": Data("\(token)\n".utf8)])
-            try await sidecar.waitForStatus("SUCCEEDED with the rotated token") { $0["status.jobStatus"] == "SUCCEEDED" }
-            #expect(try await RayHead.submissions(of: ws.jobName, token: token).count == 1)
-            #expect(!sidecar.log.contains(token))
-            await sidecar.stop()
         }
     }
 }

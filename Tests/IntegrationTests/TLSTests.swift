@@ -20,9 +20,9 @@ extension IntegrationSuite {
 
         /// Submit, edit -> stop -> resubmit, and the log to S3 byte-exact, all through TLS, Ray under `/ray/`.
         @Test func behindAPrefixWithAPrivateCAEditsResubmitAndTheLogIsByteExact() async throws {
-            try RayHead.ensure(.open)
-            try S3Server.ensure()
-            try TLSProxy.ensure()
+            try await RayHead.ensure(.open)
+            try await S3Server.ensure()
+            try await TLSProxy.ensure()
             let ws = try Workspace("tls")
             let caDirectory = try TestEnvironment.temporaryDirectory("tls-ca")
             defer {
@@ -54,9 +54,9 @@ extension IntegrationSuite {
         /// A CA that does not match is WAITING naming the certificate problem, nothing is submitted,
         /// and the fixed CA file (a kubelet swap of the mounted Secret) is used without a restart.
         @Test func aWrongCAIsWaitingNamingTheCertificateAndAFixedCAFileIsPickedUp() async throws {
-            try RayHead.ensure(.open)
-            try S3Server.ensure()
-            try TLSProxy.ensure()
+            try await RayHead.ensure(.open)
+            try await S3Server.ensure()
+            try await TLSProxy.ensure()
             let ws = try Workspace("tlswrong")
             let caDirectory = try TestEnvironment.temporaryDirectory("tls-wrong-ca")
             defer {

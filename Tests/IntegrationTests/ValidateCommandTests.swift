@@ -16,9 +16,9 @@ extension IntegrationSuite {
         ]
 
         @Test(arguments: broken.map(\.file))
-        func aBrokenConfigMapFailsNamingEachKey(file: String) throws {
+        func aBrokenConfigMapFailsNamingEachKey(file: String) async throws {
             let path = TestEnvironment.repoRoot.appendingPathComponent("examples/configmaps/broken/\(file)").path
-            let (status, output) = try TestEnvironment.shell([TestEnvironment.binary, "validate", path])
+            let (status, output) = try await TestEnvironment.shell([TestEnvironment.binary, "validate", path])
             #expect(status == 1, "\(output)")
             for key in Self.broken.first(where: { $0.file == file })!.keys {
                 #expect(output.contains(": \(key): "), "\(file) should name \(key): \(output)")
@@ -27,18 +27,18 @@ extension IntegrationSuite {
         }
 
         @Test(arguments: ["inline-counter.yaml", "s3-script.yaml", "cluster-path.yaml", "demo.yaml", "retrying.yaml"])
-        func theExamplesPass(file: String) throws {
+        func theExamplesPass(file: String) async throws {
             let path = TestEnvironment.repoRoot.appendingPathComponent("examples/configmaps/\(file)").path
-            let (status, output) = try TestEnvironment.shell([TestEnvironment.binary, "validate", path])
+            let (status, output) = try await TestEnvironment.shell([TestEnvironment.binary, "validate", path])
             #expect(status == 0, "\(output)")
             #expect(output.contains("valid"))
         }
 
-        @Test func aMountedDirectoryIsCheckedToo() throws {
+        @Test func aMountedDirectoryIsCheckedToo() async throws {
             let dir = try TestEnvironment.temporaryDirectory("validate")
             defer { try? FileManager.default.removeItem(atPath: dir) }
             _ = try KubeletConfigMap(directory: dir, values: ["resourceURL": "http://127.0.0.1:8265", "kill": "perhaps"])
-            let (status, output) = try TestEnvironment.shell([TestEnvironment.binary, "validate", dir])
+            let (status, output) = try await TestEnvironment.shell([TestEnvironment.binary, "validate", dir])
             #expect(status == 1)
             #expect(output.contains(": kill: "))
             #expect(output.contains(": jobdata.jobScript: "))

@@ -1,4 +1,5 @@
 import Foundation
+import RayBridgeTestKit
 import Testing
 
 @testable import RayBridge
@@ -24,18 +25,11 @@ import Testing
     }
 
     /// The shell itself is the oracle: every word must arrive exactly as given, and nothing run.
-    @Test func theShellSeesExactlyTheWordsGiven() throws {
+    @Test func theShellSeesExactlyTheWordsGiven() async throws {
         let parameters = Self.hostile.enumerated().map { (key: "k\($0.offset)", value: $0.element) }
         let command = Entrypoint.build(script: "script.py", s3: nil, parameters: parameters)
             .replacingOccurrences(of: "python ", with: "printf '%s\\0' ", options: .anchored)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let output = try await ChildProcess.run(["sh", "-c", command], standardErrorToo: false).output
         let words = output.split(separator: 0, omittingEmptySubsequences: false).dropLast().map { String(decoding: $0, as: UTF8.self) }
         #expect(words == ["script.py", "--kwargs"] + parameters.map { "\($0.key)=\($0.value)" })
         #expect(!FileManager.default.fileExists(atPath: "/tmp/raybridge-pwned"))

@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import RayBridgeTestKit
 import Testing
 
 @testable import RayBridge
@@ -10,20 +11,13 @@ import Testing
 /// any prefix of parts (a resumed upload) and the whole object gunzip to the log. Checked with
 /// the system's `gzip -d`, not with our own inflate.
 @Suite struct GzipPartCutterTests {
-    static func gunzip(_ data: ByteBuffer) throws -> Data {
+    static func gunzip(_ data: ByteBuffer) async throws -> Data {
         let path = NSTemporaryDirectory() + "raybridge-gzip-\(UUID().uuidString.prefix(8)).gz"
         defer { try? FileManager.default.removeItem(atPath: path) }
         try Data(data.readableBytesView).write(to: URL(fileURLWithPath: path))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["gzip", "-dc", path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw CocoaError(.fileReadCorruptFile) }
-        return output
+        let child = try await ChildProcess.run(["gzip", "-dc", path], standardErrorToo: false)
+        guard child.status == 0 else { throw CocoaError(.fileReadCorruptFile) }
+        return child.output
     }
 
     /// Log-like text with some randomness, so that it compresses about as real logs do.
@@ -37,7 +31,7 @@ import Testing
         return buffer
     }
 
-    @Test func partsAreMembersAndTheObjectGunzipsToTheLog() throws {
+    @Test func partsAreMembersAndTheObjectGunzipsToTheLog() async throws {
         let input = Self.log(lines: 60_000)
         var cutter = PartCutter(nextPart: 1, partSize: { _ in 64 << 10 }, compression: .gzip)
         var object = ByteBuffer()
@@ -50,7 +44,7 @@ import Testing
             cutter.append(chunk)
             while var part = cutter.cut(reusing: &spare) {
                 #expect(part.bytes.readableBytes >= 64 << 10, "S3's minimum is about the stored bytes")
-                #expect(try Self.gunzip(part.bytes).count == part.logBytes, "each part is a member of its own")
+                #expect(try await Self.gunzip(part.bytes).count == part.logBytes, "each part is a member of its own")
                 logBytes += part.logBytes
                 members += 1
                 object.writeBuffer(&part.bytes)
@@ -62,15 +56,15 @@ import Testing
         object.writeBuffer(&last.bytes)
         #expect(members >= 3)
         #expect(logBytes == input.readableBytes)
-        #expect(try Self.gunzip(object) == Data(input.readableBytesView))
+        #expect(try await Self.gunzip(object) == Data(input.readableBytesView))
         #expect(object.readableBytes * 2 < input.readableBytes, "it compresses: \(object.readableBytes) of \(input.readableBytes)")
     }
 
-    @Test func anEmptyLogIsAnEmptyGzipStream() throws {
+    @Test func anEmptyLogIsAnEmptyGzipStream() async throws {
         var cutter = PartCutter(nextPart: 1, partSize: { _ in 5 << 20 }, compression: .gzip)
         let rest = cutter.takeRest()
         #expect(rest.logBytes == 0)
         #expect(rest.bytes.readableBytes > 0)
-        #expect(try Self.gunzip(rest.bytes).isEmpty)
+        #expect(try await Self.gunzip(rest.bytes).isEmpty)
     }
 }

@@ -56,7 +56,7 @@ import Testing
         return FileManager.default.isExecutableFile(atPath: venv) ? venv : "python3"
     }
 
-    @Test func signaturesMatchBotocore() throws {
+    @Test func signaturesMatchBotocore() async throws {
         var rng = SplitMix64(seed: 0x5EED_2013_0524)
         let cases = (0..<Self.caseCount).map { _ in SigV4OracleCase.random(using: &rng) }
 
@@ -66,22 +66,12 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let input = directory.appendingPathComponent("cases.json")
         let output = directory.appendingPathComponent("signed.json")
-        let log = directory.appendingPathComponent("stderr.txt")
         try JSONEncoder().encode(cases).write(to: input)
-        try Data().write(to: log)
 
-        // Files rather than pipes: nothing can block on a full pipe buffer.
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [Self.pythonCommand(), "-c", Self.script, input.path, output.path]
-        process.standardOutput = try FileHandle(forWritingTo: log)
-        process.standardError = try FileHandle(forWritingTo: log)
-        try process.run()
-        process.waitUntilExit()
-        let stderr = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        let python = try await ChildProcess.run([Self.pythonCommand(), "-c", Self.script, input.path, output.path])
         try #require(
-            process.terminationStatus == 0,
-            "\(Self.pythonCommand()) with botocore failed (set RAYBRIDGE_PYTHON to a Python that has botocore): \(stderr)")
+            python.status == 0,
+            "\(Self.pythonCommand()) with botocore failed (set RAYBRIDGE_PYTHON to a Python that has botocore): \(python.text)")
 
         let signed = try JSONDecoder().decode(Output.self, from: Data(contentsOf: output))
         try #require(signed.results.count == cases.count)

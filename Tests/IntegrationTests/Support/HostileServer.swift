@@ -16,7 +16,7 @@ final class HostileServer {
         self.port = port
         logPath = NSTemporaryDirectory() + "raybridge-hostile-\(port).log"
         try? FileManager.default.removeItem(atPath: logPath)
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: RepositoryLayout.venvPython)
         process.arguments = [TestEnvironment.script("hostile_server.py"), "--port", "\(port)", "--log", logPath] + mode
         try process.run()

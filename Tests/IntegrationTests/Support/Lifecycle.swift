@@ -46,7 +46,7 @@ enum Lifecycle {
                 return false
             }
             object = data
-            return try S3Server.openUploads(bucket: ConfigMapValues.logBucket, prefix: "\(jobName)/logs/\(id)").isEmpty
+            return try await S3Server.openUploads(bucket: ConfigMapValues.logBucket, prefix: "\(jobName)/logs/\(id)").isEmpty
         }
         return object
     }

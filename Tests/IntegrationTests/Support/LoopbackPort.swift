@@ -3,14 +3,14 @@ import RayBridgeTestKit
 /// A port on 127.0.0.1, for helper servers the tests start themselves.
 enum LoopbackPort {
     /// Whether something accepts connections on it now.
-    static func accepts(_ port: Int) -> Bool {
-        (try? TestEnvironment.shell(["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/\(port)"]).status) == 0
+    static func accepts(_ port: Int) async -> Bool {
+        (try? await TestEnvironment.shell(["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/\(port)"]).status) == 0
     }
 
     /// Waits until a freshly started server accepts connections.
     static func waitUntilAccepting(_ port: Int, what: String, timeout: Duration = .seconds(10)) async throws {
         try await eventually("\(what) to accept connections on port \(port)", timeout: timeout, every: .milliseconds(100)) {
-            accepts(port)
+            await accepts(port)
         }
     }
 }

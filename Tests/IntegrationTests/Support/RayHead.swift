@@ -10,18 +10,43 @@ enum RayHead {
         case token(String)
     }
 
-    static func ensure(_ mode: Mode) throws {
+    static func ensure(_ mode: Mode) async throws {
         var args = [TestEnvironment.script("ray-head.sh"), "start"]
         if case .token(let token) = mode { args += ["--token", token] }
-        let (status, output) = try TestEnvironment.shell(args)
+        let (status, output) = try await TestEnvironment.shell(args)
         guard status == 0 else {
             throw TestFailure("could not start the Ray head (\(args.joined(separator: " "))):\n\(output.suffix(4000))")
         }
     }
 
-    static func stop() throws {
-        let (status, output) = try TestEnvironment.shell([TestEnvironment.script("ray-head.sh"), "stop"])
+    static func stop() async throws {
+        let (status, output) = try await TestEnvironment.shell([TestEnvironment.script("ray-head.sh"), "stop"])
         guard status == 0 else { throw TestFailure("could not stop the Ray head:\n\(output.suffix(4000))") }
+    }
+
+    /// Runs `body` against a head in `mode`, and leaves an open head behind however it ends, for
+    /// the tests after it (a `defer` cannot wait for the restart).
+    static func with<T>(_ mode: Mode, _ body: () async throws -> T) async throws -> T {
+        try await ensure(mode)
+        return try await openAfter(body)
+    }
+
+    /// Runs `body` with the head stopped, and starts an open one again however it ends.
+    static func whileStopped<T>(_ body: () async throws -> T) async throws -> T {
+        try await stop()
+        return try await openAfter(body)
+    }
+
+    private static func openAfter<T>(_ body: () async throws -> T) async throws -> T {
+        let result: T
+        do {
+            result = try await body()
+        } catch {
+            try? await ensure(.open)
+            throw error
+        }
+        try await ensure(.open)
+        return result
     }
 
     static func client(token: String? = nil) throws -> RayClient {

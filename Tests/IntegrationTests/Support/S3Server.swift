@@ -10,8 +10,8 @@ enum S3Server {
     static let port = Int(ProcessInfo.processInfo.environment["S3_PORT"] ?? "9000") ?? 9000
     static var endpoint: String { "127.0.0.1:\(port)" }
 
-    static func ensure() throws {
-        let (status, output) = try TestEnvironment.shell([TestEnvironment.script("s3-server.sh"), "start"])
+    static func ensure() async throws {
+        let (status, output) = try await TestEnvironment.shell([TestEnvironment.script("s3-server.sh"), "start"])
         guard status == 0 else { throw TestFailure("could not start the S3 server:\n\(output.suffix(4000))") }
     }
 
@@ -23,7 +23,7 @@ enum S3Server {
 
     /// Multipart uploads left open under `prefix`, listed with boto3 (not with the product's client,
     /// whose uploads are being checked).
-    static func openUploads(bucket: String, prefix: String) throws -> [String] {
+    static func openUploads(bucket: String, prefix: String) async throws -> [String] {
         let dir = credentialsDirectory
         let script = """
             import boto3, sys
@@ -33,7 +33,7 @@ enum S3Server {
             for u in s3.list_multipart_uploads(Bucket=sys.argv[1], Prefix=sys.argv[2]).get('Uploads', []):
                 print(u['Key'])
             """
-        let (status, output) = try TestEnvironment.shell([RepositoryLayout.venvPython, "-c", script, bucket, prefix])
+        let (status, output) = try await TestEnvironment.shell([RepositoryLayout.venvPython, "-c", script, bucket, prefix])
         guard status == 0 else { throw TestFailure("cannot list the open uploads:\n\(output.suffix(2000))") }
         return output.split(separator: "\n").map(String.init)
     }

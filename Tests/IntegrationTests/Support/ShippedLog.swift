@@ -13,7 +13,7 @@ enum ShippedLog {
         let key = "\(jobName)/logs/\(id).log" + (gzip ? ".gz" : "")
         #expect(LogStatus.info(status)?["destination"] as? String == "s3://\(bucket)/\(key)", sourceLocation: sourceLocation)
         var object = try await S3Server.client().getObject(bucket: bucket, key: key, maxBytes: 1 << 30)
-        if gzip { object = try gunzip(object) }
+        if gzip { object = try await gunzip(object) }
         let ray = Data(try await RayHead.client().logs(id).utf8)
         #expect(object.count == ray.count, "object \(object.count) bytes, Ray \(ray.count) bytes", sourceLocation: sourceLocation)
         if object != ray {
@@ -25,16 +25,16 @@ enum ShippedLog {
             Issue.record("the S3 object differs from Ray's log at byte \(firstDifference)", sourceLocation: sourceLocation)
         }
         #expect(LogStatus.info(status)?["bytes"] as? Int == ray.count, sourceLocation: sourceLocation)
-        let open = try S3Server.openUploads(bucket: bucket, prefix: "\(jobName)/")
+        let open = try await S3Server.openUploads(bucket: bucket, prefix: "\(jobName)/")
         #expect(open.isEmpty, "incomplete uploads left: \(open)", sourceLocation: sourceLocation)
     }
 
     /// The system's `gzip -d`, not raybridge's code.
-    static func gunzip(_ data: Data) throws -> Data {
+    static func gunzip(_ data: Data) async throws -> Data {
         let path = NSTemporaryDirectory() + "raybridge-object-\(UUID().uuidString.prefix(8)).gz"
         defer { try? FileManager.default.removeItem(atPath: path) }
         try data.write(to: URL(fileURLWithPath: path))
-        let (status, _) = try TestEnvironment.shell(["bash", "-c", "gzip -dc '\(path)' > '\(path).out'"])
+        let (status, _) = try await TestEnvironment.shell(["bash", "-c", "gzip -dc '\(path)' > '\(path).out'"])
         defer { try? FileManager.default.removeItem(atPath: path + ".out") }
         guard status == 0 else { throw TestFailure("gzip -d refused the object (\(data.count) bytes)") }
         return try Data(contentsOf: URL(fileURLWithPath: path + ".out"))

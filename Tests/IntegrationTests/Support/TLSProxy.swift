@@ -12,8 +12,8 @@ enum TLSProxy {
     static var accessLog: String { RepositoryLayout.path(".run/tls/access.log") }
 
     /// Starts it (or keeps it) in front of the services that run now: start S3 first.
-    static func ensure() throws {
-        let (status, output) = try TestEnvironment.shell([TestEnvironment.script("tls-proxy.sh"), "start"])
+    static func ensure() async throws {
+        let (status, output) = try await TestEnvironment.shell([TestEnvironment.script("tls-proxy.sh"), "start"])
         guard status == 0 else { throw TestFailure("could not start the TLS proxy:\n\(output.suffix(4000))") }
     }
 

@@ -34,24 +34,12 @@ enum TestEnvironment {
         "it-\(label)-\(UUID().uuidString.prefix(6).lowercased())"
     }
 
-    /// Runs a command to its end. Output goes through a file, not a pipe: a service the command
-    /// starts in the background would hold a pipe open forever.
+    /// Runs a command to its end, without holding one of the test runner's threads meanwhile
+    /// (`ChildProcess`). Output goes through a file, not a pipe: a service the command starts in
+    /// the background would hold a pipe open forever.
     @discardableResult
-    static func shell(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
-        let outputPath = NSTemporaryDirectory() + "raybridge-shell-\(UUID().uuidString.prefix(8)).log"
-        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
-        defer { try? FileManager.default.removeItem(atPath: outputPath) }
-        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        try? output.close()
-        return (process.terminationStatus, (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "")
+    static func shell(_ arguments: [String], environment: [String: String] = [:]) async throws -> (status: Int32, output: String) {
+        let child = try await ChildProcess.run(arguments, environment: environment)
+        return (child.status, child.text)
     }
 }

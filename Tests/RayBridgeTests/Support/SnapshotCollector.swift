@@ -27,7 +27,7 @@ final class SnapshotCollector: Sendable {
     func arrival(_ index: Int) -> ContinuousClock.Instant { received.withLock { $0[index].at } }
 
     /// The `index`-th snapshot (0-based), once it has arrived; nil if it does not within `timeout`.
-    func waitFor(_ index: Int, timeout: Duration = .seconds(5)) async -> DirectorySnapshot? {
+    func waitFor(_ index: Int, timeout: Duration = .seconds(30)) async -> DirectorySnapshot? {
         try? await eventually("snapshot \(index)", timeout: timeout) { count > index }
         return received.withLock { $0.count > index ? $0[index].snapshot : nil }
     }
