@@ -9,8 +9,8 @@ enum RayAnswer: Sendable {
     case job(RayJobDetails)
     case submitted(submissionId: String, revision: Revision, at: Date)
     case stopSent(submissionId: String, wasRunning: Bool)
-    /// `what` says which call, for the log line; `submissionId` when it was about a run.
-    case failed(RayClientError, what: String, submissionId: String?)
+    /// `submissionId` when it was about a run.
+    case failed(RayClientError, call: RayCall, submissionId: String?)
     /// The submission could not be put together (before or instead of the POST).
     case preparationFailed(SubmissionPreparationError, submissionId: String)
 }

@@ -21,7 +21,7 @@ extension RayCalls {
             }
             body = SubmitRequestBuilder.body(jobName: jobName, run: run, spec: spec, extras: extras, package: package)
         } catch let error as RayClientError {
-            return .failed(error, what: "cannot upload the script package", submissionId: run.submissionId)
+            return .failed(error, call: .uploadPackage, submissionId: run.submissionId)
         } catch let error as SubmissionPreparationError {
             return .preparationFailed(error, submissionId: run.submissionId)
         } catch {
@@ -37,7 +37,7 @@ extension RayCalls {
             return .submitted(submissionId: run.submissionId, revision: spec.revision, at: sentAt)
         } catch {
             if case .duplicateSubmission = error {} else { packagePins.forget(on: spec.rayURL) }
-            return .failed(error, what: "submission failed", submissionId: run.submissionId)
+            return .failed(error, call: .submit, submissionId: run.submissionId)
         }
     }
 

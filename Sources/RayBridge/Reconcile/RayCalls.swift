@@ -14,7 +14,6 @@ actor RayCalls {
     let jobName: String
     var packagePins = PackagePins()
     var lastPackage: (script: String, package: WorkingDirPackage)?
-    static let fetchFailure = "cannot read the run's state"
 
     init(jobName: String, credentials: RayCredentials, s3Credentials: any S3CredentialProvider, http: HTTPClient, trust: TrustRoots) {
         self.jobName = jobName
@@ -33,7 +32,7 @@ actor RayCalls {
             return .version(try await client(url).version(), url: url)
         } catch {
             if error.meansUnreachable { packagePins.forget(on: url) }
-            return .failed(error, what: "cannot read Ray's version", submissionId: nil)
+            return .failed(error, call: .readVersion, submissionId: nil)
         }
     }
 
@@ -41,7 +40,7 @@ actor RayCalls {
         do {
             return .jobs(try await client(url).jobs())
         } catch {
-            return .failed(error, what: "cannot list the cluster's jobs", submissionId: nil)
+            return .failed(error, call: .listJobs, submissionId: nil)
         }
     }
 
@@ -53,7 +52,7 @@ actor RayCalls {
             // packages it held are gone with it; the next submission checks them again.
             if case .notFound = error { packagePins.forget(on: url) }
             if error.meansUnreachable { packagePins.forget(on: url) }
-            return .failed(error, what: Self.fetchFailure, submissionId: id)
+            return .failed(error, call: .fetchRun, submissionId: id)
         }
     }
 
@@ -61,7 +60,7 @@ actor RayCalls {
         do {
             return .stopSent(submissionId: id, wasRunning: try await client(url).stop(id))
         } catch {
-            return .failed(error, what: "cannot stop the run", submissionId: id)
+            return .failed(error, call: .stopRun, submissionId: id)
         }
     }
 }

@@ -46,8 +46,8 @@ extension Reconciler {
             RayBridgeMetrics.stopped()
             logger.info("stop requested", metadata: ["submission": "\(id)", "wasRunning": "\(wasRunning)"])
             return machine.stopSent()
-        case .failed(let error, let what, let id):
-            return failed(error, what, id)
+        case .failed(let error, let call, let id):
+            return failed(error, call, id)
         case .preparationFailed(let error, let id):
             if preparationFailures.changed(error.description) {
                 logger.error(
@@ -76,18 +76,18 @@ extension Reconciler {
         }
     }
 
-    private func failed(_ error: RayClientError, _ what: String, _ id: String?) -> ReconcilerStateMachine.Action {
+    private func failed(_ error: RayClientError, _ call: RayCall, _ id: String?) -> ReconcilerStateMachine.Action {
         var metadata: Logger.Metadata = id.map { ["submission": "\($0)"] } ?? [:]
         switch error {
         case .duplicateSubmission:
             logger.info("already submitted before a restart; attaching", metadata: metadata)
-        case .notFound where what == RayCalls.fetchFailure:
+        case .notFound where call == .fetchRun:
             // An intent that never reached Ray, or a lost run: the machine says which.
             break
         default:
-            if rayFailures.changed("\(what): \(error)") {
+            if rayFailures.changed("\(call): \(error)") {
                 metadata["error"] = "\(error)"
-                logger.warning("\(what); retrying with backoff (logged again only when the reason changes)", metadata: metadata)
+                logger.warning("\(call); retrying with backoff (logged again only when the reason changes)", metadata: metadata)
             }
         }
         switch error {
