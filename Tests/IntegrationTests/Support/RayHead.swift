@@ -28,7 +28,13 @@ enum RayHead {
     /// the tests after it (a `defer` cannot wait for the restart).
     static func with<T>(_ mode: Mode, _ body: () async throws -> T) async throws -> T {
         try await ensure(mode)
+        defer { if case .token(let token) = mode { try? FileManager.default.removeItem(atPath: tokenDirectory(token)) } }
         return try await openAfter(body)
+    }
+
+    /// Where `client(token:)` keeps a token, one directory per token, removed by `with`.
+    private static func tokenDirectory(_ token: String) -> String {
+        NSTemporaryDirectory() + "raybridge-it-token-\(token.filter { $0.isLetter || $0.isNumber || $0 == "-" })"
     }
 
     /// Runs `body` with the head stopped, and starts an open one again however it ends.
@@ -52,7 +58,8 @@ enum RayHead {
     static func client(token: String? = nil) throws -> RayClient {
         var credentials = RayCredentials(directory: nil)
         if let token {
-            let dir = try TestEnvironment.temporaryDirectory("token")
+            let dir = tokenDirectory(token)
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             try token.write(toFile: dir + "/token", atomically: true, encoding: .utf8)
             credentials = RayCredentials(directory: dir)
         }

@@ -30,5 +30,8 @@ struct Workspace {
     func cleanup() {
         try? FileManager.default.removeItem(atPath: configDir)
         try? FileManager.default.removeItem(atPath: statusDir)
+        // The sidecar's own log (SidecarProcess); a failing wait has already printed its end.
+        try? FileManager.default.removeItem(atPath: statusDir + ".sidecar.log")
+        try? FileManager.default.removeItem(atPath: statusDir + ".counter")  // Lifecycle.flaky's attempts
     }
 }
