@@ -83,7 +83,7 @@ public actor LogFollowing {
         let follower = follower(request, logger: logger)
         let sink = S3LogSink(
             session: session, configuration: configuration, compression: settings.compression, follow: { follower(.exact(from: $0)) },
-            onRunState: { onEvent(.runState($0)) }, abandoned: { await self.isLost(id) }, logger: logger)
+            onRunState: { onEvent(.runState($0)) }, abandoned: { await self.isLost(id) }, clock: ContinuousClock(), logger: logger)
         logger.info("shipping the driver log", metadata: ["destination": "s3://\(settings.bucket)/\(settings.logKey(submissionId: id))"])
         shipments[id] = Task {
             await sink.run()

@@ -9,17 +9,18 @@ import RayBridgeCore
 ///
 /// Byte-exact across restarts: the session knows what S3 holds, and the follower is started at that
 /// offset (it skips what Ray replays). Cancellation (shutdown) stops at once; what was uploaded is
-/// recorded and the next start resumes it.
-struct S3LogSink: Sendable {
+/// recorded and the next start resumes it. Restarts wait on `clock`, so tests move time.
+struct S3LogSink<C: Clock>: Sendable where C.Duration == Duration {
     let session: MultipartUploadSession
     let configuration: LogShippingConfiguration
     var compression: LogCompression = .none
     /// A follower of the run's log from the given offset.
-    let follow: @Sendable (Int64) -> DriverLogFollower<ContinuousClock>
+    let follow: @Sendable (Int64) -> DriverLogFollower<C>
     let onRunState: @Sendable (RayJobDetails) -> Void
     /// Ray lost the run (a head restarted without persistence): its log will never be whole, so
     /// the object is completed with what was read.
     let abandoned: @Sendable () async -> Bool
+    let clock: C
     let logger: Logger
 
     func run() async {
@@ -44,7 +45,7 @@ struct S3LogSink: Sendable {
                 // The upload vanished, or a part could not be recorded: again from what S3 holds.
                 failures += 1
                 await session.interrupted("\(error)", attempt: failures)
-                do { try await Task.sleep(for: configuration.retryBackoff.delay(afterFailures: failures)) } catch { return }
+                do { try await clock.sleep(for: configuration.retryBackoff.delay(afterFailures: failures)) } catch { return }
             }
         }
     }
