@@ -56,6 +56,12 @@ import Testing
             return (task, done)
         }
 
+        /// The driver runs on a node, and a sink ships its log.
+        func startWithTheRunGoingOn() async -> (task: Task<Void, Never>, done: Recorder<Bool>) {
+            await ray.set(status: .running, node: "node-1")
+            return start(sink())
+        }
+
         func until(_ condition: @Sendable () async -> Bool) async -> Bool {
             await clock.advance(by: .milliseconds(250), until: condition)
         }
@@ -70,8 +76,7 @@ import Testing
     @Test func partsGoUpWhileTheRunGoesOnAndTheObjectIsTheLog() async throws {
         let f = try Fixture()
         defer { f.cleanup() }
-        await f.ray.set(status: .running, node: "node-1")
-        let (task, done) = f.start(f.sink())
+        let (task, done) = await f.startWithTheRunGoingOn()
         defer { task.cancel() }
         await f.ray.append(Self.lines(0..<10))
         #expect(await f.until { await f.s3.calls.filter { $0 == "upload" }.count >= 10 }, "parts are uploaded before the run ends")
@@ -88,8 +93,7 @@ import Testing
     @Test func aVanishedUploadIsShippedAgainFromByteZero() async throws {
         let f = try Fixture()
         defer { f.cleanup() }
-        await f.ray.set(status: .running, node: "node-1")
-        let (task, done) = f.start(f.sink())
+        let (task, done) = await f.startWithTheRunGoingOn()
         defer { task.cancel() }
         await f.ray.append(Self.lines(0..<10))
         #expect(await f.until { await f.s3.calls.filter { $0 == "upload" }.count >= 4 })
@@ -106,8 +110,7 @@ import Testing
     @Test func aLostRunsObjectIsCompletedWithWhatWasRead() async throws {
         let f = try Fixture()
         defer { f.cleanup() }
-        await f.ray.set(status: .running, node: "node-1")
-        let (task, done) = f.start(f.sink())
+        let (task, done) = await f.startWithTheRunGoingOn()
         defer { task.cancel() }
         await f.ray.append(Self.lines(0..<5))
         #expect(await f.until { await f.s3.calls.contains("upload") })
