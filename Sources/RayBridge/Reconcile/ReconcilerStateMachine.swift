@@ -45,13 +45,15 @@ public struct ReconcilerStateMachine: Sendable {
         public var version: RayVersion?
     }
 
-    /// A stopped run is polled every `stopPollInterval` for `stopWaitPolls` polls, then every
-    /// `stopSlowPollInterval`, and the stop is sent again every `stopResendPolls` polls: the next
-    /// revision is never submitted while the run it replaces may still be running.
-    public static let stopWaitPolls = 60
-    public static let stopPollInterval: Duration = .milliseconds(500)
+    /// A stopped run is polled every `stopPollInterval` for `stopWaitPolls` polls (30 s), then
+    /// every `stopSlowPollInterval`, and the stop is sent again every `stopResendPolls` polls
+    /// (10 s): the next revision is never submitted while the run it replaces may still be running.
+    /// Ray 2.60 takes 1.1 to 1.3 s to stop a quiet driver; at 250 ms the status follows within a
+    /// quarter second (a deadline's FAILED within 7 s of submission needs that), for 4 GETs a stop.
+    public static let stopWaitPolls = 120
+    public static let stopPollInterval: Duration = .milliseconds(250)
     public static let stopSlowPollInterval: Duration = .seconds(5)
-    public static let stopResendPolls = 20
+    public static let stopResendPolls = 40
     /// Edits closer together than this are a burst (a script applying many, a storm of
     /// `kubectl apply`): no new revision is submitted until the edits have paused this long, so
     /// only the newest one is run and the ones that came and went meanwhile never are.
