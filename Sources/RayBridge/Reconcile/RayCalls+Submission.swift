@@ -27,14 +27,15 @@ extension RayCalls {
         } catch {
             return .preparationFailed(.init(message: "cannot prepare the submission: \(error)", retryable: false), submissionId: run.submissionId)
         }
-        // The submission time is taken as the POST goes out, not when it is answered: Ray starts
-        // the run (and its `start_time`) meanwhile, and `activeDeadlineSeconds` counts from here.
-        let sentAt = date()
         do {
             try await client.submit(body, submissionId: run.submissionId)
+            // The submission time is when Ray has answered, so no earlier than its `start_time`:
+            // `activeDeadlineSeconds` counts from here, and counted from the POST going out (0.4 s
+            // before `start_time` here) Ray showed a 5 s deadline's run ending after 4.5 s.
+            let acceptedAt = date()
             CrashPoint.reach(.afterSubmit)
             if run.attemptNumber > 1 { CrashPoint.reach(.afterRetrySubmit) }
-            return .submitted(submissionId: run.submissionId, revision: spec.revision, at: sentAt)
+            return .submitted(submissionId: run.submissionId, revision: spec.revision, at: acceptedAt)
         } catch {
             if case .duplicateSubmission = error {} else { packagePins.forget(on: spec.rayURL) }
             return .failed(error, call: .submit, submissionId: run.submissionId)

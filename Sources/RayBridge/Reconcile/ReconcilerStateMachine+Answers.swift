@@ -41,10 +41,9 @@ extension ReconcilerStateMachine {
         return decide()
     }
 
-    /// The POST was answered. `date`: when it was sent, for the status's `submitTime` and the deadline.
+    /// The POST was answered. `date`: when, for the status's `submitTime` and the deadline.
     public mutating func submitted(at date: Date) -> Action {
         answered()
-        // `date` is when the POST went out: no later than any event's time.
         self.date = max(self.date ?? date, date)
         if var run = phase.record {
             run.submitted = true

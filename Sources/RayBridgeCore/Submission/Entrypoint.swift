@@ -1,4 +1,9 @@
-/// The command Ray runs: `python <script> --kwargs 'k=v' ...`, every word shell-quoted.
+/// The command Ray runs: `exec python <script> --kwargs 'k=v' ...`, every word shell-quoted.
+///
+/// `exec`: Ray runs the entrypoint with `/bin/sh -c`, and Debian's dash keeps the shell as the
+/// driver's parent. A stop then SIGTERMs both; the orphaned driver is reaped late, and Ray waits
+/// for it: 1.1 to 1.9 s from the stop to STOPPED on Ray 2.60. With the shell replaced by the driver
+/// it is 0.12 s. The app's `sys.argv` is the same.
 public enum Entrypoint {
     /// The name of an inline or S3 script inside the working-dir package Ray unpacks.
     public static let packagedScriptName = "script.py"
@@ -13,7 +18,7 @@ public enum Entrypoint {
             pairs.append("s3_secure=\(s3.secure ? "True" : "False")")
         }
         pairs += parameters.map { "\($0.key)=\($0.value)" }
-        var words = ["python", script == "script.py" ? script : ShellQuote.quote(script)]
+        var words = ["exec", "python", script == "script.py" ? script : ShellQuote.quote(script)]
         if !pairs.isEmpty {
             words.append("--kwargs")
             words += pairs.map(ShellQuote.quote)
