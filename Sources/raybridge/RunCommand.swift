@@ -65,6 +65,12 @@ struct RunCommand: AsyncParsableCommand {
     )
     var stopOnExit = false
 
+    @Option(
+        help:
+            "Seconds a shutdown (SIGTERM) waits for the logs of runs that are over to be complete in S3; logs of runs still going are left for the next start. Keep it below the pod's terminationGracePeriodSeconds (30 by default). [env: RAYBRIDGE_DRAIN_TIMEOUT] (default: 20)"
+    )
+    var drainTimeout: Int?
+
     @Option(help: "Log format: text or json. [env: RAYBRIDGE_LOG_FORMAT]")
     var logFormat: LogFormat?
 
@@ -106,6 +112,17 @@ struct RunCommand: AsyncParsableCommand {
             throw ValidationError("--part-size-mib must be from 5 (S3's minimum part size) to 5120, found \(partSizeMib)")
         }
 
+        let drainTimeout = try drainTimeout ?? Environment.parse("RAYBRIDGE_DRAIN_TIMEOUT", as: { Int($0) }, "a whole number of seconds") ?? 20
+        guard drainTimeout >= 1, drainTimeout <= 3600 else {
+            throw ValidationError("--drain-timeout must be from 1 to 3600 seconds, found \(drainTimeout)")
+        }
+        // Undocumented on purpose: the integration tests shorten the product's real 10 s and 20 s
+        // retry backoffs with it (a factor, 1 in production).
+        let backoffScale = try Environment.parse("RAYBRIDGE_TEST_BACKOFF_SCALE", as: { Double($0) }, "a factor from 0.001 to 1") ?? 1
+        guard backoffScale >= 0.001, backoffScale <= 1 else {
+            throw ValidationError("RAYBRIDGE_TEST_BACKOFF_SCALE must be from 0.001 to 1, found \(backoffScale)")
+        }
+
         let listen = listen ?? Environment.value("RAYBRIDGE_LISTEN")
         let caFile = caFile ?? Environment.value("RAYBRIDGE_CA_FILE")
         let stopOnExit = stopOnExit || Environment.flag("RAYBRIDGE_STOP_ON_EXIT")
@@ -129,12 +146,13 @@ struct RunCommand: AsyncParsableCommand {
         let http = HTTPClientFactory.make()
         func serve() async throws -> Int32? {
             let reconciler = try Reconciler(
-                configuration: .init(
-                    jobName: jobName, statusDirectory: statusDir,
-                    rayCredentials: RayCredentials(directory: rayCredentialsDir),
-                    s3Credentials: S3CredentialsFile(directory: s3CredentialsDir), exitOnCompletion: exitOnCompletion,
-                    stopOnExit: stopOnExit, logShipping: logShipping, caFile: caFile,
-                    s3Environment: ProcessInfo.processInfo.environment),
+                settings: .init(
+                    machine: .init(
+                        jobName: jobName, exitOnCompletion: exitOnCompletion, stopOnExit: stopOnExit, drainTimeout: .seconds(drainTimeout),
+                        backoffScale: backoffScale),
+                    statusDirectory: statusDir, rayCredentials: RayCredentials(directory: rayCredentialsDir),
+                    s3Credentials: S3CredentialsFile(directory: s3CredentialsDir), s3Environment: ProcessInfo.processInfo.environment,
+                    logShipping: logShipping, caFile: caFile),
                 http: http, health: health, logger: logger)
             let watcher = DirectoryWatcher(directory: configDir, logger: logger)
             logger.info(
@@ -152,8 +170,10 @@ struct RunCommand: AsyncParsableCommand {
                 services: services, gracefulShutdownSignals: [.sigterm, .sigint, .sighup], logger: logger)
             // SIGHUP too: a sidecar has no terminal to reload from; killed by it (the default) it
             // would leave uploads unrecorded. It shuts down like SIGTERM.
-            // Kubernetes waits terminationGracePeriodSeconds (30 s by default); we promise 5.
-            groupConfiguration.maximumGracefulShutdownDuration = .seconds(4)
+            // The reconciler bounds its own drain (--drain-timeout); the group cancels it shortly
+            // after that if something hangs, and Kubernetes' SIGKILL comes at
+            // terminationGracePeriodSeconds (30 s by default; 20 + 2 + 0.5 fit in it).
+            groupConfiguration.maximumGracefulShutdownDuration = .seconds(drainTimeout + 2)
             groupConfiguration.maximumCancellationDuration = .milliseconds(500)
             let group = ServiceGroup(configuration: groupConfiguration)
             try await group.run()

@@ -4,23 +4,22 @@ import RayBridgeCore
 import ServiceLifecycle
 import Synchronization
 
-/// The watcher feeding the reconciler, as one service of the group: it ends on SIGTERM, or
-/// by itself when `--exit-on-completion` sees the run finish.
+/// The watcher feeding the reconciler, as one service of the group: it ends once a graceful
+/// shutdown (SIGTERM) is drained, or by itself when `--exit-on-completion` sees the run finish.
 final class SidecarService: Service {
-    let reconciler: Reconciler
+    let reconciler: Reconciler<ContinuousClock>
     let watcher: DirectoryWatcher
     let exitCode = ExitCodeBox()
 
-    init(reconciler: Reconciler, watcher: DirectoryWatcher) {
+    init(reconciler: Reconciler<ContinuousClock>, watcher: DirectoryWatcher) {
         self.reconciler = reconciler
         self.watcher = watcher
     }
 
     func run() async throws {
-        let code = await cancelWhenGracefulShutdown {
-            await self.reconciler.run(snapshots: self.watcher.snapshots())
-        }
-        exitCode.set(code)
+        // The reconciler listens for the graceful shutdown itself: it completes the logs of runs
+        // that are over before it returns.
+        exitCode.set(await reconciler.run(snapshots: watcher.snapshots()))
     }
 }
 

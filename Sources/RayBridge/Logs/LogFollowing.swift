@@ -1,164 +1,122 @@
-import AsyncHTTPClient
 import Foundation
 import Logging
 import RayBridgeClients
 import RayBridgeCore
+import Synchronization
 
-/// Keeps the right followers running for the reconciler. With S3, every run whose log is not
-/// complete in S3 is shipped: the current run, a run that is being stopped for a new revision, and
-/// after a restart any upload left open in the status directory. Without S3, the current run (not
-/// terminal) is followed with its log discarded, only to notice its end quickly; that follower goes
-/// when the current run changes or is over.
-public actor LogFollowing {
-    private let store: LogUploadStore
-    private let rayCredentials: RayCredentials
-    private let s3Credentials: any S3CredentialProvider
-    private let http: HTTPClient
-    private let trust: TrustRoots?
-    private let configuration: LogShippingConfiguration
-    private let logger: Logger
-    private let onEvent: @Sendable (FollowEvent) -> Void
+/// What the log followers tell the reconciler's loop while they run (their end is their task's
+/// result).
+public enum FollowEvent: Sendable {
+    /// Where a run's log shipment stands (after every part, failure and completion).
+    case progress(submissionId: String, StatusSnapshot.LogShipment)
+    /// A follower asked Ray for the run's state (it does when the log goes quiet): it ended, sooner
+    /// than the reconciler's poll would see, or it goes on, and that poll can wait.
+    case runState(RayJobDetails)
+}
+
+/// Runs Ray lost: their shipments complete the object with what they read, at their next failed
+/// read of Ray (or at once when they start). The loop is told (`LogOrder.abandon`) while the
+/// shipment runs, so the two share this set rather than a message: a shipment asks it only when a
+/// read fails, and must not lose the bytes it holds by being restarted.
+public final class AbandonedRuns: Sendable {
+    private let ids = Mutex<Set<String>>([])
+
+    public init() {}
+
+    public func insert(_ submissionId: String) { _ = ids.withLock { $0.insert(submissionId) } }
+    public func contains(_ submissionId: String) -> Bool { ids.withLock { $0.contains(submissionId) } }
+}
+
+/// How a run's driver log is followed: shipped to S3 until its object is complete (`ship`), or,
+/// without S3, only watched to notice the run's end quickly (`watch`). Each call runs until its work
+/// is over or its task is cancelled (a cancelled shipment leaves its upload resumable): the
+/// reconciler's loop runs them as child tasks. Ray, S3 and the clock are given, so that the loop
+/// runs against fakes on a test clock.
+public struct LogFollowing<C: Clock>: Sendable where C.Duration == Duration {
+    public typealias RayReader = @Sendable (URL) -> any RayJobsReading
+    public typealias S3Connection = @Sendable (S3Settings) -> any S3Multipart
+
+    let store: LogUploadStore
+    let configuration: LogShippingConfiguration
+    let ray: RayReader
+    let s3: S3Connection
+    /// Whether a Ray token is configured: a file read, asked only for the releases where it
+    /// changes where the log is read from.
+    let tokenAuth: @Sendable () -> Bool
+    let clock: C
+    let logger: Logger
     /// The last failure to refresh temporary S3 credentials, shown with each shipment.
-    private let credentialError: @Sendable () -> String?
-    private var shipments: [String: Task<Void, Never>] = [:]
-    /// Runs whose object is complete: `ensure` is called on every reconcile step, and must not
-    /// read their state file each time.
-    private var complete: Set<String> = []
-    private var resumedLeftovers = false
-    private var discarding: (submissionId: String, task: Task<Void, Never>)?
-    /// Runs Ray lost: their objects are completed with what was shipped.
-    private var lost: Set<String> = []
+    let credentialError: @Sendable () -> String?
 
-    /// `onEvent` is called from the followers' tasks and must not block.
     public init(
-        statusDirectory: String, rayCredentials: RayCredentials, s3Credentials: any S3CredentialProvider, http: HTTPClient,
-        trust: TrustRoots?, configuration: LogShippingConfiguration, logger: Logger,
-        credentialError: @escaping @Sendable () -> String? = { nil }, onEvent: @escaping @Sendable (FollowEvent) -> Void
+        statusDirectory: String, configuration: LogShippingConfiguration, ray: @escaping RayReader, s3: @escaping S3Connection,
+        tokenAuth: @escaping @Sendable () -> Bool = { false }, clock: C, logger: Logger,
+        credentialError: @escaping @Sendable () -> String? = { nil }
     ) {
-        self.credentialError = credentialError
         self.store = LogUploadStore(directory: statusDirectory)
-        self.rayCredentials = rayCredentials
-        self.s3Credentials = s3Credentials
-        self.http = http
-        self.trust = trust
         self.configuration = configuration
+        self.ray = ray
+        self.s3 = s3
+        self.tokenAuth = tokenAuth
+        self.clock = clock
         self.logger = logger
-        self.onEvent = onEvent
+        self.credentialError = credentialError
     }
 
-    /// Idempotent; called after every reconcile step with the current run (nil: none, or nothing
-    /// to follow). Shipments of earlier runs go on until their objects are complete.
-    public func ensure(_ request: FollowRequest?) {
-        let discard = request?.sink == .discard ? request : nil
-        if discarding?.submissionId != discard?.submissionId {
-            discarding?.task.cancel()
-            discarding = discard.map { ($0.submissionId, startDiscarding($0)) }
-        }
-        guard let request, case .s3(let settings) = request.sink else { return }
-        if !resumedLeftovers {
-            resumedLeftovers = true
-            for id in incompleteUploads() where id != request.submissionId {
-                startShipping(FollowRequest(submissionId: id, rayURL: request.rayURL, source: request.source, sink: request.sink), settings)
-            }
-        }
-        startShipping(request, settings)
+    /// Uploads an earlier process left open.
+    public func leftovers() -> [LeftoverUpload] {
+        store.leftovers()
     }
 
-    private func startShipping(_ request: FollowRequest, _ settings: S3Settings) {
-        let id = request.submissionId
-        guard shipments[id] == nil, !complete.contains(id) else { return }
-        if store.load(id)?.complete == true {
-            complete.insert(id)
-            return
-        }
+    /// Ships the plan's log until its object is complete (true), or until cancelled (false: what
+    /// was uploaded is on record, and the next start resumes it).
+    public func ship(
+        _ plan: ReconcilerStateMachine.LogFollowPlan, abandoned: AbandonedRuns, news: @escaping @Sendable (FollowEvent) -> Void
+    ) async -> Bool {
+        guard let settings = plan.ship else { return false }
+        let id = plan.submissionId
         var logger = logger
         logger[metadataKey: "submission"] = "\(id)"
-        let onEvent = onEvent
-        var s3 = S3Client(settings: settings, credentials: s3Credentials, http: http, trust: trust)
-        s3.signsPayload = configuration.signsPayload
+        let key = settings.logKey(submissionId: id)
         let session = MultipartUploadSession(
-            submissionId: id, bucket: settings.bucket, key: settings.logKey(submissionId: id), s3: s3, store: store,
-            retryBackoff: configuration.retryBackoff, clock: ContinuousClock(), logger: logger, credentialError: credentialError,
-            onProgress: { onEvent(.progress(submissionId: id, $0)) })
-        let follower = follower(request, logger: logger)
+            submissionId: id, bucket: settings.bucket, key: key, rayURL: plan.rayURL, rayVersion: plan.rayVersion, s3: s3(settings),
+            store: store, retryBackoff: configuration.retryBackoff, clock: clock, logger: logger, credentialError: credentialError,
+            onProgress: { news(.progress(submissionId: id, $0)) })
+        let follower = follower(plan, logger: logger)
         let sink = S3LogSink(
             session: session, configuration: configuration, compression: settings.compression, follow: { follower(.exact(from: $0)) },
-            onRunState: { onEvent(.runState($0)) }, abandoned: { await self.isLost(id) }, clock: ContinuousClock(), logger: logger)
-        logger.info("shipping the driver log", metadata: ["destination": "s3://\(settings.bucket)/\(settings.logKey(submissionId: id))"])
-        shipments[id] = Task {
-            await sink.run()
-            self.shipped(id)
-        }
+            onRunState: { news(.runState($0)) }, abandoned: { abandoned.contains(id) }, clock: clock, logger: logger)
+        logger.info("shipping the driver log", metadata: ["destination": "s3://\(settings.bucket)/\(key)"])
+        await sink.run()
+        return await session.isComplete
     }
 
-    private func shipped(_ submissionId: String) {
-        shipments[submissionId] = nil
-        if store.load(submissionId)?.complete == true {
-            complete.insert(submissionId)
-            onEvent(.done(submissionId: submissionId))
-        }
-    }
-
-    private func startDiscarding(_ request: FollowRequest) -> Task<Void, Never> {
-        let follower = follower(request, logger: logger)(.endOnly)
-        let (onEvent, logger) = (onEvent, logger)
-        return Task {
-            do {
-                for try await event in follower {
-                    switch event {
-                    case .runEnded(let details), .runGoesOn(let details): onEvent(.runState(details))
-                    case .interrupted(let reason):
-                        logger.debug(
-                            "cannot follow the driver log to notice the run's end; the poll goes on",
-                            metadata: ["submission": "\(request.submissionId)", "error": "\(reason)"])
-                    case .bytes: break
-                    }
+    /// Follows the run only to notice its end; returns once it was seen, or when cancelled.
+    public func watch(_ plan: ReconcilerStateMachine.LogFollowPlan, news: @escaping @Sendable (FollowEvent) -> Void) async {
+        do {
+            for try await event in follower(plan, logger: logger)(.endOnly) {
+                switch event {
+                case .runEnded(let details), .runGoesOn(let details): news(.runState(details))
+                case .interrupted(let reason):
+                    logger.debug(
+                        "cannot follow the driver log to notice the run's end; the poll goes on",
+                        metadata: ["submission": "\(plan.submissionId)", "error": "\(reason)"])
+                case .bytes: break
                 }
-                onEvent(.done(submissionId: request.submissionId))
-            } catch {}
+            }
+        } catch {
+            // Cancelled: the run is no longer the one to watch.
         }
     }
 
-    private func follower(_ request: FollowRequest, logger: Logger) -> @Sendable (FollowMode) -> DriverLogFollower<ContinuousClock> {
-        let ray = RayClient(baseURL: request.rayURL, credentials: rayCredentials, http: http, trust: trust)
-        let (configuration, id, source) = (configuration, request.submissionId, request.source)
+    private func follower(_ plan: ReconcilerStateMachine.LogFollowPlan, logger: Logger) -> @Sendable (FollowMode) -> DriverLogFollower<C> {
+        let ray = ray(plan.rayURL)
+        let (configuration, clock, id) = (configuration, clock, plan.submissionId)
+        let source = DriverLogSource.of(plan.rayVersion, tokenAuth: tokenAuth())
         return { mode in
             DriverLogFollower(
                 submissionId: id, ray: ray, source: source, mode: mode, timing: configuration.followTiming,
-                queueCapacity: configuration.queueCapacity, clock: ContinuousClock(), logger: logger)
-        }
-    }
-
-    /// Runs whose state file says the upload is open (left by an earlier process).
-    private func incompleteUploads() -> [String] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: store.directory)) ?? []
-        return names.compactMap { name -> String? in
-            guard name.hasPrefix(".raybridge-log-"), name.hasSuffix(".json") else { return nil }
-            let id = String(name.dropFirst(".raybridge-log-".count).dropLast(".json".count))
-            return store.load(id)?.complete == false ? id : nil
-        }
-    }
-
-    /// Ray no longer knows the run: its shipment completes the object with what it read, at its
-    /// next failed read of Ray (an upload left open by an earlier process is completed at once).
-    public func abandon(_ submissionId: String) {
-        lost.insert(submissionId)
-    }
-
-    private func isLost(_ submissionId: String) -> Bool { lost.contains(submissionId) }
-
-    /// Stops every follower (SIGTERM): what was uploaded is on record; the next start resumes.
-    public func shutdown() async {
-        discarding?.task.cancel()
-        let tasks = Array(shipments.values) + (discarding.map { [$0.task] } ?? [])
-        for task in tasks { task.cancel() }
-        for task in tasks { await task.value }
-    }
-
-    /// Waits until every S3 shipment is complete (--exit-on-completion, tests).
-    public func drain() async {
-        while let task = shipments.values.first {
-            await task.value
+                queueCapacity: configuration.queueCapacity, clock: clock, logger: logger)
         }
     }
 }

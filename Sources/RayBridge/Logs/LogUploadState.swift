@@ -1,3 +1,4 @@
+import Foundation
 import RayBridgeClients
 import RayBridgeCore
 
@@ -16,6 +17,10 @@ public struct LogUploadState: Sendable, Equatable, Codable {
     public var submissionId: String
     public var bucket: String
     public var key: String
+    /// The cluster the run lives on and its release: a leftover upload is read on from there, also
+    /// after `resourceURL` moved. Nil in files of earlier versions.
+    public var rayURL: URL?
+    public var rayVersion: String?
     /// nil until the first full part needs a multipart upload; a short log is one PutObject.
     public var uploadId: String?
     /// The upload was created with CRC-32 checksums: each part carries one, Complete lists them.
@@ -24,10 +29,12 @@ public struct LogUploadState: Sendable, Equatable, Codable {
     public var parts: [Part] = []
     public var complete = false
 
-    public init(submissionId: String, bucket: String, key: String) {
+    public init(submissionId: String, bucket: String, key: String, rayURL: URL? = nil, rayVersion: RayVersion? = nil) {
         self.submissionId = submissionId
         self.bucket = bucket
         self.key = key
+        self.rayURL = rayURL
+        self.rayVersion = rayVersion?.text
     }
 
     /// Bytes of the log that S3 holds in uploaded parts: where the log is read on from.
@@ -60,5 +67,56 @@ public struct LogUploadState: Sendable, Equatable, Codable {
         checksummed = nil
         parts = []
         complete = false
+    }
+}
+
+/// One hidden file per run in the status directory: `.raybridge-log-<submission id>.json`.
+/// Separate from the journal because the shipper writes it at its own pace, after every part.
+public struct LogUploadStore: Sendable {
+    static let prefix = ".raybridge-log-"
+    public var directory: String
+
+    public init(directory: String) {
+        self.directory = directory
+    }
+
+    public func path(for submissionId: String) -> String {
+        (directory as NSString).appendingPathComponent("\(Self.prefix)\(submissionId).json")
+    }
+
+    public func load(_ submissionId: String) -> LogUploadState? {
+        guard let data = FileManager.default.contents(atPath: path(for: submissionId)) else { return nil }
+        return try? JSONDecoder().decode(LogUploadState.self, from: data)
+    }
+
+    /// Uploads an earlier process left open, with the cluster each belongs to.
+    public func leftovers() -> [LeftoverUpload] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.sorted().compactMap { name -> LeftoverUpload? in
+            guard name.hasPrefix(Self.prefix), name.hasSuffix(".json") else { return nil }
+            let id = String(name.dropFirst(Self.prefix.count).dropLast(".json".count))
+            guard let state = load(id), !state.complete else { return nil }
+            return LeftoverUpload(submissionId: id, rayURL: state.rayURL, rayVersion: state.rayVersion.flatMap(RayVersion.init))
+        }
+    }
+
+    public func save(_ state: LogUploadState) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        try DurableFile.write(try encoder.encode(state), to: path(for: state.submissionId))
+    }
+}
+
+/// An upload an earlier process left open: shipped on from where S3 has it, from the cluster it
+/// belongs to (nil in files of earlier versions: the journal's, else the current one).
+public struct LeftoverUpload: Sendable, Equatable {
+    public var submissionId: String
+    public var rayURL: URL?
+    public var rayVersion: RayVersion?
+
+    public init(submissionId: String, rayURL: URL?, rayVersion: RayVersion?) {
+        self.submissionId = submissionId
+        self.rayURL = rayURL
+        self.rayVersion = rayVersion
     }
 }

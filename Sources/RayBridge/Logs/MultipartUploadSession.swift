@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOCore
 import RayBridgeClients
@@ -23,11 +24,12 @@ actor MultipartUploadSession {
     let credentialError: @Sendable () -> String?
     private(set) var state: LogUploadState
     /// The last failure while it is being retried, shown in the status.
-    var lastError: String?
-    var failureLog = ReasonLog()
+    private var lastError: String?
+    private var failureLog = ReasonLog()
 
     init(
-        submissionId: String, bucket: String, key: String, s3: any S3Multipart, store: LogUploadStore, retryBackoff: Backoff,
+        submissionId: String, bucket: String, key: String, rayURL: URL? = nil, rayVersion: RayVersion? = nil, s3: any S3Multipart,
+        store: LogUploadStore, retryBackoff: Backoff,
         clock: any Clock<Duration>, logger: Logger, credentialError: @escaping @Sendable () -> String? = { nil },
         onProgress: @escaping @Sendable (StatusSnapshot.LogShipment) -> Void
     ) {
@@ -41,7 +43,12 @@ actor MultipartUploadSession {
         if let saved = store.load(submissionId), saved.bucket == bucket, saved.key == key {
             state = saved
         } else {
-            state = LogUploadState(submissionId: submissionId, bucket: bucket, key: key)
+            state = LogUploadState(submissionId: submissionId, bucket: bucket, key: key, rayURL: rayURL, rayVersion: rayVersion)
+        }
+        if state.rayURL == nil, let rayURL {
+            // A file of an earlier version: it learns its cluster now.
+            state.rayURL = rayURL
+            state.rayVersion = rayVersion?.text
         }
     }
 
@@ -132,5 +139,71 @@ actor MultipartUploadSession {
         logger.warning("the multipart upload vanished; shipping the log again from byte 0")
         state.restartFromZero()
         try store.save(state)
+    }
+
+    // MARK: Retries and what the status says about them
+
+    /// Retries `call` without limit while S3 fails: Ray's log file keeps the bytes meanwhile.
+    /// Permanent errors are retried too, slower, since a fixed bucket policy should not need a
+    /// restart; each failure shows in the status, and in the log once per changed reason. Throws
+    /// the S3 error when its code is in `vanished`, and `CancellationError`.
+    private func retrying<T: Sendable>(
+        _ what: String, vanished: Set<String> = ["NoSuchUpload"], _ call: @Sendable () async throws(S3Error) -> T
+    ) async throws -> T {
+        var failures = 0
+        while true {
+            try Task.checkCancellation()
+            do {
+                return try await call()
+            } catch {
+                // A shutdown breaks the connection: that is not S3's failure.
+                try Task.checkCancellation()
+                RayBridgeMetrics.s3Error(code: error.code ?? "Unreachable")
+                if let code = error.code, vanished.contains(code) { throw error }
+                failures += 1
+                RayBridgeMetrics.retried("s3")
+                lastError = "cannot \(what): \(error)"
+                if failureLog.changed("\(what): \(error)") {
+                    logger.warning(
+                        "S3 call failed; retrying with backoff (logged again only when the reason changes)",
+                        metadata: ["call": "\(what)", "error": "\(error)", "attempt": "\(failures)"])
+                }
+                report()
+                try await clock.sleep(for: retryBackoff.jitteredDelay(afterFailures: error.isRetryable ? failures : failures + 4))
+            }
+        }
+    }
+
+    /// Reading the log failed, or the shipment had to start again: shown until the next success.
+    func interrupted(_ reason: String, attempt: Int? = nil) {
+        lastError = reason
+        if failureLog.changed(reason) {
+            logger.warning(
+                "log shipping interrupted; retrying with backoff (logged again only when the reason changes)",
+                metadata: ["error": "\(reason)", "attempt": "\(attempt.map(String.init) ?? "-")"])
+        }
+        report()
+    }
+
+    private func succeeded() {
+        lastError = nil
+        report()
+    }
+
+    func report() {
+        var shipment = StatusSnapshot.LogShipment(
+            destination: destination, bytes: state.shipped, parts: state.parts.count, complete: state.complete, error: lastError)
+        shipment.credentialsError = credentialError()
+        onProgress(shipment)
+    }
+}
+
+/// The multipart upload of a log is gone from S3 (aborted, or expired by a lifecycle rule) while it
+/// was shipped: the log is shipped again from byte 0.
+struct S3UploadVanished: Error, CustomStringConvertible {
+    var destination: String
+
+    var description: String {
+        "the multipart upload of \(destination) no longer exists (aborted, or expired by a lifecycle rule); shipping the log again from byte 0"
     }
 }

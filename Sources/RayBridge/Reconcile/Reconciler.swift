@@ -3,229 +3,327 @@ import Foundation
 import Logging
 import RayBridgeClients
 import RayBridgeCore
+import ServiceLifecycle
+import Synchronization
 
-/// Executes what `ReconcilerStateMachine` decides. One loop reads one stream of events
-/// (`ReconcilerEvent`: ConfigMap changes, timers, answers from Ray, the log follower's news),
-/// hands each to the machine and executes the action it returns: a Ray call runs off the loop and
-/// comes back as an event, a wait becomes a timer that comes back as an event. After every event
-/// the journal is written if it changed, the status directory is published, and the log follower
-/// is told which run to follow.
-public actor Reconciler {
-    public struct Configuration: Sendable {
-        public var jobName: String
-        public var statusDirectory: String
-        public var rayCredentials: RayCredentials
-        public var s3Credentials: S3CredentialsFile
-        /// Where the rest of the S3 credential chain is looked up (the process's environment;
-        /// empty: the Secret files only).
-        public var s3Environment: [String: String]
-        public var exitOnCompletion: Bool
-        /// SIGTERM stops the current run too (by default the run goes on without us).
-        public var stopOnExit: Bool
-        public var logShipping: LogShippingConfiguration
-        /// `--ca-file`: PEM trust roots added to the system's for https to Ray and S3.
-        public var caFile: String?
+/// Executes what `ReconcilerStateMachine` decides.
+///
+/// One loop and one task group, in the shape of swift-service-lifecycle's `ServiceGroup`: the
+/// ConfigMap watch, the graceful-shutdown signal, the one Ray call, the timer, every log shipment
+/// and the followers' news channel run as child tasks, and each child's result is the loop's next
+/// event. The loop hands the event to the machine, executes the action it returns, and keeps only
+/// what executing needs (which child to call off, a status write to retry): nothing it decides on.
+///
+/// Generic over the clock, so that its tests run on a test clock against a fake cluster and bucket.
+public struct Reconciler<C: Clock>: Sendable where C.Duration == Duration {
+    public typealias Machine = ReconcilerStateMachine
 
-        public init(
-            jobName: String, statusDirectory: String, rayCredentials: RayCredentials,
-            s3Credentials: S3CredentialsFile = S3CredentialsFile(directory: "/s3credentials"),
-            exitOnCompletion: Bool = false, stopOnExit: Bool = false, logShipping: LogShippingConfiguration = .init(),
-            caFile: String? = nil, s3Environment: [String: String] = [:]
-        ) {
-            self.caFile = caFile
-            self.s3Environment = s3Environment
-            self.stopOnExit = stopOnExit
-            self.jobName = jobName
-            self.statusDirectory = statusDirectory
-            self.rayCredentials = rayCredentials
-            self.s3Credentials = s3Credentials
-            self.exitOnCompletion = exitOnCompletion
-            self.logShipping = logShipping
+    let statusDirectory: String
+    let machineConfiguration: Machine.Configuration
+    let calls: any RayCalling
+    let logs: LogFollowing<C>
+    let clock: C
+    /// Wall time, for the machine's deadlines and the status files.
+    let date: @Sendable () -> Date
+    let health: HealthState
+    let logger: Logger
+    let parser: ConfigMapParser
+    let statusWriter: AtomicDirectoryWriter
+    let journalStore: JournalStore
+
+    public init(
+        statusDirectory: String, machine: Machine.Configuration, calls: any RayCalling, logs: LogFollowing<C>, clock: C,
+        date: @escaping @Sendable () -> Date = { Date() }, health: HealthState = HealthState(), logger: Logger
+    ) throws {
+        self.statusDirectory = statusDirectory
+        self.machineConfiguration = machine
+        self.calls = calls
+        self.logs = logs
+        self.clock = clock
+        self.date = date
+        self.health = health
+        var logger = logger
+        logger[metadataKey: "job"] = "\(machine.jobName)"
+        self.logger = logger
+        self.parser = ConfigMapParser(jobName: machine.jobName)
+        self.statusWriter = AtomicDirectoryWriter(directory: statusDirectory)
+        self.journalStore = JournalStore(statusDirectory: statusDirectory)
+        try FileManager.default.createDirectory(atPath: statusDirectory, withIntermediateDirectories: true)
+    }
+
+    /// Runs until a graceful shutdown (SIGTERM) or the end of the snapshots has been drained, or
+    /// `--exit-on-completion` saw the run end and its log shipped; returns the exit code in that
+    /// last case.
+    public func run(snapshots: AsyncStream<DirectorySnapshot>) async -> Int32? {
+        let start = clock.now
+        let moment = { Machine.Moment(elapsed: start.duration(to: clock.now), date: date()) }
+        var machine = Machine(configuration: machineConfiguration, journal: loadJournal(), leftovers: logs.leftovers(), at: moment())
+        let (news, newsInput) = AsyncStream.makeStream(of: FollowEvent.self)
+        let abandoned = AbandonedRuns()
+        var loop = Loop()
+
+        return await withTaskGroup(of: Event.self, returning: Int32?.self) { group in
+            group.addTask { .config(await Self.next(snapshots)) }
+            group.addTask { .news(await Self.next(news)) }
+            group.addTask {
+                // Returns on SIGTERM (through the ServiceGroup), and when the task is cancelled.
+                try? await gracefulShutdown()
+                return .shutdownRequested
+            }
+            var action = machine.started(at: moment())
+            while true {
+                if let exit = execute(action, &machine, &loop, &group, moment: moment, abandoned: abandoned, news: newsInput) {
+                    group.cancelAll()
+                    newsInput.finish()
+                    switch exit {
+                    case .completed(let code):
+                        logger.info("the run is over and its log shipped; exiting (--exit-on-completion)", metadata: ["exitCode": "\(code)"])
+                        return code
+                    case .shutDown:
+                        logger.info("shut down")
+                        return nil
+                    }
+                }
+                guard let event = await group.next() else { return nil }
+                switch event {
+                case .config(let snapshot?):
+                    group.addTask { .config(await Self.next(snapshots)) }
+                    action = machine.configChanged(parse(snapshot, &loop), at: moment())
+                case .config(nil):
+                    logger.info("the ConfigMap watch ended; shutting down")
+                    action = machine.shutdown(at: moment())
+                case .shutdownRequested:
+                    logger.info("shutting down: completing the logs of runs that are over, leaving the rest for the next start")
+                    action = machine.shutdown(at: moment())
+                case .timerFired(let generation):
+                    // A wait that was called off (replaced or cancelled) reports too: not an event.
+                    guard generation == loop.timerGeneration else { continue }
+                    loop.timer = nil
+                    action = machine.timerFired(at: moment())
+                case .answered(let request, let reply):
+                    observe(request, reply, &loop)
+                    action = machine.answered(request, reply, at: moment())
+                case .news(let item?):
+                    group.addTask { .news(await Self.next(news)) }
+                    switch item {
+                    case .progress(let id, let shipment): action = machine.logProgress(id, shipment, at: moment())
+                    case .runState(let details):
+                        if details.status.isTerminal {
+                            logger.info(
+                                "the driver log went quiet and Ray says the run is \(details.status.rawValue)",
+                                metadata: ["submission": "\(details.submissionId ?? "-")"])
+                        }
+                        action = machine.noticed(details, at: moment())
+                    }
+                case .news(nil):
+                    continue
+                case .shipmentEnded(let id, let complete):
+                    loop.shipments[id] = nil
+                    action = machine.shipmentEnded(id, complete: complete, at: moment())
+                case .watchEnded(let id):
+                    loop.watches[id] = nil
+                    action = machine.watchEnded(id, at: moment())
+                case .publishRetry:
+                    loop.statusRetryPending = false
+                    writeStatus(&loop, &group)
+                    continue
+                }
+            }
         }
     }
 
-    let configuration: Configuration
-    let http: HTTPClient
-    let trust: TrustRoots
-    /// The Secret files, then the environment's source: asked before every S3 request.
-    let s3Credentials: S3CredentialChain
-    let health: HealthState
-    let calls: RayCalls
-    let statusWriter: AtomicDirectoryWriter
-    let journalStore: JournalStore
-    let parser: ConfigMapParser
-    let logger: Logger
-    var machine: ReconcilerStateMachine
-    var events: AsyncStream<ReconcilerEvent>.Continuation?
-    var following: LogFollowing?
-    /// The plan the follower was last given (it is told only of changes).
-    var followed: LogFollowPlan?
-    /// The pending wait: its generation, so that a replaced timer's event is ignored.
-    var timer: (generation: Int, task: Task<Void, Never>)?
-    var timerGeneration = 0
-    /// The Ray call in flight (the machine never asks for a second).
-    var call: Task<Void, Never>?
-    /// When the last ConfigMap change was seen, until the Ray call it causes is sent.
-    var pendingReaction: ContinuousClock.Instant?
-    /// Log progress per submission; the current run's is shown in the status.
-    let shipments = ShipmentBoard()
-    var publishedStatus: StatusSnapshot?
-    var savedJournal: Journal?
-    /// The `ray_version` label last exported, to be zeroed when the cluster changes.
-    var reportedRayVersion: String?
-    var rayFailures = ReasonLog()
-    var preparationFailures = ReasonLog()
-    var statusFailures = 0
-    var statusRetry: Task<Void, Never>?
-    /// Runs whose end was counted in the metrics, and lost runs whose log object was let go.
-    var countedEnds: Set<String> = []
-    var abandonedLogs: Set<String> = []
+    // MARK: - The loop's events and bookkeeping
 
-    public init(configuration: Configuration, http: HTTPClient = .shared, health: HealthState = HealthState(), logger: Logger) throws {
-        self.configuration = configuration
-        self.http = http
-        self.trust = TrustRoots(caFile: configuration.caFile, logger: logger)
-        self.health = health
-        self.s3Credentials = S3CredentialChain(
-            secretFiles: configuration.s3Credentials, environment: configuration.s3Environment, http: http, trust: trust, logger: logger)
-        self.statusWriter = AtomicDirectoryWriter(directory: configuration.statusDirectory)
-        self.journalStore = JournalStore(statusDirectory: configuration.statusDirectory)
-        self.calls = RayCalls(
-            jobName: configuration.jobName, credentials: configuration.rayCredentials, s3Credentials: s3Credentials, http: http, trust: trust)
-        var logger = logger
-        logger[metadataKey: "job"] = "\(configuration.jobName)"
-        self.logger = logger
-        try FileManager.default.createDirectory(atPath: configuration.statusDirectory, withIntermediateDirectories: true)
-        var journal: Journal?
+    private enum Event: Sendable {
+        /// The kubelet swapped `..data` (or the first read); nil: the watch ended.
+        case config(DirectorySnapshot?)
+        case shutdownRequested
+        /// The wait of this generation is over (or was called off: a stale generation).
+        case timerFired(generation: Int)
+        case answered(RayRequest, RayReply)
+        /// A follower's news; nil once the channel is finished.
+        case news(FollowEvent?)
+        case shipmentEnded(String, complete: Bool)
+        case watchEnded(String)
+        /// The status directory refused a write; its backoff is over.
+        case publishRetry
+    }
+
+    /// What executing needs to remember between events.
+    private struct Loop {
+        var timer: CallOff?
+        var timerGeneration = 0
+        var shipments: [String: CallOff] = [:]
+        var watches: [String: CallOff] = [:]
+        /// The newest status not yet written (the directory refused it); retried after a backoff.
+        var unwrittenStatus: StatusSnapshot?
+        var statusRetryPending = false
+        var statusFailures = 0
+        var written: StatusSnapshot?
+        /// When the last ConfigMap change was seen, until the Ray call it causes is sent.
+        var pendingReaction: ContinuousClock.Instant?
+        var rayFailures = ReasonLog()
+        var preparationFailures = ReasonLog()
+        /// The `ray_version` label last exported, to be zeroed when the cluster changes.
+        var reportedRayVersion: String?
+    }
+
+    private static func next<T: Sendable>(_ stream: AsyncStream<T>) async -> T? {
+        // One iterator at a time: each child that reads the stream is the only reader until it
+        // returns, and the loop adds the next one only then.
+        var iterator = stream.makeAsyncIterator()
+        return await iterator.next()
+    }
+
+    // MARK: - Executing an action
+
+    /// Executes `action`; returns the exit once the machine says it is over.
+    private func execute(
+        _ action: Machine.Action, _ machine: inout Machine, _ loop: inout Loop, _ group: inout TaskGroup<Event>,
+        moment: () -> Machine.Moment, abandoned: AbandonedRuns, news: AsyncStream<FollowEvent>.Continuation
+    ) -> Machine.Action.Exit? {
+        var action = action
+        while true {
+            if let anomaly = action.anomaly { logger.error("\(anomaly)") }
+            for end in action.ended {
+                RayBridgeMetrics.runEnded(status: end.status, outcome: end.outcome, duration: end.duration)
+                logger.info("run ended", metadata: ["submission": "\(end.submissionId)", "attempt": "\(end.attempt)", "outcome": "\(end.outcome)"])
+            }
+            var request = action.request
+            var followUp: Machine.Action?
+            if let journal = action.journal {
+                do {
+                    try journalStore.save(journal)
+                } catch {
+                    logger.error("cannot write the journal", metadata: ["path": "\(journalStore.path)", "error": "\(error)"])
+                    // The journal names a submission before Ray hears of it: no journal, no POST.
+                    if case .submit = request { request = nil }
+                    followUp = machine.journalNotWritten(
+                        "cannot write the journal in \(statusDirectory); is the status directory writable? (\(error))", at: moment())
+                }
+            }
+            switch action.timer {
+            case .keep: break
+            case .cancel: callOffTimer(&loop)
+            case .arm(let duration):
+                callOffTimer(&loop)
+                let handle = CallOff()
+                let (generation, clock) = (loop.timerGeneration, clock)
+                loop.timer = handle
+                group.addTask {
+                    await handle.run { try? await clock.sleep(for: duration) }
+                    return .timerFired(generation: generation)
+                }
+            }
+            if let request {
+                switch request {
+                case .submit, .stop:
+                    if let seen = loop.pendingReaction {
+                        loop.pendingReaction = nil
+                        RayBridgeMetrics.reaction(ContinuousClock.now - seen)
+                    }
+                case .readVersion, .listJobs, .fetch: break
+                }
+                let calls = calls
+                group.addTask { .answered(request, await calls.perform(request)) }
+            }
+            if let status = action.status {
+                loop.unwrittenStatus = status
+                if !loop.statusRetryPending { writeStatus(&loop, &group) }
+            }
+            for order in action.logs { carryOut(order, &loop, &group, abandoned: abandoned, news: news) }
+            if let exit = action.exit { return exit }
+            guard let next = followUp else { return nil }
+            action = next
+        }
+    }
+
+    private func callOffTimer(_ loop: inout Loop) {
+        loop.timer?.callOff()
+        loop.timer = nil
+        loop.timerGeneration += 1
+    }
+
+    private func carryOut(
+        _ order: Machine.LogOrder, _ loop: inout Loop, _ group: inout TaskGroup<Event>, abandoned: AbandonedRuns,
+        news: AsyncStream<FollowEvent>.Continuation
+    ) {
+        let logs = logs
+        switch order {
+        case .ship(let plan):
+            let handle = CallOff()
+            loop.shipments[plan.submissionId] = handle
+            group.addTask {
+                let complete = await handle.run { await logs.ship(plan, abandoned: abandoned, news: { news.yield($0) }) }
+                return .shipmentEnded(plan.submissionId, complete: complete)
+            }
+        case .leave(let id):
+            logger.info("leaving the log upload open; the next start resumes it", metadata: ["submission": "\(id)"])
+            loop.shipments[id]?.callOff()
+        case .abandon(let id):
+            logger.warning("Ray no longer knows the run; its log object is completed as it is", metadata: ["submission": "\(id)"])
+            abandoned.insert(id)
+        case .watch(let plan):
+            let handle = CallOff()
+            loop.watches[plan.submissionId] = handle
+            group.addTask {
+                await handle.run { await logs.watch(plan, news: { news.yield($0) }) }
+                return .watchEnded(plan.submissionId)
+            }
+        case .unwatch(let id):
+            loop.watches[id]?.callOff()
+        }
+    }
+
+    /// Writes the newest status; a refusal is retried after a backoff, with whatever is newest then.
+    private func writeStatus(_ loop: inout Loop, _ group: inout TaskGroup<Event>) {
+        guard let status = loop.unwrittenStatus else { return }
         do {
-            journal = try journalStore.load()
+            try statusWriter.write(StatusFiles.render(status, updatedAt: date()))
+            loop.unwrittenStatus = nil
+            if status.jobStatus != loop.written?.jobStatus || status.submissionId != loop.written?.submissionId {
+                RayBridgeMetrics.jobStatus(status.jobStatus)
+                logger.info("status", metadata: ["jobStatus": "\(status.jobStatus.rawValue)", "submission": "\(status.submissionId)"])
+            }
+            loop.written = status
+            if loop.statusFailures > 0 { logger.info("the status directory is written again", metadata: ["failures": "\(loop.statusFailures)"]) }
+            loop.statusFailures = 0
+        } catch {
+            loop.statusFailures += 1
+            if loop.statusFailures == 1 {
+                logger.error("cannot write the status directory; retrying with backoff", metadata: ["error": "\(error)"])
+            }
+            loop.statusRetryPending = true
+            let (delay, clock) = (Backoff.standard.delay(afterFailures: loop.statusFailures), clock)
+            group.addTask {
+                try? await clock.sleep(for: delay)
+                return .publishRetry
+            }
+        }
+    }
+
+    // MARK: - What events mean outside the machine: logs, metrics, health
+
+    private func loadJournal() -> Journal? {
+        do {
+            if let journal = try journalStore.load() {
+                logger.info("resuming from the journal", metadata: ["runs": "\(journal.runs.count)", "current": "\(journal.currentId ?? "-")"])
+                return journal
+            }
+            logger.info("no journal in the status directory: runs will be looked up on the Ray cluster")
         } catch {
             // The cluster's job list knows every run by its metadata: recovering from it is safe.
             logger.error("ignoring the journal; runs will be looked up on the Ray cluster", metadata: ["error": "\(error)"])
         }
-        if let journal {
-            logger.info("resuming from the journal", metadata: ["runs": "\(journal.runs.count)", "current": "\(journal.currentId ?? "-")"])
-        } else {
-            logger.info("no journal in the status directory: runs will be looked up on the Ray cluster")
-        }
-        self.machine = ReconcilerStateMachine(jobName: configuration.jobName, journal: journal, exitOnCompletion: configuration.exitOnCompletion)
-        self.savedJournal = journal
-        self.parser = ConfigMapParser(jobName: configuration.jobName)
-        s3Credentials.announceSource()
-    }
-
-    /// Runs the loop until the snapshots end, the task is cancelled (SIGTERM), or
-    /// `--exit-on-completion` finds the run terminal; returns the exit code in that last case.
-    public func run(snapshots: AsyncStream<DirectorySnapshot>) async -> Int32? {
-        let (stream, events) = AsyncStream.makeStream(of: ReconcilerEvent.self)
-        self.events = events
-        following = LogFollowing(
-            statusDirectory: configuration.statusDirectory, rayCredentials: configuration.rayCredentials,
-            s3Credentials: s3Credentials, http: http, trust: trust, configuration: configuration.logShipping, logger: logger,
-            credentialError: { [health = s3Credentials.health] in health.lastError },
-            onEvent: { [shipments] news in
-                if case .progress(let id, let shipment) = news { shipments.record(id, shipment) }
-                events.yield(.followed(news))
-            })
-        let feeder = Task {
-            for await snapshot in snapshots { events.yield(.configChanged(snapshot)) }
-            events.yield(.configEnded)
-        }
-        publish()
-        var code: Int32?
-        loop: for await event in stream {
-            let action: ReconcilerStateMachine.Action
-            switch event {
-            case .configChanged(let snapshot): action = configChanged(snapshot)
-            case .configEnded: break loop
-            case .timerFired(let generation):
-                guard generation == timer?.generation else { continue }
-                timer = nil
-                action = machine.wakeup(at: .now, date: Date())
-            case .answered(let answer):
-                call = nil
-                action = handle(answer)
-            case .followed(let news): action = handle(news)
-            case .publishRetry:
-                statusRetry = nil
-                action = .none
-            }
-            if let exit = await execute(action) {
-                code = exit
-                break loop
-            }
-        }
-        feeder.cancel()
-        await shutDown(exiting: code != nil)
-        return code
-    }
-
-    /// Executes `action`; returns the exit code when it is `.exit` (the log shipped first).
-    func execute(_ action: ReconcilerStateMachine.Action) async -> Int32? {
-        // Every action but `.none` replaces the pending wait (a request is waited for instead).
-        if action != .none { cancelTimer() }
-        // The journal names a submission before Ray hears of it.
-        if case .submit = action, !persistJournal() {
-            return await execute(
-                machine.preparationFailed(
-                    "cannot write the journal in \(configuration.statusDirectory); is the status directory writable?", retryable: true))
-        }
-        switch action {
-        case .none: break
-        case .sleep(let duration): arm(duration)
-        case .exit(let code):
-            await publishAndFollow()
-            logger.info("run is terminal and --exit-on-completion is set; exiting once its log is shipped", metadata: ["exitCode": "\(code)"])
-            await following?.drain()
-            return code
-        case .readVersion(let url): start { await $0.readVersion(url) }
-        case .recover:
-            guard let url = machine.activeSpec?.rayURL else { break }
-            start { await $0.recover(url) }
-        case .fetch(let id):
-            guard let url = machine.clusterURL(of: id) else { break }
-            start { await $0.fetch(id, on: url) }
-        case .stop(let id):
-            guard let url = machine.clusterURL(of: id) else { break }
-            recordReaction()
-            start { await $0.stop(id, on: url) }
-        case .submit(let run, let spec):
-            recordReaction()
-            start { await $0.submit(run, spec, at: { Date() }) }
-        }
-        await publishAndFollow()
         return nil
     }
 
-    private func start(_ body: @escaping @Sendable (RayCalls) async -> RayAnswer) {
-        let (calls, events) = (calls, events)
-        call = Task { events?.yield(.answered(await body(calls))) }
-    }
-
-    private func arm(_ duration: Duration) {
-        timerGeneration += 1
-        let (generation, events) = (timerGeneration, events)
-        timer = (
-            generation,
-            Task {
-                try? await Task.sleep(for: duration)
-                guard !Task.isCancelled else { return }
-                events?.yield(.timerFired(generation: generation))
-            }
-        )
-    }
-
-    func cancelTimer() {
-        timer?.task.cancel()
-        timer = nil
-    }
-
-    func configChanged(_ snapshot: DirectorySnapshot) -> ReconcilerStateMachine.Action {
+    private func parse(_ snapshot: DirectorySnapshot, _ loop: inout Loop) -> ConfigParseResult {
         let result = parser.parse(snapshot)
         for warning in result.warnings { logger.warning("\(warning)") }
         RayBridgeMetrics.configReloaded()
         health.configRead()
-        pendingReaction = snapshot.observedAt
+        loop.pendingReaction = snapshot.observedAt
         switch result {
         case .valid(let spec, _):
             logger.info(
@@ -234,13 +332,194 @@ public actor Reconciler {
             RayBridgeMetrics.configInvalid()
             logger.error("ConfigMap is invalid; the current run is left as it is", metadata: ["problems": "\(problems.map(\.description))"])
         }
-        return machine.configChanged(result, at: snapshot.observedAt, date: Date())
+        return result
     }
 
-    /// The time from the `..data` swap to the Ray call that acts on it.
-    func recordReaction() {
-        guard let seen = pendingReaction else { return }
-        pendingReaction = nil
-        RayBridgeMetrics.reaction(ContinuousClock.now - seen)
+    /// The log lines, metrics and health an answer of Ray means.
+    private func observe(_ request: RayRequest, _ reply: RayReply, _ loop: inout Loop) {
+        var metadata: Logger.Metadata = request.submissionId.map { ["submission": "\($0)"] } ?? [:]
+        switch reply {
+        case .version(let version):
+            answered(&loop)
+            let url = request.url?.absoluteString ?? "-"
+            if let version {
+                logger.info("connected to Ray", metadata: ["url": "\(url)", "rayVersion": "\(version)"])
+                if version < RayVersion.oldestSupported {
+                    logger.warning(
+                        "Ray \(version) is older than \(RayVersion.oldestSupported), the oldest release raybridge is tested with; carrying on")
+                }
+            } else {
+                logger.warning("Ray's /api/version names no release; assuming the newest", metadata: ["url": "\(url)"])
+            }
+            RayBridgeMetrics.rayVersion(version?.text, previous: loop.reportedRayVersion)
+            loop.reportedRayVersion = version?.text
+        case .jobs(let jobs):
+            answered(&loop)
+            logger.info("looked up earlier runs on the cluster", metadata: ["jobs": "\(jobs.count)"])
+        case .job(let details):
+            answered(&loop)
+            metadata["status"] = "\(details.status.rawValue)"
+            logger.debug("run status", metadata: metadata)
+        case .submitted:
+            answered(&loop)
+            loop.preparationFailures.cleared()
+            RayBridgeMetrics.submitted()
+            if case .submit(_, let spec) = request { metadata["revision"] = "\(spec.revision.short)" }
+            logger.info("submitted", metadata: metadata)
+        case .stopSent(let wasRunning):
+            answered(&loop)
+            RayBridgeMetrics.stopped()
+            metadata["wasRunning"] = "\(wasRunning)"
+            logger.info("stop requested", metadata: metadata)
+        case .notPrepared(let error):
+            if loop.preparationFailures.changed(error.description) {
+                metadata["error"] = "\(error)"
+                metadata["retrying"] = "\(error.retryable)"
+                logger.error("cannot prepare the submission", metadata: metadata)
+            }
+        case .failed(let error):
+            switch (request, error) {
+            case (.submit, .duplicateSubmission):
+                logger.info("already submitted before a restart; attaching", metadata: metadata)
+            case (.fetch, .notFound):
+                // An intent that never reached Ray, or a lost run: the machine says which.
+                break
+            default:
+                if loop.rayFailures.changed("\(request): \(error)") {
+                    metadata["error"] = "\(error)"
+                    logger.warning("cannot \(request); retrying with backoff (logged again only when the reason changes)", metadata: metadata)
+                }
+            }
+            switch error {
+            case .unreachable, .untrusted, .unauthorized, .server:
+                health.ray(reachable: false, problem: error.description)
+                RayBridgeMetrics.retried("ray")
+            case .notFound, .duplicateSubmission, .rejected:
+                health.ray(reachable: true)
+            }
+        }
+    }
+
+    private func answered(_ loop: inout Loop) {
+        health.ray(reachable: true)
+        if loop.rayFailures.cleared() { logger.info("Ray answers again") }
+    }
+}
+
+/// Lets the loop end one of its child tasks: `run` races the work against `callOff()`, and when the
+/// loop calls it off the work is cancelled and waited for. A task group cannot cancel one child;
+/// this keeps a replaced timer or a left shipment from lingering until the group ends.
+final class CallOff: Sendable {
+    private enum State {
+        case armed
+        case waiting(CheckedContinuation<Void, Never>)
+        case calledOff
+    }
+
+    private enum Outcome<T: Sendable>: Sendable {
+        case finished(T)
+        case calledOff
+    }
+
+    private let state = Mutex(State.armed)
+
+    func callOff() {
+        let waiting = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            defer { state = .calledOff }
+            if case .waiting(let continuation) = state { return continuation }
+            return nil
+        }
+        waiting?.resume()
+    }
+
+    /// Runs `work` until it ends, or until it is called off (then cancelled, and its result awaited).
+    func run<T: Sendable>(_ work: @escaping @Sendable () async -> T) async -> T {
+        await withTaskGroup(of: Outcome<T>.self) { group in
+            group.addTask { .finished(await work()) }
+            group.addTask {
+                await self.calledOff()
+                return .calledOff
+            }
+            var result: T?
+            while let outcome = await group.next() {
+                if case .finished(let value) = outcome { result = value }
+                // Whichever ends first ends the other: the work when called off, the wait when done.
+                group.cancelAll()
+            }
+            // The work's child always finishes, cancelled or not.
+            return result!
+        }
+    }
+
+    private func calledOff() async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let already = state.withLock { state -> Bool in
+                    if case .calledOff = state { return true }
+                    state = .waiting(continuation)
+                    return false
+                }
+                if already { continuation.resume() }
+            }
+        } onCancel: {
+            callOff()
+        }
+    }
+}
+
+extension Reconciler where C == ContinuousClock {
+    /// The sidecar's settings of the reconciler: the flags of `raybridge run`.
+    public struct Settings: Sendable {
+        public var machine: ReconcilerStateMachine.Configuration
+        public var statusDirectory: String
+        public var rayCredentials: RayCredentials
+        public var s3Credentials: S3CredentialsFile
+        /// Where the rest of the S3 credential chain is looked up (the process's environment;
+        /// empty: the Secret files only).
+        public var s3Environment: [String: String]
+        public var logShipping: LogShippingConfiguration
+        /// `--ca-file`: PEM trust roots added to the system's for https to Ray and S3.
+        public var caFile: String?
+
+        public init(
+            machine: ReconcilerStateMachine.Configuration, statusDirectory: String, rayCredentials: RayCredentials,
+            s3Credentials: S3CredentialsFile = S3CredentialsFile(directory: "/s3credentials"), s3Environment: [String: String] = [:],
+            logShipping: LogShippingConfiguration = .init(), caFile: String? = nil
+        ) {
+            self.machine = machine
+            self.statusDirectory = statusDirectory
+            self.rayCredentials = rayCredentials
+            self.s3Credentials = s3Credentials
+            self.s3Environment = s3Environment
+            self.logShipping = logShipping
+            self.caFile = caFile
+        }
+    }
+
+    /// The reconciler of a real sidecar: Ray and S3 over `http`, the wall clock.
+    public init(settings: Settings, http: HTTPClient, health: HealthState, logger: Logger) throws {
+        let trust = TrustRoots(caFile: settings.caFile, logger: logger)
+        // The Secret files, then the environment's sources: asked before every S3 request.
+        let s3Credentials = S3CredentialChain(
+            secretFiles: settings.s3Credentials, environment: settings.s3Environment, http: http, trust: trust, logger: logger)
+        s3Credentials.announceSource()
+        let calls = RayCalls(
+            jobName: settings.machine.jobName, credentials: settings.rayCredentials, s3Credentials: s3Credentials, http: http, trust: trust)
+        let (rayCredentials, signsPayload) = (settings.rayCredentials, settings.logShipping.signsPayload)
+        var shipping = logger
+        shipping[metadataKey: "job"] = "\(settings.machine.jobName)"
+        let logs = LogFollowing(
+            statusDirectory: settings.statusDirectory, configuration: settings.logShipping,
+            ray: { RayClient(baseURL: $0, credentials: rayCredentials, http: http, trust: trust) },
+            s3: { s3Settings in
+                var client = S3Client(settings: s3Settings, credentials: s3Credentials, http: http, trust: trust)
+                client.signsPayload = signsPayload
+                return client
+            },
+            tokenAuth: { rayCredentials.token() != nil }, clock: ContinuousClock(), logger: shipping,
+            credentialError: { [health = s3Credentials.health] in health.lastError })
+        try self.init(
+            statusDirectory: settings.statusDirectory, machine: settings.machine, calls: calls, logs: logs, clock: ContinuousClock(),
+            health: health, logger: logger)
     }
 }

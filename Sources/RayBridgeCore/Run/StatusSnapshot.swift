@@ -51,6 +51,9 @@ public struct StatusSnapshot: Sendable, Equatable {
         /// The last failure to refresh temporary S3 credentials, while it lasts (the old ones may
         /// still work, so `error` can be empty meanwhile).
         public var credentialsError: String?
+        /// The sidecar stopped while the run went on: the upload is open, and the next start of
+        /// the sidecar ships the rest (a pod deleted for good leaves it to the bucket's lifecycle rule).
+        public var resumable = false
         public init(destination: String, bytes: Int64, parts: Int, complete: Bool, error: String? = nil) {
             self.destination = destination
             self.bytes = bytes

@@ -31,6 +31,7 @@ public enum StatusFiles {
                 "bytes": .number(String(log.bytes)),
                 "parts": .number(String(log.parts)),
                 "complete": .bool(log.complete),
+                "resumable": .bool(log.resumable),
                 "error": log.error.map(JSONValue.string) ?? .null,
                 "credentialsError": log.credentialsError.map(JSONValue.string) ?? .null,
             ])
