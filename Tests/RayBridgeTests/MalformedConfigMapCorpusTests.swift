@@ -39,8 +39,7 @@ import Testing
     @Test func noEntryStopsOrReplacesARunningJob() {
         let parser = ConfigMapParser(jobName: "job")
         // A pod that has a journal and has read the cluster's version: the next event is the config.
-        var m = ReconcilerStateMachine(jobName: "job", journal: Journal(jobName: "job"))
-        #expect(m.versionRead(RayVersion(2, 60, 0), at: URL(string: "http://127.0.0.1:8265")!) == .none)
+        var m = TestMachine(jobName: "job", journal: Journal(jobName: "job")).connected(URL(string: "http://127.0.0.1:8265")!, RayVersion(2, 60, 0))
         guard case .submit(let run, _) = m.configChanged(parser.parse(MalformedConfigMapCorpus.base)) else {
             Issue.record("the base should submit")
             return

@@ -7,7 +7,7 @@ import Testing
 
 /// `activeDeadlineSeconds` and runs Ray lost, with wall time passed in (`t0` plus seconds).
 @Suite struct ReconcilerStateMachineDeadlineTests {
-    typealias M = ReconcilerStateMachine
+    typealias M = TestMachine
     typealias T = ReconcilerStateMachineTests
     typealias R = ReconcilerStateMachineRetryTests
     static let deadline = ["activeDeadlineSeconds": "5", "backoffLimit": "3"]

@@ -8,22 +8,23 @@ import Testing
 /// The decisions besides the calls to Ray: which run's log is followed and where it goes, what the
 /// journal holds when each action is executed, and the waits, with time passed in.
 @Suite struct ReconcilerStateMachineFollowTests {
-    typealias M = ReconcilerStateMachine
+    typealias M = TestMachine
     typealias T = ReconcilerStateMachineTests
     static let s3 = ["s3.endpoint": "127.0.0.1:9000", "s3.secure": "false", "s3upload.bucket": "logs"]
 
     @Test func withoutS3ALiveRunIsFollowedOnlyUntilItEnds() {
         var m = T.fresh()
-        #expect(m.logFollow == nil)
+        #expect(m.logOrders.isEmpty)
         guard case .submit(let run, _) = m.configChanged(T.config()) else { Issue.record("submit"); return }
-        #expect(m.logFollow == nil, "not before Ray took the POST")
+        #expect(m.logOrders.isEmpty, "not before Ray took the POST")
         _ = m.submitted(at: Date())
-        #expect(m.logFollow == LogFollowPlan(submissionId: run.submissionId, rayURL: T.rayURL, rayVersion: RayVersion(2, 60, 0), ship: nil))
+        let plan = M.Machine.LogFollowPlan(submissionId: run.submissionId, rayURL: T.rayURL, rayVersion: RayVersion(2, 60, 0), ship: nil)
+        #expect(m.logOrders == [.watch(plan)])
         _ = m.observed(T.details(run.submissionId, .running))
-        #expect(m.logFollow?.ship == nil)
+        #expect(m.logOrders == [.watch(plan)], "followed once")
         _ = m.wakeup()
         _ = m.observed(T.details(run.submissionId, .succeeded))
-        #expect(m.logFollow == nil, "nothing to notice once it ended")
+        #expect(m.logOrders == [.watch(plan), .unwatch(submissionId: run.submissionId)], "nothing to notice once it ended")
     }
 
     @Test func withS3TheLogIsShippedAlsoAfterTheRunEnded() {
@@ -31,8 +32,9 @@ import Testing
         guard case .submit(let run, _) = m.configChanged(T.config(Self.s3)) else { Issue.record("submit"); return }
         _ = m.submitted(at: Date())
         _ = m.observed(T.details(run.submissionId, .succeeded, Self.s3))
-        #expect(m.logFollow?.submissionId == run.submissionId)
-        #expect(m.logFollow?.ship?.bucket == "logs")
+        guard case .ship(let plan) = m.logOrders.first, m.logOrders.count == 1 else { Issue.record("one shipment: \(m.logOrders)"); return }
+        #expect(plan.submissionId == run.submissionId)
+        #expect(plan.ship?.bucket == "logs")
     }
 
     @Test func theLogIsReadFromTheClusterTheRunLivesOn() {
@@ -41,16 +43,20 @@ import Testing
         _ = m.submitted(at: Date())
         _ = m.observed(T.details(run.submissionId, .running))
         let other = URL(string: "http://other:8265")!
-        let plan = m.logFollow
+        let orders = m.logOrders
         _ = m.configChanged(T.config(["resourceURL": other.absoluteString]))
         _ = m.versionRead(RayVersion(2, 40, 0), at: other)
-        #expect(m.logFollow == plan, "the old cluster, read as its own release")
+        #expect(m.logOrders == orders, "the old cluster, read as its own release: nothing new to follow")
+        guard case .watch(let plan) = orders.first else { Issue.record("watched"); return }
+        #expect(plan.rayURL == T.rayURL)
+        #expect(plan.rayVersion == RayVersion(2, 60, 0))
     }
 
     @Test func anAttachedRunIsFollowedFromTheStart() {
         var m = T.fresh()
         #expect(m.configChanged(T.config(["id": "raysubmit_x", "jobdata.jobScript": ""])) == .fetch(submissionId: "raysubmit_x"))
-        #expect(m.logFollow?.submissionId == "raysubmit_x")
+        guard case .watch(let plan) = m.logOrders.last else { Issue.record("watched"); return }
+        #expect(plan.submissionId == "raysubmit_x")
     }
 
     @Test func theIntentIsInTheJournalWhenTheSubmitIsExecutedAndTheStopWhenTheStopIs() {

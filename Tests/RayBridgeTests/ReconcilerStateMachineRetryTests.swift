@@ -7,7 +7,7 @@ import Testing
 
 /// `backoffLimit`: every retry path, with wall time passed in (`t0` plus seconds).
 @Suite struct ReconcilerStateMachineRetryTests {
-    typealias M = ReconcilerStateMachine
+    typealias M = TestMachine
     typealias T = ReconcilerStateMachineTests
     static let t0 = Date(timeIntervalSince1970: 1_800_000_000)
     static func at(_ seconds: Double) -> Date { t0 + seconds }

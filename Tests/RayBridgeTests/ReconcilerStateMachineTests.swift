@@ -7,7 +7,7 @@ import Testing
 
 /// The decisions, without any network: each test feeds events and checks the action returned.
 @Suite struct ReconcilerStateMachineTests {
-    typealias M = ReconcilerStateMachine
+    typealias M = TestMachine
     static let parser = ConfigMapParser(jobName: "job")
     static let base = ["resourceURL": "http://127.0.0.1:8265", "jobdata.jobScript": "print(1)", "updateInterval": "5"]
 
@@ -31,7 +31,7 @@ import Testing
             ])
     }
 
-    func submitted(_ m: inout M, _ extra: [String: String] = [:]) -> (RunRecord, M.Action) {
+    func submitted(_ m: inout M, _ extra: [String: String] = [:]) -> (RunRecord, M.Step) {
         guard case .submit(let run, _) = m.configChanged(Self.config(extra)) else {
             Issue.record("expected a submit")
             return (RunRecord(submissionId: "", revision: nil, sequence: nil, submitted: false), .none)
@@ -41,11 +41,9 @@ import Testing
 
     static let rayURL = URL(string: "http://127.0.0.1:8265")!
 
-    /// A machine that has read the cluster's version already (most tests are about what follows).
+    /// A machine whose cluster has told its version already (most tests are about what follows).
     static func connected(_ machine: M, version: RayVersion? = RayVersion(2, 60, 0)) -> M {
-        var machine = machine
-        #expect(machine.versionRead(version, at: rayURL) == .none)
-        return machine
+        machine.connected(rayURL, version)
     }
 
     /// A journal that exists (not a new pod), so no recovery listing is done first.
@@ -180,7 +178,7 @@ import Testing
         let moved = Self.config(["resourceURL": "http://other:8265"])
         #expect(m.configChanged(moved) == .readVersion(URL(string: "http://other:8265")!))
         #expect(m.versionRead(RayVersion(2, 60, 0), at: URL(string: "http://other:8265")!) == .stop(submissionId: run.submissionId))
-        #expect(m.clusterURL(of: run.submissionId) == Self.rayURL, "the stop goes to the old cluster")
+        #expect(m.lastAction.request == .stop(submissionId: run.submissionId, on: Self.rayURL), "the stop goes to the old cluster")
     }
 
     @Test func killStopsAndSettingItBackDoesNotRerun() {

@@ -7,7 +7,7 @@ import Testing
 
 /// What the cluster's Ray release changes in the decisions.
 @Suite struct ReconcilerStateMachineVersionTests {
-    typealias M = ReconcilerStateMachine
+    typealias M = TestMachine
     typealias T = ReconcilerStateMachineTests
     static let selector = ["jobproperties": #"{"entrypoint_label_selector": {"zone": "a"}}"#]
 
@@ -66,7 +66,7 @@ import Testing
 
 /// A burst of edits: only the running revision and the newest are ever acted on.
 @Suite struct ReconcilerStateMachineBurstTests {
-    typealias M = ReconcilerStateMachine
+    typealias M = TestMachine
     typealias T = ReconcilerStateMachineTests
 
     @Test func aBurstOfEditsSubmitsOnlyTheNewestOnceTheyPause() {
@@ -76,7 +76,7 @@ import Testing
         _ = m.submitted(at: Date())
         _ = m.observed(T.details(first.submissionId, .running))
         // 500 edits, 6 ms apart: the first stops the running run, none is submitted meanwhile.
-        var actions: [M.Action] = []
+        var actions: [M.Step] = []
         var time = t0
         for i in 1...500 {
             time = t0 + .milliseconds(100 + 6 * i)

@@ -175,8 +175,8 @@ public struct ReconcilerStateMachine: Sendable {
         /// → `.draining` (an exit-on-completion's drain turns into a shutdown's, with its bound),
         /// `.done` when no shipment and no last request is left.
         case draining(Draining)
-        /// Over: the owner exits. No transition.
-        case done
+        /// Over: the owner exits. No transition; what was last known stays for the views.
+        case done(Context, Run)
         /// Only while an event is handled, so that the state's arrays are not copied on write.
         case modifying
     }
@@ -516,7 +516,8 @@ public struct ReconcilerStateMachine: Sendable {
         switch state {
         case .reconciling(let r): Self.journal(configuration.jobName, r.context, r.run)
         case .draining(let d): Self.journal(configuration.jobName, d.context, d.run)
-        case .done, .modifying: Journal(jobName: configuration.jobName)
+        case .done(let context, let run): Self.journal(configuration.jobName, context, run)
+        case .modifying: Journal(jobName: configuration.jobName)
         }
     }
 
@@ -525,7 +526,8 @@ public struct ReconcilerStateMachine: Sendable {
         switch state {
         case .reconciling(let r): snapshot(r.context, r.run, failures: r.activity.failures)
         case .draining(let d): snapshot(d.context, d.run, failures: nil)
-        case .done, .modifying: StatusSnapshot(jobStatus: .waiting, message: "")
+        case .done(let context, let run): snapshot(context, run, failures: nil)
+        case .modifying: StatusSnapshot(jobStatus: .waiting, message: "")
         }
     }
 
@@ -534,7 +536,8 @@ public struct ReconcilerStateMachine: Sendable {
         switch state {
         case .reconciling(let r): r.run.record.map { ($0, r.run.details) }
         case .draining(let d): d.run.record.map { ($0, d.run.details) }
-        case .done, .modifying: nil
+        case .done(_, let run): run.record.map { ($0, run.details) }
+        case .modifying: nil
         }
     }
 
@@ -830,7 +833,7 @@ public struct ReconcilerStateMachine: Sendable {
             case .completed(let code): action.exit = .completed(code: code)
             }
             action.timer = .cancel
-            state = .done
+            state = .done(d.context, d.run)
             return action
         }
         // Sleep until the nearest bound.
