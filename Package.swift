@@ -100,7 +100,10 @@ let package = Package(
         .target(name: "RayBridgeTestKit"),
         .testTarget(
             name: "RayBridgeTests",
-            dependencies: ["RayBridge", "RayBridgeCore", "RayBridgeClients", "RayBridgeTestKit"]
+            dependencies: [
+                "RayBridge", "RayBridgeCore", "RayBridgeClients", "RayBridgeTestKit",
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ]
         ),
         .testTarget(
             name: "IntegrationTests",

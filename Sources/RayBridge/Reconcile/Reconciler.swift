@@ -84,6 +84,8 @@ public struct Reconciler<C: Clock>: Sendable where C.Duration == Duration {
                         return nil
                     }
                 }
+                // An event that asks nothing of the machine (a stale timer) executes nothing.
+                action = .none
                 guard let event = await group.next() else { return nil }
                 switch event {
                 case .config(let snapshot?):

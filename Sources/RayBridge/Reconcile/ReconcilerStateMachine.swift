@@ -774,8 +774,7 @@ public struct ReconcilerStateMachine: Sendable {
             state = .modifying
             r.context.now = now
             var d = Draining(context: r.context, run: r.run, reason: .shutdown(deadline: now.elapsed + configuration.drainTimeout))
-            d.begin(configuration)
-            return drain(&d)
+            return drain(&d, sending: d.begin(configuration))
         case .draining(var d):
             state = .modifying
             d.context.now = now
@@ -816,16 +815,17 @@ public struct ReconcilerStateMachine: Sendable {
             action.timer = .cancel
         case .exit(let code):
             var d = Draining(context: r.context, run: r.run, reason: .completed(code: code))
-            d.begin(configuration)
-            return drain(&d)
+            return drain(&d, sending: d.begin(configuration))
         }
         finish(&action, &r.context, r.run, failures: r.activity.failures)
         state = .reconciling(r)
         return action
     }
 
-    private mutating func drain(_ d: inout Draining) -> Action {
+    /// `sending`: the last request, when the drain begins.
+    private mutating func drain(_ d: inout Draining, sending last: RayRequest? = nil) -> Action {
         var action = Action()
+        action.request = last
         if d.context.logs.shipping.isEmpty, d.last == nil {
             finish(&action, &d.context, d.run, failures: nil)
             switch d.reason {
@@ -1264,13 +1264,13 @@ extension ReconcilerStateMachine.Reconciling {
 extension ReconcilerStateMachine.Draining {
     typealias M = ReconcilerStateMachine
 
-    /// The watch goes; the last request goes out; shipments of runs still going are left.
-    mutating func begin(_ configuration: M.Configuration) {
+    /// The watch goes; shipments of runs still going are left; returns the last request to send.
+    mutating func begin(_ configuration: M.Configuration) -> RayRequest? {
         if context.logs.watching, let id = context.logs.watched {
             context.logs.watching = false
             context.effects.orders.append(.unwatch(submissionId: id))
         }
-        guard case .shutdown = reason else { return }
+        guard case .shutdown = reason else { return nil }
         if let s = run.submitted, run.mayBeLive {
             let url = s.id.rayURL ?? context.desired.active?.rayURL ?? context.cluster?.url
             if configuration.stopOnExit, let url {
@@ -1282,6 +1282,7 @@ extension ReconcilerStateMachine.Draining {
             }
         }
         leaveUnfinished(stopOnExit: configuration.stopOnExit)
+        return last?.request
     }
 
     /// Leaves the shipments of runs still going, except the current one while the last request
