@@ -30,6 +30,30 @@ extension IntegrationSuite {
             await sidecar.stop()
         }
 
+        /// The pod is deleted right after its run ended: SIGTERM as soon as the status says
+        /// SUCCEEDED, and no process after it. Once the sidecar has exited, the object is complete
+        /// and byte-exact, and no upload is left open: there is nobody left to finish it.
+        @Test(arguments: [1024, 12 << 20])
+        func aSigtermRightAfterTheEndCompletesTheLogBeforeExiting(size: Int) async throws {
+            try await RayHead.ensure(.open)
+            try await S3Server.ensure()
+            let ws = try Workspace("logterm\(size)")
+            defer { ws.cleanup() }
+            _ = try KubeletConfigMap(directory: ws.configDir, values: try ConfigMapValues.logShipping(["bytes": size]))
+            let sidecar = try ws.logShippingSidecar()
+            defer { sidecar.signal(SIGKILL) }
+            let ended = try await sidecar.waitForStatus(timeout: .seconds(180), "SUCCEEDED") { $0["status.jobStatus"] == "SUCCEEDED" }
+            sidecar.signal(SIGTERM)
+            let code = await sidecar.waitForExit(timeout: .seconds(30))
+            #expect(code == 0, "\(sidecar.log.suffix(3000))")
+            let final = StatusDirectory.read(ws.statusDir)
+            #expect(LogStatus.complete(final), "status after the exit: \(LogStatus.info(final) ?? [:])")
+            #expect(LogStatus.info(final)?["resumable"] as? Bool == false)
+            try await ShippedLog.expectByteExact(final, jobName: ws.jobName)
+            // Whether the shutdown had anything left to do: printed, since Ray and S3 set the pace.
+            print("log of \(size) bytes: complete when SIGTERM was sent: \(LogStatus.complete(ended)), parts: \(LogStatus.parts(final))")
+        }
+
         @Test func sigkillInTheMiddleOfAStreamThenRestartStaysByteExact() async throws {
             try await RayHead.ensure(.open)
             try await S3Server.ensure()
