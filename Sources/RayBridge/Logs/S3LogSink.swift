@@ -63,6 +63,9 @@ struct S3LogSink<C: Clock>: Sendable where C.Duration == Duration {
                     while cutter.hasFullPart {
                         var spare = try await Self.finished(&upload)
                         let part = cutter.cut(reusing: &spare)!
+                        // Unstructured so that the part uploads while this loop reads the next one;
+                        // it never outlives `ship()`: awaited before the next part, at the end, or
+                        // cancelled and awaited on the way out (the catch below).
                         upload = Task { [session] in
                             try await session.upload(part.bytes, logBytes: part.logBytes)
                             return part.storage
