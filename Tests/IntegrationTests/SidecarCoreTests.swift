@@ -82,23 +82,28 @@ extension IntegrationSuite {
             try cm.update(["jobdata.jobParameters": #"{"seconds": 120}"#])
             try await sidecar.waitForStatus("back to the first run") { $0["id"] == first && $0["status.jobStatus"] == "STOPPED" }
             #expect(try await RayHead.submissions(of: ws.jobName).count == 2)
-            // kill stops a run; setting it back does not rerun; resubmit does.
+            // kill stops a run (a suspend); setting it back runs the same revision again, as one
+            // new submission (third round, like KubeRay's suspend); resubmit runs a new one.
             try cm.update(["jobdata.jobParameters": #"{"seconds": 121}"#])
             let third = try await sidecar.waitForStatus("third run RUNNING") { $0["status.jobStatus"] == "RUNNING" && $0["id"] != second }["id"]!
             try cm.update(["kill": "true"])
             try await sidecar.waitForStatus("third run STOPPED") { $0["status.jobStatus"] == "STOPPED" && $0["id"] == third }
             #expect(try await client.job(third).status == .stopped)
+            try await Task.sleep(for: .seconds(2))
+            #expect(try await RayHead.submissions(of: ws.jobName).count == 3, "nothing runs while kill is true")
             try cm.update(["kill": "false"])
-            try await Task.sleep(for: .seconds(3))
-            #expect(StatusDirectory.read(ws.statusDir)["id"] == third)
-            #expect(try await RayHead.submissions(of: ws.jobName).count == 3)
+            let resumed = try await sidecar.waitForStatus("the job runs again") { $0["status.jobStatus"] == "RUNNING" && $0["id"] != third }["id"]!
+            #expect(resumed.hasPrefix("\(ws.jobName)-4-"))
+            #expect(resumed.hasSuffix(String(third.suffix(8))), "the same revision")
+            try await Task.sleep(for: .seconds(2))
+            #expect(try await RayHead.submissions(of: ws.jobName).count == 4, "one submission for the resume")
 
             try cm.update(["resubmit": "again", "jobdata.jobParameters": #"{"seconds": 1}"#])
-            let fourth = try await sidecar.waitForStatus("resubmitted run SUCCEEDED") { $0["status.jobStatus"] == "SUCCEEDED" && $0["id"] != third }[
+            let fifth = try await sidecar.waitForStatus("resubmitted run SUCCEEDED") { $0["status.jobStatus"] == "SUCCEEDED" && $0["id"] != resumed }[
                 "id"]!
-            #expect(fourth.hasPrefix("\(ws.jobName)-4-"))
+            #expect(fifth.hasPrefix("\(ws.jobName)-5-"))
             let all = try await RayHead.submissions(of: ws.jobName)
-            #expect(all.map(\.status) == [.stopped, .succeeded, .stopped, .succeeded])
+            #expect(all.map(\.status) == [.stopped, .succeeded, .stopped, .stopped, .succeeded])
             await sidecar.stop()
         }
 

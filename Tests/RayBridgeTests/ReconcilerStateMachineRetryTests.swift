@@ -96,8 +96,11 @@ import Testing
         _ = m.wakeup(date: Self.at(2))
         #expect(m.observed(T.details(run.submissionId, status), at: Self.at(2)) == .none)
         #expect(m.wakeup(date: Self.at(100)) == .none)
-        #expect(m.configChanged(T.config(limit), date: Self.at(101)) == .none, "kill back to false does not rerun")
-        #expect(m.journal.runs.count == 1)
+        #expect(m.journal.runs.count == 1, "not retried")
+        // Third round: kill back to false is a resume, a new submission that starts a new series.
+        guard case .submit(let resumed, _) = m.configChanged(T.config(limit), date: Self.at(101)) else { Issue.record("resumed"); return }
+        #expect(resumed.attempt == 1)
+        #expect(resumed.sequence == 2)
     }
 
     @Test func aKillDuringTheBackoffEndsTheSeries() throws {
@@ -107,8 +110,11 @@ import Testing
         #expect(m.observed(Self.failed(run.submissionId, seq: 1), at: Self.at(1)) == .sleep(.seconds(10)))
         #expect(m.configChanged(T.config(limit.merging(["kill": "true"]) { $1 }), date: Self.at(2)) == .none)
         #expect(m.status.jobStatus == .failed)
-        #expect(m.configChanged(T.config(limit), date: Self.at(30)) == .none, "kill back to false does not resume it")
+        #expect(m.wakeup(date: Self.at(30)) == .none, "the series is over: no retry while killed")
         #expect(m.journal.runs.count == 1)
+        // Third round: kill back to false runs the job again, as attempt 1 of a new series.
+        guard case .submit(let resumed, _) = m.configChanged(T.config(limit), date: Self.at(31)) else { Issue.record("resumed"); return }
+        #expect(resumed.attempt == 1)
     }
 
     @Test func aNewRevisionDuringTheBackoffIsSubmittedAtOnceAsAttemptOne() throws {

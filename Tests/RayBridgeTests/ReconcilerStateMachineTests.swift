@@ -181,7 +181,9 @@ import Testing
         #expect(m.lastAction.request == .stop(submissionId: run.submissionId, on: Self.rayURL), "the stop goes to the old cluster")
     }
 
-    @Test func killStopsAndSettingItBackDoesNotRerun() {
+    /// Third round: `kill` is KubeRay's `suspend`. Back to "false", the job runs again as a new
+    /// submission, once; the same kill again stops that one.
+    @Test func killStopsAndSettingItBackRunsTheJobAgainOnce() {
         var m = Self.fresh()
         let (run, _) = submitted(&m)
         _ = m.observed(Self.details(run.submissionId, .running))
@@ -190,11 +192,39 @@ import Testing
         _ = m.wakeup()
         #expect(m.observed(Self.details(run.submissionId, .stopped)) == .none)
         #expect(m.status.jobStatus == .stopped)
-        #expect(m.configChanged(Self.config(["kill": "false"])) == .none)
-        guard case .submit(let rerun, _) = m.configChanged(Self.config(["kill": "false", "resubmit": "2"])) else {
-            Issue.record("resubmit reruns"); return
+        #expect(m.status.message.contains("setting it to \"false\" runs the job again"))
+        #expect(m.journal.runs.last?.killed == true, "a restart knows it was a kill")
+        #expect(m.configChanged(Self.config(["kill": "true"])) == .none, "the same kill again does nothing")
+        guard case .submit(let resumed, _) = m.configChanged(Self.config(["kill": "false"])) else {
+            Issue.record("kill back to false runs the job again"); return
         }
-        #expect(rerun.sequence == 2)
+        #expect(resumed.sequence == 2)
+        #expect(resumed.attempt == 1)
+        #expect(m.submitted(at: Date()) == .fetch(submissionId: resumed.submissionId))
+        #expect(m.observed(Self.details(resumed.submissionId, .succeeded, seq: 2)) == .none)
+        #expect(m.configChanged(Self.config(["kill": "false"])) == .none, "once")
+        #expect(m.journal.runs.count == 2)
+        // A restart after the resume's run ended: nothing more.
+        var restarted = Self.connected(M(jobName: "job", journal: m.journal))
+        #expect(restarted.configChanged(Self.config()) == .fetch(submissionId: resumed.submissionId))
+        #expect(restarted.observed(Self.details(resumed.submissionId, .succeeded, seq: 2)) == .none)
+    }
+
+    /// A restart between the kill and its setting back: the journal says it was a kill.
+    @Test func aKilledRunFromTheJournalRunsAgainWhenKillIsFalse() {
+        var m = Self.fresh()
+        let (run, _) = submitted(&m)
+        _ = m.observed(Self.details(run.submissionId, .running))
+        _ = m.configChanged(Self.config(["kill": "true"]))
+        _ = m.stopSent()
+        _ = m.wakeup()
+        _ = m.observed(Self.details(run.submissionId, .stopped))
+        var restarted = Self.connected(M(jobName: "job", journal: m.journal))
+        #expect(restarted.configChanged(Self.config()) == .fetch(submissionId: run.submissionId))
+        guard case .submit(let resumed, _) = restarted.observed(Self.details(run.submissionId, .stopped)) else {
+            Issue.record("resumed after the restart"); return
+        }
+        #expect(resumed.sequence == 2)
     }
 
     @Test func killBeforeAnyRunSubmitsNothing() {

@@ -68,6 +68,11 @@ public struct LogFollowing<C: Clock>: Sendable where C.Duration == Duration {
         store.leftovers()
     }
 
+    /// Runs whose log object an earlier process completed.
+    public func completeLogs() -> Set<String> {
+        store.completeLogs()
+    }
+
     /// Ships the plan's log until its object is complete (true), or until cancelled (false: what
     /// was uploaded is on record, and the next start resumes it).
     public func ship(

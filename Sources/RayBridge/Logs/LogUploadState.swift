@@ -100,6 +100,17 @@ public struct LogUploadStore: Sendable {
         }
     }
 
+    /// Runs whose log object is complete in S3.
+    public func completeLogs() -> Set<String> {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return Set(
+            names.compactMap { name -> String? in
+                guard name.hasPrefix(Self.prefix), name.hasSuffix(".json") else { return nil }
+                let id = String(name.dropFirst(Self.prefix.count).dropLast(".json".count))
+                return load(id)?.complete == true ? id : nil
+            })
+    }
+
     public func save(_ state: LogUploadState) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]

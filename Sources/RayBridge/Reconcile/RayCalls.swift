@@ -19,12 +19,14 @@ public enum RayRequest: Sendable, Equatable, CustomStringConvertible {
     /// The journal names the run before this is sent: upload the package, then POST.
     case submit(RunRecord, JobSpec)
     case stop(submissionId: String, on: URL)
+    /// `DELETE /api/jobs/{id}`: a finished run beyond `keepFinishedRuns`.
+    case delete(submissionId: String, on: URL)
 
     /// The run it is about, if any.
     public var submissionId: String? {
         switch self {
         case .readVersion, .listJobs: nil
-        case .fetch(let id, _), .stop(let id, _): id
+        case .fetch(let id, _), .stop(let id, _), .delete(let id, _): id
         case .submit(let run, _): run.submissionId
         }
     }
@@ -36,6 +38,7 @@ public enum RayRequest: Sendable, Equatable, CustomStringConvertible {
         case .fetch(let id, _): "read the state of \(id)"
         case .submit(let run, _): "submit \(run.submissionId)"
         case .stop(let id, _): "stop \(id)"
+        case .delete(let id, _): "delete the finished run \(id)"
         }
     }
 }
@@ -48,6 +51,7 @@ public enum RayReply: Sendable, Equatable {
     /// Ray accepted the POST at this time (no earlier than its `start_time`).
     case submitted(at: Date)
     case stopSent(wasRunning: Bool)
+    case deleted
     case failed(RayClientError)
     /// The submission could not be put together; the POST was not sent.
     case notPrepared(SubmissionPreparationError)
@@ -125,6 +129,9 @@ public actor RayCalls: RayCalling {
                 return .job(try await client(url).job(id))
             case .stop(let id, let url):
                 return .stopSent(wasRunning: try await client(url).stop(id))
+            case .delete(let id, let url):
+                try await client(url).delete(id)
+                return .deleted
             case .submit(let run, let spec):
                 return await submit(run, spec)
             }
@@ -236,7 +243,7 @@ extension RayRequest {
     /// The cluster it goes to.
     var url: URL? {
         switch self {
-        case .readVersion(let url), .listJobs(let url), .fetch(_, let url), .stop(_, let url): url
+        case .readVersion(let url), .listJobs(let url), .fetch(_, let url), .stop(_, let url), .delete(_, let url): url
         case .submit(_, let spec): spec.rayURL
         }
     }

@@ -57,7 +57,9 @@ public struct Reconciler<C: Clock>: Sendable where C.Duration == Duration {
     public func run(snapshots: AsyncStream<DirectorySnapshot>) async -> Int32? {
         let start = clock.now
         let moment = { Machine.Moment(elapsed: start.duration(to: clock.now), date: date()) }
-        var machine = Machine(configuration: machineConfiguration, journal: loadJournal(), leftovers: logs.leftovers(), at: moment())
+        var machine = Machine(
+            configuration: machineConfiguration, journal: loadJournal(), leftovers: logs.leftovers(), completeLogs: logs.completeLogs(),
+            at: moment())
         let (news, newsInput) = AsyncStream.makeStream(of: FollowEvent.self)
         let abandoned = AbandonedRuns()
         var loop = Loop()
@@ -224,7 +226,7 @@ public struct Reconciler<C: Clock>: Sendable where C.Duration == Duration {
                         loop.pendingReaction = nil
                         RayBridgeMetrics.reaction(ContinuousClock.now - seen)
                     }
-                case .readVersion, .listJobs, .fetch: break
+                case .readVersion, .listJobs, .fetch, .delete: break
                 }
                 let calls = calls
                 group.addTask { .answered(request, await calls.perform(request)) }
@@ -373,6 +375,9 @@ public struct Reconciler<C: Clock>: Sendable where C.Duration == Duration {
             RayBridgeMetrics.stopped()
             metadata["wasRunning"] = "\(wasRunning)"
             logger.info("stop requested", metadata: metadata)
+        case .deleted:
+            answered(&loop)
+            logger.info("deleted a finished run from the cluster (keepFinishedRuns)", metadata: metadata)
         case .notPrepared(let error):
             if loop.preparationFailures.changed(error.description) {
                 metadata["error"] = "\(error)"
@@ -383,9 +388,13 @@ public struct Reconciler<C: Clock>: Sendable where C.Duration == Duration {
             switch (request, error) {
             case (.submit, .duplicateSubmission):
                 logger.info("already submitted before a restart; attaching", metadata: metadata)
-            case (.fetch, .notFound):
-                // An intent that never reached Ray, or a lost run: the machine says which.
+            case (.fetch, .notFound), (.delete, .notFound):
+                // An intent that never reached Ray, a lost run, a run deleted already: the machine
+                // says which.
                 break
+            case (.delete, _) where !error.meansUnreachable:
+                metadata["error"] = "\(error)"
+                logger.warning("cannot delete a finished run; it stays on the cluster", metadata: metadata)
             default:
                 if loop.rayFailures.changed("\(request): \(error)") {
                     metadata["error"] = "\(error)"

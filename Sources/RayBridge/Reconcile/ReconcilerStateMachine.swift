@@ -48,16 +48,20 @@ public struct ReconcilerStateMachine: Sendable {
         /// Multiplies the backoffs between attempts (`backoffLimit`) and between failed requests;
         /// 1 in production. Tests shorten the product's real 10 s and 20 s waits with it.
         public var backoffScale: Double
+        /// `--driver-log-stdout`: every run's driver log is also written to standard output, so its
+        /// log is read (not only watched for the end) also without S3.
+        public var driverLogStdout: Bool
 
         public init(
             jobName: String, exitOnCompletion: Bool = false, stopOnExit: Bool = false, drainTimeout: Duration = .seconds(20),
-            backoffScale: Double = 1
+            backoffScale: Double = 1, driverLogStdout: Bool = false
         ) {
             self.jobName = jobName
             self.exitOnCompletion = exitOnCompletion
             self.stopOnExit = stopOnExit
             self.drainTimeout = drainTimeout
             self.backoffScale = backoffScale
+            self.driverLogStdout = driverLogStdout
         }
     }
 
@@ -143,20 +147,26 @@ public struct ReconcilerStateMachine: Sendable {
     }
 
     /// The machine's decision about a run's driver log: follow it on this cluster, and ship it to
-    /// S3 or (without S3) only watch it for the run's end.
+    /// S3 and/or standard output, or only watch it for the run's end.
     public struct LogFollowPlan: Sendable, Equatable {
         public var submissionId: String
         public var rayURL: URL
         /// How the log reads depends on the release (nil: unknown, taken for the newest).
         public var rayVersion: RayVersion?
         public var ship: S3Settings?
+        /// Also written to standard output (`--driver-log-stdout`).
+        public var stdout: Bool
 
-        public init(submissionId: String, rayURL: URL, rayVersion: RayVersion?, ship: S3Settings?) {
+        public init(submissionId: String, rayURL: URL, rayVersion: RayVersion?, ship: S3Settings?, stdout: Bool = false) {
             self.submissionId = submissionId
             self.rayURL = rayURL
             self.rayVersion = rayVersion
             self.ship = ship
+            self.stdout = stdout
         }
+
+        /// Its bytes go somewhere (else it is only watched for the run's end).
+        public var readsLog: Bool { ship != nil || stdout }
     }
 
     // MARK: - State
@@ -221,6 +231,8 @@ public struct ReconcilerStateMachine: Sendable {
         /// when it changed.
         var written: Journal?
         var published: StatusSnapshot?
+        /// Finished runs Ray refused to delete: not asked again by this process.
+        var undeletable: Set<String> = []
         /// Effects found while an event is handled, handed out with its action.
         var effects = Effects()
     }
@@ -264,6 +276,11 @@ public struct ReconcilerStateMachine: Sendable {
         mutating func take(_ submissionId: String) -> RunRecord? {
             guard let i = runs.firstIndex(where: { $0.submissionId == submissionId }) else { return nil }
             return runs.remove(at: i)
+        }
+
+        mutating func markDeleted(_ submissionId: String) {
+            guard let i = runs.firstIndex(where: { $0.submissionId == submissionId }) else { return }
+            runs[i].deleted = true
         }
 
         mutating func put(_ record: RunRecord) {
@@ -352,10 +369,31 @@ public struct ReconcilerStateMachine: Sendable {
     }
 
     fileprivate enum StopCause: Equatable {
-        /// `kill`, or a new revision.
-        case asked
+        /// `kill: "true"`: a suspend; setting it back runs the job again.
+        case kill
+        /// A new revision replaces it.
+        case replaced
         /// `activeDeadlineSeconds`: reported FAILED and not retried.
         case deadline
+        /// `preRunningDeadlineSeconds`: a failed attempt, retried within `backoffLimit`.
+        case preRunningDeadline
+
+        /// Why the run ended, when raybridge ended it.
+        var reason: RunEndReason? {
+            switch self {
+            case .deadline: .deadlineExceeded
+            case .preRunningDeadline: .preRunningDeadlineExceeded
+            case .kill, .replaced: nil
+            }
+        }
+
+        init(_ record: RunRecord) {
+            switch record.reason {
+            case .deadlineExceeded: self = .deadline
+            case .preRunningDeadlineExceeded: self = .preRunningDeadline
+            case .lost, nil: self = record.killed == true ? .kill : .replaced
+            }
+        }
     }
 
     /// A run that is over.
@@ -365,9 +403,11 @@ public struct ReconcilerStateMachine: Sendable {
         /// When raybridge saw it end (Ray's `end_time` for a run found ended): the retry's backoff
         /// counts from here, also across a restart.
         var endedAt: Date?
-        /// Stopped on purpose (kill, edit, deadline): never retried.
+        /// Stopped on purpose (kill, edit, deadline): not retried (but for the pre-running deadline).
         var stopRequested: Bool
         var reason: RunEndReason?
+        /// Stopped by `kill`: setting it back to "false" runs the job again, as a new submission.
+        var killed = false
     }
 
     /// The current run, in the phase it is in; each case carries what is true in it.
@@ -452,7 +492,8 @@ public struct ReconcilerStateMachine: Sendable {
                 var record = RunRecord(run.id, submitted: true)
                 record.submittedAt = run.submittedAt
                 record.stopRequested = true
-                record.reason = cause == .deadline ? .deadlineExceeded : nil
+                record.reason = cause.reason
+                record.killed = cause == .kill ? true : nil
                 return record
             case .recordedEnd(let finished), .ended(let finished, _):
                 var record = RunRecord(finished.run.id, submitted: true)
@@ -461,6 +502,7 @@ public struct ReconcilerStateMachine: Sendable {
                 record.outcome = finished.outcome
                 record.endedAt = finished.endedAt
                 record.reason = finished.reason
+                record.killed = finished.killed ? true : nil
                 return record
             }
         }
@@ -477,10 +519,12 @@ public struct ReconcilerStateMachine: Sendable {
             let run = Submitted(id: id, submittedAt: record.submittedAt)
             if let outcome = record.outcome {
                 self = .recordedEnd(
-                    Finished(run: run, outcome: outcome, endedAt: record.endedAt, stopRequested: record.stopRequested, reason: record.reason))
+                    Finished(
+                        run: run, outcome: outcome, endedAt: record.endedAt, stopRequested: record.stopRequested, reason: record.reason,
+                        killed: record.killed == true))
             } else if record.stopRequested {
                 // The stop was decided before the restart: it is waited for, not sent again at once.
-                self = .stopping(run, record.reason == .deadlineExceeded ? .deadline : .asked, nil, polls: 0, sent: true)
+                self = .stopping(run, StopCause(record), nil, polls: 0, sent: true)
             } else {
                 self = .unread(run)
             }
@@ -493,14 +537,15 @@ public struct ReconcilerStateMachine: Sendable {
 
     /// `journal`: nil when the status directory has none (the cluster is asked instead).
     /// `leftovers`: uploads an earlier process left open.
-    public init(configuration: Configuration, journal: Journal?, leftovers: [LeftoverUpload] = [], at now: Moment) {
+    /// `completeLogs`: runs whose log object an earlier process completed.
+    public init(configuration: Configuration, journal: Journal?, leftovers: [LeftoverUpload] = [], completeLogs: Set<String> = [], at now: Moment) {
         self.configuration = configuration
         var ledger = Ledger(runs: journal?.runs ?? [], nextSequence: journal?.nextSequence ?? 1, known: journal != nil)
         var run = Run()
         if let id = journal?.currentId, let record = ledger.take(id) {
             run = Run(restoring: record)
         }
-        var context = Context(jobName: configuration.jobName, ledger: ledger, now: now, logs: Logs(leftovers: leftovers))
+        var context = Context(jobName: configuration.jobName, ledger: ledger, now: now, logs: Logs(complete: completeLogs, leftovers: leftovers))
         context.written = journal
         // Runs Ray lost before the restart: their log objects are completed as they are.
         for record in ledger.runs + [run.record].compactMap({ $0 }) where record.reason == .lost {
@@ -805,7 +850,7 @@ public struct ReconcilerStateMachine: Sendable {
     /// `deciding`: false for news that decides nothing (a shipment's progress): the pending wait stays.
     private mutating func reconcile(_ r: inout Reconciling, deciding: Bool = true) -> Action {
         let next = deciding ? r.decide(configuration) : .nothing
-        r.context.follow(r.run)
+        r.context.follow(r.run, stdout: configuration.driverLogStdout)
         var action = Action()
         switch next {
         case .nothing: action.timer = .keep
@@ -875,6 +920,14 @@ public struct ReconcilerStateMachine: Sendable {
             ledger.put(record)
             currentId = record.submissionId
         }
+        for i in ledger.runs.indices {
+            let id = ledger.runs[i].submissionId
+            if context.logs.complete.contains(id) {
+                ledger.runs[i].logComplete = true
+            } else if context.logs.shipping[id] != nil {
+                ledger.runs[i].logComplete = false
+            }
+        }
         return Journal(jobName: jobName, nextSequence: ledger.nextSequence, runs: ledger.runs, currentId: currentId)
     }
 }
@@ -927,6 +980,9 @@ extension ReconcilerStateMachine.Reconciling {
         case (.stop, .stopSent):
             answered()
             if case .stopping(let s, let cause, let details, let polls, _) = run { run = .stopping(s, cause, details, polls: polls, sent: true) }
+        case (.delete(let id, _), .deleted):
+            answered()
+            context.ledger.markDeleted(id)
         case (.submit, .notPrepared(let error)):
             handle(preparationFailure: error)
         case (_, .failed(let error)):
@@ -956,6 +1012,13 @@ extension ReconcilerStateMachine.Reconciling {
             case .none:
                 break
             }
+        case (.delete(let id, _), .notFound):
+            answered()
+            context.ledger.markDeleted(id)
+        case (.delete(let id, _), _) where !error.meansUnreachable:
+            // Refused (not terminal after all, or a proxy says no): it stays, and is not asked again.
+            answered()
+            context.undeletable.insert(id)
         case (.stop, .notFound):
             // Nothing to stop: the next read tells what became of it.
             answered()
@@ -1032,6 +1095,10 @@ extension ReconcilerStateMachine.Reconciling {
             TimeInterval(end - start) / 1000 >= deadline.timeInterval
         {
             run.reason = .deadlineExceeded
+        } else if job.status == .stopped {
+            // Which stop it was is not on the cluster: taken for a kill (a suspend), so that
+            // kill "false" runs the job again also after the status directory was lost.
+            run.killed = true
         }
         return run
     }
@@ -1103,17 +1170,18 @@ extension ReconcilerStateMachine.Reconciling {
         case .recordedEnd(let finished):
             return request(.fetch(submissionId: finished.run.id.submissionId, on: url(of: finished.run.id, spec)))
         case .live(let s, let details, let polls):
-            let asked = wantsStop(s.id, wanted)
-            if asked || deadlinePassed(s, spec) {
-                // A stop for the deadline is recorded as such before it is sent: not retried,
-                // reported FAILED, also if the process restarts before Ray says it stopped.
-                run = .stopping(s, asked ? .asked : .deadline, details, polls: 0, sent: false)
+            if let cause = stopCause(s.id, wanted) ?? deadlinePassed(s, details, spec) {
+                // A stop for a deadline is recorded as such before it is sent: reported FAILED,
+                // also if the process restarts before Ray says it stopped.
+                run = .stopping(s, cause, details, polls: 0, sent: false)
                 return request(.stop(submissionId: s.id.submissionId, on: url(of: s.id, spec)))
             }
-            let interval = untilDeadline(s, spec).map { min($0, spec.updateInterval) } ?? spec.updateInterval
-            return poll(s, spec, every: interval, polls: polls)
+            let interval = untilDeadline(s, details, spec).map { min($0, spec.updateInterval) } ?? spec.updateInterval
+            return deleting(instead: poll(s, spec, every: interval, polls: polls), spec)
         case .stopping(let s, let cause, .some, let polls, let sent):
-            guard cause == .deadline || wantsStop(s.id, wanted) else { return poll(s, spec, every: spec.updateInterval, polls: polls) }
+            guard cause == .deadline || cause == .preRunningDeadline || stopCause(s.id, wanted) != nil else {
+                return poll(s, spec, every: spec.updateInterval, polls: polls)
+            }
             if !sent { return request(.stop(submissionId: s.id.submissionId, on: url(of: s.id, spec))) }
             // Wait for Ray to report the run terminal, asking again from time to time: a stop
             // that was lost (a proxy's 503, a restarted head) must not leave it running.
@@ -1126,7 +1194,7 @@ extension ReconcilerStateMachine.Reconciling {
             }
             return request(.fetch(submissionId: s.id.submissionId, on: url(of: s.id, spec)))
         case .none, .ended:
-            return next(wanted, configuration)
+            return deleting(instead: next(wanted, configuration), spec)
         }
     }
 
@@ -1140,7 +1208,13 @@ extension ReconcilerStateMachine.Reconciling {
                 makeCurrent(earlier)
                 return decide(configuration)
             }
-            if case .ended(let finished, let details) = run, let retry = retry(finished, details, want, configuration) { return retry }
+            if case .ended(let finished, let details) = run {
+                if finished.killed, !want.kill {
+                    // kill went back to "false": the suspended job runs again, as a new submission.
+                    return submitNew(want, attempt: 1, retryOf: nil)
+                }
+                if let retry = retry(finished, details, want, configuration) { return retry }
+            }
             return exitIfDone(configuration)
         }
         if want.kill { return .nothing }
@@ -1167,9 +1241,10 @@ extension ReconcilerStateMachine.Reconciling {
     }
 
     /// A running run is stopped for `kill`, and for another revision (not in attach mode).
-    private func wantsStop(_ id: M.RunID, _ wanted: JobSpec?) -> Bool {
-        guard let wanted else { return false }
-        return wanted.kill || (wanted.attachId == nil && wanted.revision != id.revision)
+    private func stopCause(_ id: M.RunID, _ wanted: JobSpec?) -> M.StopCause? {
+        guard let wanted else { return nil }
+        if wanted.kill { return .kill }
+        return wanted.attachId == nil && wanted.revision != id.revision ? .replaced : nil
     }
 
     private mutating func poll(_ s: M.Submitted, _ spec: JobSpec, every interval: Duration, polls: Int) -> M.Next {
@@ -1212,8 +1287,12 @@ extension ReconcilerStateMachine.Reconciling {
     /// The ended run gets another attempt: it failed or was lost (not stopped by a kill, an edit or
     /// its deadline), and `backoffLimit` leaves attempts.
     static func retryable(_ finished: M.Finished, _ details: RayJobDetails, _ want: JobSpec) -> Bool {
-        guard finished.run.id.revision == want.revision, !finished.stopRequested, finished.reason != .deadlineExceeded else { return false }
-        guard details.status == .failed || finished.reason == .lost else { return false }
+        guard finished.run.id.revision == want.revision, !finished.killed else { return false }
+        switch finished.reason {
+        case .deadlineExceeded: return false
+        case .lost, .preRunningDeadlineExceeded: break
+        case nil: guard !finished.stopRequested, details.status == .failed else { return false }
+        }
         return finished.run.id.attempt < want.maxAttempts
     }
 
@@ -1230,6 +1309,7 @@ extension ReconcilerStateMachine.Reconciling {
             // A kill during the backoff ends the series: setting kill back does not rerun it.
             var killed = finished
             killed.stopRequested = true
+            killed.killed = true
             run = .ended(killed, details)
             return exitIfDone(configuration)
         }
@@ -1247,15 +1327,58 @@ extension ReconcilerStateMachine.Reconciling {
         return submitted + seconds.timeInterval
     }
 
-    private func deadlinePassed(_ s: M.Submitted, _ spec: JobSpec) -> Bool {
-        guard let deadline = Self.deadline(of: s, spec) else { return false }
-        return context.now.date >= deadline
+    /// When a run that is not RUNNING yet is stopped, if the active spec says so and it is ours.
+    private static func preRunningDeadline(of s: M.Submitted, _ details: RayJobDetails, _ spec: JobSpec) -> Date? {
+        guard s.id.revision != nil, details.status == .pending, let seconds = spec.preRunningDeadline, let submitted = s.submittedAt else {
+            return nil
+        }
+        return submitted + seconds.timeInterval
     }
 
-    /// The time left to the deadline, to wake up for it; nil without one.
-    private func untilDeadline(_ s: M.Submitted, _ spec: JobSpec) -> Duration? {
-        guard let deadline = Self.deadline(of: s, spec) else { return nil }
-        return .seconds(max(deadline.timeIntervalSince(context.now.date), 0))
+    /// The deadline that has passed, if any.
+    private func deadlinePassed(_ s: M.Submitted, _ details: RayJobDetails, _ spec: JobSpec) -> M.StopCause? {
+        if let deadline = Self.deadline(of: s, spec), context.now.date >= deadline { return .deadline }
+        if let deadline = Self.preRunningDeadline(of: s, details, spec), context.now.date >= deadline { return .preRunningDeadline }
+        return nil
+    }
+
+    /// The time left to the nearest deadline, to wake up for it; nil without one.
+    private func untilDeadline(_ s: M.Submitted, _ details: RayJobDetails, _ spec: JobSpec) -> Duration? {
+        let deadlines = [Self.deadline(of: s, spec), Self.preRunningDeadline(of: s, details, spec)].compactMap { $0 }
+        guard let nearest = deadlines.min() else { return nil }
+        return .seconds(max(nearest.timeIntervalSince(context.now.date), 0))
+    }
+
+    // MARK: keepFinishedRuns
+
+    /// A `DELETE` of the oldest finished run beyond `keepFinishedRuns` instead of `step`, when
+    /// `step` would only wait: deleting never delays a submission, a stop or a poll.
+    private mutating func deleting(instead step: M.Next, _ spec: JobSpec) -> M.Next {
+        switch step {
+        case .nothing, .sleep: break
+        case .request, .exit: return step
+        }
+        guard let record = deletable(spec) else { return step }
+        return request(.delete(submissionId: record.submissionId, on: record.rayURL ?? spec.rayURL))
+    }
+
+    /// The oldest finished run of this job name beyond `keepFinishedRuns`: never the newest run
+    /// (a wiped status directory recovers from it without submitting again), never the current one,
+    /// never one whose log is not complete in S3 yet.
+    private func deletable(_ spec: JobSpec) -> RunRecord? {
+        guard let keep = spec.keepFinishedRuns else { return nil }
+        let current = run.record
+        let runs = context.ledger.runs + [current].compactMap { $0 }
+        let newest = runs.compactMap(\.sequence).max()
+        let finished = runs.filter { $0.revision != nil && $0.outcome != nil && $0.deleted != true }
+        guard finished.count > keep else { return nil }
+        return context.ledger.runs.first { record in
+            guard record.revision != nil, record.outcome != nil, record.deleted != true, record.sequence != newest,
+                !context.undeletable.contains(record.submissionId), context.logs.shipping[record.submissionId] == nil
+            else { return false }
+            let complete = context.logs.complete.contains(record.submissionId) || record.logComplete == true
+            return spec.s3 == nil ? record.logComplete != false || complete : complete
+        }
     }
 }
 
@@ -1313,16 +1436,16 @@ extension ReconcilerStateMachine.Draining {
 extension ReconcilerStateMachine.Context {
     typealias M = ReconcilerStateMachine
 
-    /// Starts what the current run and the leftovers need: with S3 every submitted run's log is
-    /// shipped until its object is complete (also after the run ended: an attach, a restart);
-    /// without, a run that may be live is followed only to notice its end quickly.
-    mutating func follow(_ run: M.Run) {
+    /// Starts what the current run and the leftovers need: with S3 (or standard output) every
+    /// submitted run's log is shipped until it is complete (also after the run ended: an attach,
+    /// a restart); without either, a run that may be live is followed only to notice its end quickly.
+    mutating func follow(_ run: M.Run, stdout: Bool) {
         guard let spec = desired.active else { return }
-        if let s3 = spec.s3, !logs.leftovers.isEmpty {
+        if spec.s3 != nil || stdout, !logs.leftovers.isEmpty {
             for leftover in logs.leftovers where leftover.submissionId != run.submissionId {
                 let url = leftover.rayURL ?? ledger.runs.first { $0.submissionId == leftover.submissionId }?.rayURL ?? spec.rayURL
                 let version = leftover.rayVersion ?? releases[url]?.version
-                ship(M.LogFollowPlan(submissionId: leftover.submissionId, rayURL: url, rayVersion: version, ship: s3))
+                ship(M.LogFollowPlan(submissionId: leftover.submissionId, rayURL: url, rayVersion: version, ship: spec.s3, stdout: stdout))
             }
             logs.leftovers = []
         }
@@ -1331,8 +1454,9 @@ extension ReconcilerStateMachine.Context {
             let url = s.id.rayURL ?? spec.rayURL
             // Its release must be known first: how the log reads depends on it.
             if let cluster = releases[url] {
-                let plan = M.LogFollowPlan(submissionId: s.id.submissionId, rayURL: url, rayVersion: cluster.version, ship: spec.s3)
-                if spec.s3 != nil {
+                let plan = M.LogFollowPlan(
+                    submissionId: s.id.submissionId, rayURL: url, rayVersion: cluster.version, ship: spec.s3, stdout: stdout)
+                if plan.readsLog {
                     ship(plan)
                 } else if run.mayBeLive {
                     watch = plan
@@ -1458,6 +1582,7 @@ extension ReconcilerStateMachine {
         let total = max(spec.maxAttempts, current.attemptNumber)
         let of = "attempt \(current.attemptNumber) of \(total)"
         let deadline = spec.activeDeadline.map { "activeDeadlineSeconds (\(Int($0.timeInterval)) s)" } ?? "activeDeadlineSeconds"
+        let preRunning = spec.preRunningDeadline.map { "preRunningDeadlineSeconds (\(Int($0.timeInterval)) s)" } ?? "preRunningDeadlineSeconds"
         switch run {
         case .ended(let finished, let details):
             s.reason = finished.reason
@@ -1465,19 +1590,37 @@ extension ReconcilerStateMachine {
             if finished.reason == .deadlineExceeded {
                 s.message = "the run was not over \(deadline) after its submission, so it was stopped; not retried"
             }
+            if finished.reason == .preRunningDeadlineExceeded {
+                s.message = "the run was not RUNNING \(preRunning) after its submission (resources, runtime env?), so it was stopped"
+            }
+            if finished.killed {
+                s.message =
+                    spec.kill
+                    ? "stopped because kill is \"true\"; setting it to \"false\" runs the job again, as a new submission"
+                    : "stopped because kill was \"true\"; it runs again now that kill is \"false\""
+            }
             if Reconciling.retryable(finished, details, spec), !spec.kill, context.rejected?.revision != spec.revision {
                 // Not over yet: an app waiting for a terminal status must not take this one.
                 s.jobStatus = .waiting
                 if !retrying {
-                    let what = finished.reason == .lost ? "was lost" : "failed"
+                    let what =
+                        switch finished.reason {
+                        case .lost: "was lost"
+                        case .preRunningDeadlineExceeded: "was not RUNNING within \(preRunning)"
+                        case .deadlineExceeded, nil: "failed"
+                        }
                     let next = "attempt \(current.attemptNumber + 1) of \(total) \(whenNext(after: finished, context, backoffScale: backoffScale))"
                     s.message = "\(of) \(what): \(details.message ?? "")\n\(next)"
                 }
-            } else if details.status == .failed, finished.reason != .deadlineExceeded, current.attemptNumber > 1, !retrying {
+            } else if details.status == .failed || finished.reason == .preRunningDeadlineExceeded, finished.reason != .deadlineExceeded,
+                current.attemptNumber > 1, !retrying
+            {
                 s.message = "failed after \(current.attemptNumber) attempts: \(s.message)"
             }
         case .stopping(_, .deadline, _, _, _):
             if !retrying { s.message = "\(deadline) passed since the submission: stopping the run" }
+        case .stopping(_, .preRunningDeadline, _, _, _):
+            if !retrying { s.message = "\(preRunning) passed since the submission and the run is not RUNNING: stopping it" }
         case .none, .intent, .unread, .live, .stopping, .recordedEnd:
             if total > 1, !retrying { s.message = s.message.isEmpty ? of : "\(of): \(s.message)" }
         }
@@ -1525,7 +1668,11 @@ extension ReconcilerStateMachine.Run {
         case .live(let s, _, let polls):
             return details.status.isTerminal ? ended(submitted(s), stopRequested: false, reason: nil) : .live(submitted(s), details, polls: polls)
         case .stopping(let s, let cause, _, let polls, let sent):
-            if details.status.isTerminal { return ended(submitted(s), stopRequested: true, reason: cause == .deadline ? .deadlineExceeded : nil) }
+            if details.status.isTerminal {
+                guard case .ended(var finished, let details) = ended(submitted(s), stopRequested: true, reason: cause.reason) else { return self }
+                finished.killed = cause == .kill
+                return .ended(finished, details)
+            }
             return .stopping(submitted(s), cause, details, polls: polls, sent: sent)
         case .recordedEnd(let finished):
             // Ray's word stands over the journal's, which said it ended.

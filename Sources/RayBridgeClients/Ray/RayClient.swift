@@ -73,6 +73,12 @@ public struct RayClient: Sendable {
         ).stopped
     }
 
+    /// Deletes a finished job and its log from the cluster (`keepFinishedRuns`); Ray refuses (500)
+    /// while the job is not terminal.
+    public func delete(_ submissionId: String) async throws(RayClientError) {
+        _ = try await send(.DELETE, "/api/jobs/\(escape(submissionId))", what: "job \(submissionId)", endpoint: "delete")
+    }
+
     /// The whole driver log (Ray re-reads the file on each call).
     public func logs(_ submissionId: String) async throws(RayClientError) -> String {
         struct Logs: Decodable { var logs: String }

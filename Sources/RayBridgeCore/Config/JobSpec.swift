@@ -18,6 +18,11 @@ public struct JobSpec: Sendable, Equatable {
     public var backoffLimit: Int = 0
     /// `activeDeadlineSeconds`: a run not terminal this long after its submission is stopped.
     public var activeDeadline: Duration?
+    /// `preRunningDeadlineSeconds`: a run not RUNNING this long after its submission is stopped,
+    /// a failed attempt.
+    public var preRunningDeadline: Duration?
+    /// `keepFinishedRuns`: how many finished runs of this job name stay on the cluster (nil: all).
+    public var keepFinishedRuns: Int? = 20
 
     /// Attempts a revision gets in all: the first and `backoffLimit` retries.
     public var maxAttempts: Int { backoffLimit + 1 }

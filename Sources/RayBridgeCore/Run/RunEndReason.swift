@@ -4,4 +4,7 @@ public enum RunEndReason: String, Sendable, Equatable, Codable {
     case deadlineExceeded = "DeadlineExceeded"
     /// Ray no longer knows it (a head restarted without persistence): a failed attempt.
     case lost = "RunLost"
+    /// Not `RUNNING` `preRunningDeadlineSeconds` after its submission (no resources, a runtime
+    /// env that never installs): stopped, and a failed attempt.
+    case preRunningDeadlineExceeded = "PreRunningDeadlineExceeded"
 }

@@ -23,6 +23,13 @@ public struct RunRecord: Sendable, Equatable, Codable {
     /// Why raybridge ended the run rather than Ray: set when the decision is made, so that a
     /// restart in the middle of the stop still knows it.
     public var reason: RunEndReason?
+    /// Stopped by `kill: "true"`: setting it back runs the job again (a suspend, not an end).
+    public var killed: Bool?
+    /// Its log object in S3: false while shipped, true once complete; nil when never shipped (or in
+    /// journals of earlier versions). A run is deleted from the cluster only once its log is safe.
+    public var logComplete: Bool?
+    /// Deleted from the Ray cluster (`keepFinishedRuns`): kept here so that it is never run again.
+    public var deleted: Bool?
 
     public init(
         submissionId: String, revision: Revision?, sequence: Int?, submitted: Bool, submittedAt: Date? = nil, stopRequested: Bool = false,

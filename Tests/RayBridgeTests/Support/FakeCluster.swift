@@ -18,6 +18,8 @@ actor FakeCluster: RayCalling, RayJobsReading {
     private(set) var runs: [String: Run] = [:]
     /// Every submission Ray accepted, in order.
     private(set) var submissions: [String] = []
+    /// Every run deleted, in order.
+    private(set) var deleted: [String] = []
     /// Every request the loop made, in order.
     private(set) var requests: [RayRequest] = []
     private var live: [String: [AsyncThrowingStream<ByteBuffer, any Error>.Continuation]] = [:]
@@ -92,6 +94,12 @@ actor FakeCluster: RayCalling, RayJobsReading {
                 ])
             submissions.append(id)
             return .submitted(at: date())
+        case .delete(let id, _):
+            guard let run = runs[id] else { return .failed(.notFound(what: "job")) }
+            guard run.details.status.isTerminal else { return .failed(.server(status: 500, body: "Job \(id) is not in a terminal state")) }
+            runs[id] = nil
+            deleted.append(id)
+            return .deleted
         case .stop(let id, _):
             guard let run = runs[id] else { return .failed(.notFound(what: "job")) }
             let wasRunning = !run.details.status.isTerminal

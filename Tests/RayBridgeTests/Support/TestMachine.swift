@@ -136,6 +136,8 @@ struct TestMachine {
         answer(.notPrepared(SubmissionPreparationError(message: message, retryable: retryable)))
     }
 
+    mutating func answerInFlight(_ reply: RayReply) -> Step { answer(reply) }
+
     private mutating func answer(_ reply: RayReply, expecting expected: RayRequest? = nil) -> Step {
         if inFlight == nil, case .job = reply {
             // Ray's word on a run comes as the answer to a poll: the poll's wait is over first.
@@ -177,6 +179,7 @@ struct TestMachine {
         case .fetch(let id, _): return .fetch(submissionId: id)
         case .submit(let run, let spec): return .submit(run, spec)
         case .stop(let id, _): return .stop(submissionId: id)
+        case .delete: return .none
         case nil: break
         }
         if case .arm(let duration) = action.timer { return .sleep(duration) }
