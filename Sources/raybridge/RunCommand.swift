@@ -66,6 +66,12 @@ struct RunCommand: AsyncParsableCommand {
     )
     var stopOnExit = false
 
+    @Flag(
+        help:
+            "Also write each run's driver log, as Ray has it, to standard output (whole lines), so `kubectl logs` shows it, with or without S3; raybridge's own lines stay on standard error. [env: RAYBRIDGE_DRIVER_LOG_STDOUT]"
+    )
+    var driverLogStdout = false
+
     @Option(
         help:
             "Seconds a shutdown (SIGTERM) waits for the logs of runs that are over to be complete in S3; logs of runs still going are left for the next start. Keep it below the pod's terminationGracePeriodSeconds (30 by default). [env: RAYBRIDGE_DRAIN_TIMEOUT] (default: 20)"
@@ -150,7 +156,7 @@ struct RunCommand: AsyncParsableCommand {
                 settings: .init(
                     machine: .init(
                         jobName: jobName, exitOnCompletion: exitOnCompletion, stopOnExit: stopOnExit, drainTimeout: .seconds(drainTimeout),
-                        backoffScale: backoffScale),
+                        backoffScale: backoffScale, driverLogStdout: driverLogStdout || Environment.flag("RAYBRIDGE_DRIVER_LOG_STDOUT")),
                     statusDirectory: statusDir, rayCredentials: RayCredentials(directory: rayCredentialsDir),
                     s3Credentials: S3CredentialsFile(directory: s3CredentialsDir), s3Environment: ProcessInfo.processInfo.environment,
                     logShipping: logShipping, caFile: caFile),

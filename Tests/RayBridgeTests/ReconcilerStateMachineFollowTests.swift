@@ -37,6 +37,16 @@ import Testing
         #expect(plan.ship?.bucket == "logs")
     }
 
+    @Test func withDriverLogStdoutTheLogIsReadAlsoWithoutS3() {
+        var m = T.connected(M(jobName: "job", journal: Journal(jobName: "job"), driverLogStdout: true))
+        guard case .submit(let run, _) = m.configChanged(T.config()) else { Issue.record("submit"); return }
+        _ = m.submitted(at: Date())
+        let plan = M.Machine.LogFollowPlan(submissionId: run.submissionId, rayURL: T.rayURL, rayVersion: RayVersion(2, 60, 0), ship: nil, stdout: true)
+        #expect(m.logOrders == [.ship(plan)], "printed, not only watched")
+        _ = m.observed(T.details(run.submissionId, .succeeded))
+        #expect(m.logOrders == [.ship(plan)], "printed to its end, also after the run ended")
+    }
+
     @Test func theLogIsReadFromTheClusterTheRunLivesOn() {
         var m = T.fresh()
         guard case .submit(let run, _) = m.configChanged(T.config()) else { Issue.record("submit"); return }

@@ -47,12 +47,15 @@ public struct LogFollowing<C: Clock>: Sendable where C.Duration == Duration {
     let logger: Logger
     /// The last failure to refresh temporary S3 credentials, shown with each shipment.
     let credentialError: @Sendable () -> String?
+    /// Where `--driver-log-stdout` prints.
+    let output: any LogOutput
 
     public init(
         statusDirectory: String, configuration: LogShippingConfiguration, ray: @escaping RayReader, s3: @escaping S3Connection,
         tokenAuth: @escaping @Sendable () -> Bool = { false }, clock: C, logger: Logger,
-        credentialError: @escaping @Sendable () -> String? = { nil }
+        credentialError: @escaping @Sendable () -> String? = { nil }, output: any LogOutput = StandardOutput.shared
     ) {
+        self.output = output
         self.store = LogUploadStore(directory: statusDirectory)
         self.configuration = configuration
         self.ray = ray
@@ -73,27 +76,33 @@ public struct LogFollowing<C: Clock>: Sendable where C.Duration == Duration {
         store.completeLogs()
     }
 
-    /// Ships the plan's log until its object is complete (true), or until cancelled (false: what
-    /// was uploaded is on record, and the next start resumes it).
+    /// Ships the plan's log to S3 and/or standard output until it is complete (true), or until
+    /// cancelled (false: what was uploaded and printed is on record, and the next start goes on).
     public func ship(
         _ plan: ReconcilerStateMachine.LogFollowPlan, abandoned: AbandonedRuns, news: @escaping @Sendable (FollowEvent) -> Void
     ) async -> Bool {
-        guard let settings = plan.ship else { return false }
         let id = plan.submissionId
         var logger = logger
         logger[metadataKey: "submission"] = "\(id)"
-        let key = settings.logKey(submissionId: id)
-        let session = MultipartUploadSession(
-            submissionId: id, bucket: settings.bucket, key: key, rayURL: plan.rayURL, rayVersion: plan.rayVersion, s3: s3(settings),
-            store: store, retryBackoff: configuration.retryBackoff, clock: clock, logger: logger, credentialError: credentialError,
-            onProgress: { news(.progress(submissionId: id, $0)) })
+        let session = plan.ship.map { settings in
+            let key = settings.logKey(submissionId: id)
+            logger.info("shipping the driver log", metadata: ["destination": "s3://\(settings.bucket)/\(key)"])
+            return MultipartUploadSession(
+                submissionId: id, bucket: settings.bucket, key: key, rayURL: plan.rayURL, rayVersion: plan.rayVersion, s3: s3(settings),
+                store: store, retryBackoff: configuration.retryBackoff, clock: clock, logger: logger, credentialError: credentialError,
+                onProgress: { news(.progress(submissionId: id, $0)) })
+        }
+        let printer =
+            plan.stdout
+            ? StdoutPrinter(submissionId: id, rayURL: plan.rayURL, rayVersion: plan.rayVersion, output: output, store: store, logger: logger)
+            : nil
         let follower = follower(plan, logger: logger)
-        let sink = S3LogSink(
-            session: session, configuration: configuration, compression: settings.compression, follow: { follower(.exact(from: $0)) },
-            onRunState: { news(.runState($0)) }, abandoned: { abandoned.contains(id) }, clock: clock, logger: logger)
-        logger.info("shipping the driver log", metadata: ["destination": "s3://\(settings.bucket)/\(key)"])
-        await sink.run()
-        return await session.isComplete
+        let shipment = LogShipment(
+            session: session, printer: printer, configuration: configuration, compression: plan.ship?.compression ?? .none,
+            follow: { follower(.exact(from: $0)) }, onRunState: { news(.runState($0)) }, abandoned: { abandoned.contains(id) }, clock: clock,
+            logger: logger)
+        await shipment.run()
+        return await shipment.isComplete
     }
 
     /// Follows the run only to notice its end; returns once it was seen, or when cancelled.

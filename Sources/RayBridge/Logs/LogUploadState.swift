@@ -89,26 +89,51 @@ public struct LogUploadStore: Sendable {
         return try? JSONDecoder().decode(LogUploadState.self, from: data)
     }
 
-    /// Uploads an earlier process left open, with the cluster each belongs to.
+    /// Uploads (and printings) an earlier process left open, with the cluster each belongs to.
     public func leftovers() -> [LeftoverUpload] {
+        var leftovers: [String: LeftoverUpload] = [:]
+        for id in ids(Self.printedPrefix) {
+            guard let state = loadPrinted(id), !state.complete else { continue }
+            leftovers[id] = LeftoverUpload(submissionId: id, rayURL: state.rayURL, rayVersion: state.rayVersion.flatMap(RayVersion.init))
+        }
+        for id in ids(Self.prefix) {
+            guard let state = load(id), !state.complete else { continue }
+            leftovers[id] = LeftoverUpload(submissionId: id, rayURL: state.rayURL, rayVersion: state.rayVersion.flatMap(RayVersion.init))
+        }
+        return leftovers.keys.sorted().compactMap { leftovers[$0] }
+    }
+
+    /// Runs whose log is complete wherever it went (S3, standard output).
+    public func completeLogs() -> Set<String> {
+        let uploads = ids(Self.prefix).map { ($0, load($0)?.complete == true) }
+        let printings = ids(Self.printedPrefix).map { ($0, loadPrinted($0)?.complete == true) }
+        let states = Dictionary(uploads + printings) { $0 && $1 }
+        return Set(states.filter(\.value).keys)
+    }
+
+    private func ids(_ prefix: String) -> [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        return names.sorted().compactMap { name -> LeftoverUpload? in
-            guard name.hasPrefix(Self.prefix), name.hasSuffix(".json") else { return nil }
-            let id = String(name.dropFirst(Self.prefix.count).dropLast(".json".count))
-            guard let state = load(id), !state.complete else { return nil }
-            return LeftoverUpload(submissionId: id, rayURL: state.rayURL, rayVersion: state.rayVersion.flatMap(RayVersion.init))
+        return names.compactMap { name in
+            guard name.hasPrefix(prefix), name.hasSuffix(".json") else { return nil }
+            return String(name.dropFirst(prefix.count).dropLast(".json".count))
         }
     }
 
-    /// Runs whose log object is complete in S3.
-    public func completeLogs() -> Set<String> {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        return Set(
-            names.compactMap { name -> String? in
-                guard name.hasPrefix(Self.prefix), name.hasSuffix(".json") else { return nil }
-                let id = String(name.dropFirst(Self.prefix.count).dropLast(".json".count))
-                return load(id)?.complete == true ? id : nil
-            })
+    static let printedPrefix = ".raybridge-stdout-"
+
+    public func loadPrinted(_ submissionId: String) -> PrintedLog? {
+        guard let data = FileManager.default.contents(atPath: printedPath(for: submissionId)) else { return nil }
+        return try? JSONDecoder().decode(PrintedLog.self, from: data)
+    }
+
+    /// Without fsync: it is written after every printed chunk, and a SIGKILL (unlike a power cut)
+    /// keeps what the kernel was given; at worst the last chunk is printed again.
+    public func savePrinted(_ state: PrintedLog) throws {
+        try JSONEncoder().encode(state).write(to: URL(fileURLWithPath: printedPath(for: state.submissionId)), options: .atomic)
+    }
+
+    private func printedPath(for submissionId: String) -> String {
+        (directory as NSString).appendingPathComponent("\(Self.printedPrefix)\(submissionId).json")
     }
 
     public func save(_ state: LogUploadState) throws {
@@ -130,4 +155,16 @@ public struct LeftoverUpload: Sendable, Equatable {
         self.rayURL = rayURL
         self.rayVersion = rayVersion
     }
+}
+
+/// How much of a run's driver log is on standard output (`--driver-log-stdout`):
+/// `.raybridge-stdout-<submission id>.json` in the status directory.
+public struct PrintedLog: Sendable, Equatable, Codable {
+    public var submissionId: String
+    /// Bytes of the log written to standard output (whole lines, but for the log's last one).
+    public var printed: Int64 = 0
+    public var complete = false
+    /// The cluster the run lives on and its release, for a restart that prints on.
+    public var rayURL: URL?
+    public var rayVersion: String?
 }

@@ -56,10 +56,14 @@ struct TestMachine {
     private var knownVersion: (URL, RayVersion?)?
     private var base: ContinuousClock.Instant?
 
-    init(jobName: String, journal: Journal?, exitOnCompletion: Bool = false, stopOnExit: Bool = false, leftovers: [LeftoverUpload] = []) {
+    init(
+        jobName: String, journal: Journal?, exitOnCompletion: Bool = false, stopOnExit: Bool = false, driverLogStdout: Bool = false,
+        leftovers: [LeftoverUpload] = []
+    ) {
         now = Machine.Moment(elapsed: .zero, date: Self.t0)
         machine = Machine(
-            configuration: .init(jobName: jobName, exitOnCompletion: exitOnCompletion, stopOnExit: stopOnExit), journal: journal,
+            configuration: .init(jobName: jobName, exitOnCompletion: exitOnCompletion, stopOnExit: stopOnExit, driverLogStdout: driverLogStdout),
+            journal: journal,
             leftovers: leftovers, at: now)
         actions.append(machine.started(at: now))
     }

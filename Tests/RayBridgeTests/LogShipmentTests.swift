@@ -10,7 +10,7 @@ import Testing
 /// The sink end to end against a fake cluster and a fake bucket, in test time: parts cut and
 /// uploaded while the run goes on, a vanished upload started over, a lost run, a shutdown and the
 /// next process's resume. The object must always equal the log, byte for byte.
-@Suite struct S3LogSinkTests {
+@Suite struct LogShipmentTests {
     static let key = "job/logs/raysubmit_1.log"
 
     struct Fixture {
@@ -28,16 +28,22 @@ import Testing
             store = LogUploadStore(directory: directory)
         }
 
-        /// A sink as `LogFollowing` makes it, with parts of `partSize` bytes.
-        func sink(partSize: Int = 16) -> S3LogSink<TestClock> {
+        let printed = PrintedOutput()
+
+        /// A sink as `LogFollowing` makes it, with parts of `partSize` bytes; to standard output too
+        /// (`stdout`), or only (`s3: false`).
+        func sink(partSize: Int = 16, s3 useS3: Bool = true, stdout: Bool = false) -> LogShipment<TestClock> {
             let configuration = LogShippingConfiguration(partSize: partSize, drainWindow: .seconds(2), queueCapacity: 64)
             let logger = Logger(label: "test")
             let session = MultipartUploadSession(
-                submissionId: "raysubmit_1", bucket: "logs", key: S3LogSinkTests.key, s3: s3, store: store,
+                submissionId: "raysubmit_1", bucket: "logs", key: LogShipmentTests.key, s3: s3, store: store,
                 retryBackoff: configuration.retryBackoff, clock: clock, logger: logger, onProgress: { _ in })
             let (ray, clock, runStates, lost) = (ray, clock, runStates, lost)
-            return S3LogSink(
-                session: session, configuration: configuration,
+            let printer =
+                stdout
+                ? StdoutPrinter(submissionId: "raysubmit_1", rayURL: nil, rayVersion: nil, output: printed, store: store, logger: logger) : nil
+            return LogShipment(
+                session: useS3 ? session : nil, printer: printer, configuration: configuration,
                 follow: { offset in
                     DriverLogFollower(
                         submissionId: "raysubmit_1", ray: ray, source: .stateAPI(.raw), mode: .exact(from: offset),
@@ -47,7 +53,7 @@ import Testing
         }
 
         /// Runs `sink` in a task; `done` says when it has returned.
-        func start(_ sink: S3LogSink<TestClock>) -> (task: Task<Void, Never>, done: Recorder<Bool>) {
+        func start(_ sink: LogShipment<TestClock>) -> (task: Task<Void, Never>, done: Recorder<Bool>) {
             let done = Recorder<Bool>()
             let task = Task {
                 await sink.run()
@@ -66,7 +72,7 @@ import Testing
             await clock.advance(by: .milliseconds(250), until: condition)
         }
 
-        var object: ByteBuffer? { get async { await s3.objects[S3LogSinkTests.key] } }
+        var object: ByteBuffer? { get async { await s3.objects[LogShipmentTests.key] } }
 
         func cleanup() { try? FileManager.default.removeItem(atPath: store.directory) }
     }
@@ -147,5 +153,56 @@ import Testing
         #expect(await f.object == f.ray.file)
         #expect(await f.s3.calls.filter { $0 == "create" }.count == 1, "the same upload, resumed")
         #expect(await f.s3.calls.contains("list"))
+    }
+
+    // MARK: Standard output (--driver-log-stdout)
+
+    @Test(arguments: [false, true])
+    func theLogIsPrintedAsRayHasItInWholeLines(s3: Bool) async throws {
+        let f = try Fixture()
+        defer { f.cleanup() }
+        await f.ray.set(status: .running, node: "node-1")
+        let (task, done) = f.start(f.sink(s3: s3, stdout: true))
+        defer { task.cancel() }
+        await f.ray.append(Self.lines(0..<6) + "a line not ended yet")
+        #expect(await f.until { await f.printed.text == Self.lines(0..<6) }, "whole lines only")
+        await f.ray.append(", ended now\n" + Self.lines(6..<12) + "the last line, without its newline")
+        await f.ray.set(status: .succeeded)
+        #expect(await f.until { !done.all.isEmpty })
+        #expect(await f.printed.text == String(buffer: await f.ray.file), "byte for byte, the unended last line too")
+        #expect(await f.printed.writes.allSatisfy { $0.hasSuffix("\n") || $0.hasSuffix("newline") })
+        if s3 { #expect(await f.object == f.ray.file) }
+        #expect(f.store.loadPrinted("raysubmit_1")?.complete == true)
+    }
+
+    /// A shutdown in the middle: the next process prints on from where the first stopped, no line
+    /// twice, none missing; standard output and S3 may be at different offsets.
+    @Test(arguments: [false, true])
+    func aShutdownIsPrintedOnByTheNextProcessWithNoLineTwice(s3: Bool) async throws {
+        let f = try Fixture()
+        defer { f.cleanup() }
+        await f.ray.set(status: .running, node: "node-1")
+        let (first, firstDone) = f.start(f.sink(s3: s3, stdout: true))
+        await f.ray.append(Self.lines(0..<7) + "half a li")
+        #expect(await f.until { await f.printed.text == Self.lines(0..<7) })
+        first.cancel()
+        #expect(await f.until { !firstDone.all.isEmpty })
+        await f.ray.append("ne\n" + Self.lines(7..<15))
+        let (second, secondDone) = f.start(f.sink(s3: s3, stdout: true))
+        defer { second.cancel() }
+        await f.ray.set(status: .succeeded)
+        #expect(await f.until { !secondDone.all.isEmpty })
+        #expect(await f.printed.text == String(buffer: await f.ray.file), "no line twice, none missing")
+        if s3 { #expect(await f.object == f.ray.file) }
+    }
+}
+
+/// Standard output as a test sees it: every write, in order.
+actor PrintedOutput: LogOutput {
+    private(set) var writes: [String] = []
+    var text: String { writes.joined() }
+
+    func write(_ bytes: ByteBuffer) async throws {
+        writes.append(String(buffer: bytes))
     }
 }
