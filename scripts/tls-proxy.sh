@@ -26,10 +26,11 @@
 # s3.localhost, *.s3.localhost), nginx.conf, nginx.pid, error.log, access.log, tmp/.
 . "$(dirname "$0")/lib.sh"
 
+SERVICE=nginx
 TLS="$RUN/tls"
 CONF="$TLS/nginx.conf"
 PID_FILE="$TLS/nginx.pid"
-ERROR_LOG="$TLS/error.log"
+SERVICE_LOG="$TLS/error.log"
 ACCESS_LOG="$TLS/access.log"
 ENV_FILE="$RUN/tls.env"
 RAY_TLS_PORT="${RAY_TLS_PORT:-8443}"
@@ -43,11 +44,6 @@ CA_DAYS=90
 LEAF_DAYS=30
 RENEW_BEFORE=$((2 * 86400)) # reissue what expires within 2 days, so a test run never sees expiry
 
-usage() {
-  echo "usage: $0 start | stop | status" >&2
-  exit 2
-}
-
 # Does https://127.0.0.1:$1/ complete a TLS handshake verified with our CA and give any HTTP
 # answer? A 502 (upstream down) or 403 (S3 without a signature) counts: nginx is up.
 answers() {
@@ -56,6 +52,7 @@ answers() {
     "https://127.0.0.1:$1/" 2>/dev/null) || return 1
   [ "$code" != 000 ]
 }
+service_answers() { answers "$RAY_TLS_PORT" && answers "$S3_TLS_PORT"; }
 
 # Is $1 a live nginx master of our config? (Guards against a stale pid file, pid reuse and
 # someone else's nginx: nginx keeps its arguments in the master's title.)
@@ -77,7 +74,7 @@ our_masters() {
 }
 
 # Our masters and their workers. Workers must be listed too: a KILLed master leaves them behind.
-our_pids() {
+service_pids() {
   local masters
   masters=$(our_masters)
   [ -n "$masters" ] || return 0
@@ -241,7 +238,7 @@ render_conf() {
 $user_line
 worker_processes 2;
 pid $PID_FILE;
-error_log $ERROR_LOG warn;
+error_log $SERVICE_LOG warn;
 # Graceful stop (QUIT) must not wait for hour-long log streams to end.
 worker_shutdown_timeout 3s;
 
@@ -338,7 +335,7 @@ EOF
 # `nginx -t` on our config; prints nginx's complaint and fails if it is invalid.
 check_conf() {
   local out
-  if ! out=$("$(nginx_bin)" -t -q -c "$CONF" -p "$TLS/" -e "$ERROR_LOG" 2>&1); then
+  if ! out=$("$(nginx_bin)" -t -q -c "$CONF" -p "$TLS/" -e "$SERVICE_LOG" 2>&1); then
     printf '%s\n' "$out" >&2
     return 1
   fi
@@ -356,23 +353,8 @@ write_env() {
   mv "$tmp" "$ENV_FILE"
 }
 
-# Waits until both listeners answer; on timeout shows nginx's error log and fails.
-wait_answers() {
-  local deadline=$((SECONDS + START_TIMEOUT))
-  until answers "$RAY_TLS_PORT" && answers "$S3_TLS_PORT"; do
-    if [ -z "$(our_masters)" ]; then
-      tail -n 30 "$ERROR_LOG" >&2 2>/dev/null || true
-      die "nginx exited during start (log: $ERROR_LOG)"
-    fi
-    if [ "$SECONDS" -ge "$deadline" ]; then
-      tail -n 30 "$ERROR_LOG" >&2 2>/dev/null || true
-      return 1
-    fi
-    sleep 0.1
-  done
-}
-
 do_start() {
+  [ $# -eq 0 ] || usage
   ensure_nginx
   mkdir -p "$TLS/tmp"
   ensure_certs
@@ -383,8 +365,7 @@ do_start() {
   if [ -n "$masters" ]; then
     # nginx writes its pid file only when it starts: put back one that got lost.
     [ -s "$PID_FILE" ] || echo "${masters%%[[:space:]]*}" >"$PID_FILE"
-    if [ -z "$CERTS_CHANGED" ] && cmp -s "$CONF.new" "$CONF" &&
-      answers "$RAY_TLS_PORT" && answers "$S3_TLS_PORT"; then
+    if [ -z "$CERTS_CHANGED" ] && cmp -s "$CONF.new" "$CONF" && service_answers; then
       rm -f "$CONF.new"
       write_env
       log "already running (pid $masters)"
@@ -403,111 +384,41 @@ do_start() {
     # shellcheck disable=SC2086  # one pid per word
     kill -HUP $masters
     # Old workers may still hand out the old certificate for a moment: wait for the new one.
-    if ! wait_answers; then
-      do_stop
-      die "nginx did not answer within ${START_TIMEOUT}s after the reload (log: $ERROR_LOG)"
-    fi
+    await_answer "$START_TIMEOUT"
     write_env
     log "reloaded: https://127.0.0.1:$RAY_TLS_PORT -> $RAY_UPSTREAM, https://127.0.0.1:$S3_TLS_PORT -> $(s3_upstream)"
     return 0
   fi
 
-  local p
-  for p in "$RAY_TLS_PORT" "$S3_TLS_PORT"; do
-    port_busy "$p" && die "port 127.0.0.1:$p is already in use by a process that is not ours (ss -ltnp)"
-  done
+  require_free_ports "$RAY_TLS_PORT" "$S3_TLS_PORT"
   mv "$CONF.new" "$CONF"
   check_conf || die "invalid nginx config $CONF"
   rm -f "$PID_FILE"
-  : >>"$ERROR_LOG"
   log "starting nginx: https://127.0.0.1:$RAY_TLS_PORT -> $RAY_UPSTREAM (also under /ray/), https://127.0.0.1:$S3_TLS_PORT -> $(s3_upstream)"
-  # nginx daemonizes itself (setsid, stdio to /dev/null) once its listeners are bound, so it
-  # holds none of the caller's pipes. -e: the compiled-in /var/log/nginx/error.log is opened
-  # before the config is read.
-  # nginx keeps every descriptor it inherits: one the caller holds open to learn when this script
-  # ends (Foundation's Process does) would then stay open as long as nginx runs, and the caller
-  # would wait forever. Start it with none but stdin/stdout/stderr.
-  if ! (
-    for fd in /proc/$BASHPID/fd/*; do
-      fd=${fd##*/}
-      [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null
-    done
-    exec "$(nginx_bin)" -c "$CONF" -p "$TLS/" -e "$ERROR_LOG"
-  ) </dev/null >>"$ERROR_LOG" 2>&1; then
-    tail -n 30 "$ERROR_LOG" >&2 || true
-    die "nginx did not start (log: $ERROR_LOG)"
+  # nginx daemonizes itself once its listeners are bound. -e: the compiled-in
+  # /var/log/nginx/error.log is opened before the config is read.
+  if ! run_detached "$SERVICE_LOG" "$(nginx_bin)" -c "$CONF" -p "$TLS/" -e "$SERVICE_LOG"; then
+    service_logs
+    die "nginx did not start (log: $SERVICE_LOG)"
   fi
-  if ! wait_answers; then
-    do_stop
-    die "nginx did not answer within ${START_TIMEOUT}s (log: $ERROR_LOG)"
-  fi
+  await_answer "$START_TIMEOUT"
   write_env
   log "up (pid $(cat "$PID_FILE" 2>/dev/null || echo '?')); settings in $ENV_FILE"
 }
 
 do_stop() {
-  local masters pids all pid deadline
-  masters=$(our_masters)
-  pids=$(our_pids)
-  all=$pids
-  if [ -z "$masters" ]; then
-    # Orphaned workers of a master that was KILLed cannot be told apart from other nginx
-    # workers any more; do not guess.
+  # Orphaned workers of a master that was KILLed cannot be told apart from other nginx workers
+  # any more; do not guess.
+  if [ -z "$(our_masters)" ]; then
     log "not running"
-    rm -f "$PID_FILE" "$ENV_FILE"
-    return 0
-  fi
-  # QUIT: graceful; worker_shutdown_timeout bounds how long open streams keep it.
-  # shellcheck disable=SC2086
-  kill -QUIT $masters 2>/dev/null || true
-  deadline=$((SECONDS + 5))
-  while [ -n "$(our_masters)" ] && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
-  pids=$(our_pids)
-  if [ -n "$pids" ]; then
-    # shellcheck disable=SC2086
-    log "still alive after QUIT, sending TERM:" $pids
-    # shellcheck disable=SC2086
-    kill -TERM $pids 2>/dev/null || true
-    deadline=$((SECONDS + 3))
-    while [ -n "$(our_pids)" ] && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
-    pids=$(our_pids)
-    if [ -n "$pids" ]; then
-      # shellcheck disable=SC2086
-      log "still alive after TERM, sending KILL:" $pids
-      # shellcheck disable=SC2086
-      kill -KILL $pids 2>/dev/null || true
-      sleep 0.3
-    fi
-    all+=" $pids"
-  fi
-  # The master is a daemon, so PID 1 reaps it, here only every second or two: wait for that,
-  # so that a `pgrep nginx` right after finds no zombie.
-  deadline=$((SECONDS + 5))
-  for pid in $all; do
-    while [ -e "/proc/$pid" ] && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
-  done
-  pids=$(our_pids)
-  # shellcheck disable=SC2086
-  [ -z "$pids" ] || log "WARNING: nginx processes survived SIGKILL:" $pids
-  rm -f "$PID_FILE" "$ENV_FILE"
-  log "stopped"
-}
-
-do_status() {
-  local masters
-  masters=$(our_masters)
-  if [ -n "$masters" ] && answers "$RAY_TLS_PORT" && answers "$S3_TLS_PORT"; then
-    echo "running (pid $masters): https://127.0.0.1:$RAY_TLS_PORT, https://127.0.0.1:$S3_TLS_PORT; upstreams in $CONF"
   else
-    echo "not running (or not answering) at https://127.0.0.1:$RAY_TLS_PORT, https://127.0.0.1:$S3_TLS_PORT"
-    return 1
+    # QUIT: graceful; worker_shutdown_timeout bounds how long open streams keep it.
+    STOP_SIGNALS="QUIT TERM KILL" stop_pids || true
+    log "stopped"
   fi
+  rm -f "$PID_FILE" "$ENV_FILE"
 }
 
-[ $# -eq 1 ] || usage
-case $1 in
-  start) do_start ;;
-  stop) do_stop || true ;;
-  status) do_status ;;
-  *) usage ;;
-esac
+do_status() { service_status "https://127.0.0.1:$RAY_TLS_PORT, https://127.0.0.1:$S3_TLS_PORT; upstreams in $CONF"; }
+
+service_main "$@"
