@@ -153,6 +153,24 @@ run_detached() {
   ) </dev/null >>"$out" 2>&1
 }
 
+# PIDs of the processes `pgrep -f REGEX` finds whose command line also holds TEXT literally (TEXT
+# names a path, in which a regex would take some characters for its own). A zombie's command
+# line is empty: a dead process never counts.
+pids_by_cmdline() {
+  local pid
+  for pid in $(pgrep -f "$1" || true); do
+    case $(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") in *"$2"*) echo "$pid" ;; esac
+  done
+}
+
+# Writes the lines (KEY=VALUE) to FILE at once: a reader never sees half of it. Readable by the
+# owner only, as they may hold secrets.
+write_env_file() {
+  local file=$1
+  shift
+  (umask 077 && printf '%s\n' "$@" >"$file.tmp") && mv "$file.tmp" "$file"
+}
+
 # Dies if something listens on one of the ports: not ours, since ours was stopped before.
 require_free_ports() {
   local p

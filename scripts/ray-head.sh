@@ -54,14 +54,11 @@ service_answers() { api_version "$TOKEN" >/dev/null; }
 # their descendants. The last rule is needed because setproctitle, which Ray uses to rename
 # processes (ray-dashboard-JobHead-0, ray::IDLE, ...), may overwrite /proc/PID/environ.
 service_pids() {
-  local seeds pid cmd
+  local seeds
   seeds=$(
     # -z: environ is NUL-separated; -x -F: the whole entry, literally; -l: print the file name.
     grep -lzxF -- "$MARKER" /proc/[0-9]*/environ 2>/dev/null | sed 's|^/proc/\([0-9]*\)/environ$|\1|' || true
-    for pid in $(pgrep -f 'ray/core/src/ray/(gcs/gcs_server|raylet/raylet)|ray/dashboard/dashboard\.py' || true); do
-      cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") || continue
-      case $cmd in "$VENV"/*) echo "$pid" ;; esac
-    done
+    pids_by_cmdline 'ray/core/src/ray/(gcs/gcs_server|raylet/raylet)|ray/dashboard/dashboard\.py' "$VENV/"
   )
   # Close over the process tree: a process whose parent is ours is ours.
   ps -eo pid=,ppid= | awk -v seeds="$seeds" -v self="$$" -v subshell="${BASHPID:-$$}" '
@@ -208,12 +205,7 @@ do_start() {
   else
     rm -f "$TOKEN_FILE"
   fi
-  (
-    umask 077 # may hold the token
-    echo "RAY_DASHBOARD_URL=$URL"
-    echo "RAY_AUTH_MODE=$mode"
-    if [ "$mode" = token ]; then echo "RAY_AUTH_TOKEN=$TOKEN"; fi
-  ) >"$ENV_FILE"
+  write_env_file "$ENV_FILE" "RAY_DASHBOARD_URL=$URL" "RAY_AUTH_MODE=$mode" ${TOKEN:+"RAY_AUTH_TOKEN=$TOKEN"}
   service_pids >"$PIDS_FILE"
   log "up in $(($(now_ms) - t0)) ms: $(api_version "$TOKEN")"
 }

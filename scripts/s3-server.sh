@@ -27,25 +27,8 @@ START_TIMEOUT=30
 # moto's own dashboard page: answers 200 without a signature, also once signatures are checked.
 service_answers() { curl -fsS -o /dev/null --max-time 3 "$ENDPOINT/moto-api/" 2>/dev/null; }
 
-# Is $1 a live moto_server of this venv? (Guards against a stale pid file and pid reuse.)
-# A zombie has an empty cmdline, so it does not count: it is dead, only not yet reaped by PID 1.
-is_our_moto() {
-  local cmd
-  cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline") || return 1
-  case $cmd in *"$VENV/bin/moto_server "*) return 0 ;; *) return 1 ;; esac
-}
-
-# PIDs of moto_server processes of this venv on our port: the one in the pid file, and any that
-# lost its pid file.
-service_pids() {
-  local pid
-  {
-    if [ -f "$SERVICE_PID_FILE" ]; then cat "$SERVICE_PID_FILE"; fi
-    pgrep -f "moto_server -H 127\\.0\\.0\\.1 -p $PORT\$" || true
-  } | sort -un | while read -r pid; do
-    if is_our_moto "$pid"; then echo "$pid"; fi
-  done
-}
+# moto_server processes of this venv on our port (also one whose pid file got lost).
+service_pids() { pids_by_cmdline "moto_server -H 127\\.0\\.0\\.1 -p $PORT\$" "$VENV/bin/moto_server "; }
 
 # Runs a Python snippet (stdin) with the venv's boto3. Args: the snippet's sys.argv[1:].
 py() { "$VENV/bin/python" - "$@"; }
@@ -120,17 +103,8 @@ def write(name, value):
 write("accesskey", key["AccessKeyId"])
 write("secretkey", key["SecretAccessKey"])
 PY
-  local tmp="$ENV_FILE.tmp"
-  (
-    umask 077
-    {
-      echo "S3_ENDPOINT=$ENDPOINT"
-      echo "AWS_ACCESS_KEY_ID=$(cat "$CRED_DIR/accesskey")"
-      echo "AWS_SECRET_ACCESS_KEY=$(cat "$CRED_DIR/secretkey")"
-      echo "AWS_DEFAULT_REGION=$REGION"
-    } >"$tmp"
-  ) || return 1
-  mv "$tmp" "$ENV_FILE"
+  write_env_file "$ENV_FILE" "S3_ENDPOINT=$ENDPOINT" "AWS_ACCESS_KEY_ID=$(cat "$CRED_DIR/accesskey")" \
+    "AWS_SECRET_ACCESS_KEY=$(cat "$CRED_DIR/secretkey")" "AWS_DEFAULT_REGION=$REGION"
 }
 
 # Creates the buckets in S3_BUCKETS that do not exist yet, with the signed credentials (this

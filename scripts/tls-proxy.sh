@@ -54,24 +54,9 @@ answers() {
 }
 service_answers() { answers "$RAY_TLS_PORT" && answers "$S3_TLS_PORT"; }
 
-# Is $1 a live nginx master of our config? (Guards against a stale pid file, pid reuse and
-# someone else's nginx: nginx keeps its arguments in the master's title.)
-is_our_master() {
-  local cmd
-  cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline") || return 1
-  case $cmd in "nginx: master process "*"-c $CONF "*) return 0 ;; *) return 1 ;; esac
-}
-
-# Our masters: the one in the pid file and any that lost it.
-our_masters() {
-  local pid
-  {
-    cat "$PID_FILE" 2>/dev/null || true # nginx removes it as it exits
-    pgrep -f "^nginx: master process .* -c $CONF " || true
-  } | sort -un | while read -r pid; do
-    if is_our_master "$pid"; then echo "$pid"; fi
-  done
-}
+# Our nginx masters: nginx keeps its arguments in the master's title. (Not just the pid file: it
+# may be stale or lost, and the pid reused.)
+our_masters() { pids_by_cmdline "^nginx: master process .* -c $CONF " " -c $CONF "; }
 
 # Our masters and their workers. Workers must be listed too: a KILLed master leaves them behind.
 service_pids() {
@@ -342,15 +327,9 @@ check_conf() {
 }
 
 write_env() {
-  local tmp="$ENV_FILE.tmp"
-  {
-    echo "RAY_TLS_URL=https://127.0.0.1:$RAY_TLS_PORT"
-    echo "RAY_TLS_PREFIX_URL=https://127.0.0.1:$RAY_TLS_PORT/ray/"
-    echo "S3_TLS_ENDPOINT=https://127.0.0.1:$S3_TLS_PORT"
-    echo "TLS_CA_FILE=$TLS/ca.pem"
-    echo "TLS_WRONG_CA_FILE=$TLS/wrong-ca.pem"
-  } >"$tmp"
-  mv "$tmp" "$ENV_FILE"
+  write_env_file "$ENV_FILE" "RAY_TLS_URL=https://127.0.0.1:$RAY_TLS_PORT" \
+    "RAY_TLS_PREFIX_URL=https://127.0.0.1:$RAY_TLS_PORT/ray/" "S3_TLS_ENDPOINT=https://127.0.0.1:$S3_TLS_PORT" \
+    "TLS_CA_FILE=$TLS/ca.pem" "TLS_WRONG_CA_FILE=$TLS/wrong-ca.pem"
 }
 
 do_start() {
