@@ -18,7 +18,10 @@
 #             machine), unless this process already holds it
 #   hold_services_lock   takes $SERVICES_LOCK for the rest of this process (and its children),
 #             unless it already holds it
-# and the skeleton of the local services (ray-head.sh, s3-server.sh, tls-proxy.sh), further down.
+# and, further down, the skeleton the local services (ray-head.sh, s3-server.sh, tls-proxy.sh) are
+# written on: start a daemon with its log and pid (spawn, run_detached), wait until it answers or
+# fail showing its log (await_answer), stop it with signals of rising force (stop_pids), status,
+# and the command line start | stop | status (service_main).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
@@ -69,8 +72,8 @@ hold_services_lock() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# The skeleton of a local service (ray-head.sh, s3-server.sh, tls-proxy.sh). A script sets
-# SERVICE (its name in messages) and SERVICE_LOG (what explains a failed start), defines
+# The skeleton of a local service. A script sets SERVICE (its name in messages), SERVICE_LOG
+# (what explains a failed start) and, if it uses spawn, SERVICE_PID_FILE; defines
 #   service_pids      prints the PIDs of its processes, those of this checkout only
 #   service_answers   true when it answers its health check
 #   do_start [ARG...], do_stop, do_status
@@ -93,17 +96,13 @@ service_main() {
   esac
 }
 
-# Prints those of the PIDs given that run. A zombie (dead, only not yet reaped by PID 1) does not.
-running() {
-  [ $# -gt 0 ] || return 0
-  ps -o pid=,stat= -p "$(IFS=,; echo "$*")" 2>/dev/null | awk '$2 !~ /^Z/ { print $1 }' || true
-}
-
-# Waits up to $1 seconds until none of the other arguments runs; fails if some still do.
+# Waits up to $1 seconds until none of the other PIDs runs; fails if some still do. A zombie
+# (dead, only not yet reaped by PID 1) does not run.
 wait_gone() {
-  local deadline=$((SECONDS + $1))
+  local deadline=$((SECONDS + $1)) pids
   shift
-  until [ -z "$(running "$@")" ]; do
+  pids=$(IFS=, && echo "$*")
+  while [ -n "$(ps -o stat= -p "$pids" 2>/dev/null | grep -v '^ *Z')" ]; do
     [ "$SECONDS" -lt "$deadline" ] || return 1
     sleep 0.1
   done
@@ -161,6 +160,20 @@ pids_by_cmdline() {
   for pid in $(pgrep -f "$1" || true); do
     case $(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") in *"$2"*) echo "$pid" ;; esac
   done
+}
+
+# Prints the PIDs given and those of all their descendants, except this shell's own processes.
+with_descendants() {
+  ps -eo pid=,ppid= | awk -v seeds="$*" -v self="$$" -v subshell="$BASHPID" '
+    BEGIN { n = split(seeds, s); for (i = 1; i <= n; i++) ours[s[i]] = 1 }
+    { parent[$1] = $2 }
+    END {
+      do {
+        changed = 0
+        for (p in parent) if (!(p in ours) && (parent[p] in ours)) { ours[p] = 1; changed = 1 }
+      } while (changed)
+      for (p in ours) if ((p in parent) && p != self && p != subshell) print p
+    }' | sort -n
 }
 
 # Writes the lines (KEY=VALUE) to FILE at once: a reader never sees half of it. Readable by the

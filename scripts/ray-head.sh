@@ -3,7 +3,7 @@
 #
 #   scripts/ray-head.sh start [--token TOKEN]   start (or keep) a head; token auth with --token
 #   scripts/ray-head.sh stop                    stop it and make sure no Ray process is left
-#   scripts/ray-head.sh status                  print the mode and whether /api/version answers
+#   scripts/ray-head.sh status                  print whether it runs and answers, and the mode
 #
 # The head runs from $RAY_VENV (default: $RAYBRIDGE_VENV, else .venv): `make compat` points it at
 # a venv of another Ray release (scripts/ray-venv.sh). A head from another venv is restarted.
@@ -54,23 +54,12 @@ service_answers() { api_version "$TOKEN" >/dev/null; }
 # their descendants. The last rule is needed because setproctitle, which Ray uses to rename
 # processes (ray-dashboard-JobHead-0, ray::IDLE, ...), may overwrite /proc/PID/environ.
 service_pids() {
-  local seeds
-  seeds=$(
+  # shellcheck disable=SC2046  # one pid per word
+  with_descendants $(
     # -z: environ is NUL-separated; -x -F: the whole entry, literally; -l: print the file name.
     grep -lzxF -- "$MARKER" /proc/[0-9]*/environ 2>/dev/null | sed 's|^/proc/\([0-9]*\)/environ$|\1|' || true
     pids_by_cmdline 'ray/core/src/ray/(gcs/gcs_server|raylet/raylet)|ray/dashboard/dashboard\.py' "$VENV/"
   )
-  # Close over the process tree: a process whose parent is ours is ours.
-  ps -eo pid=,ppid= | awk -v seeds="$seeds" -v self="$$" -v subshell="${BASHPID:-$$}" '
-    BEGIN { n = split(seeds, s); for (i = 1; i <= n; i++) ours[s[i]] = 1 }
-    { parent[$1] = $2 }
-    END {
-      do {
-        changed = 0
-        for (p in parent) if (!(p in ours) && (parent[p] in ours)) { ours[p] = 1; changed = 1 }
-      } while (changed)
-      for (p in ours) if ((p in parent) && p != self && p != subshell) print p
-    }' | sort -n
 }
 
 # The tails of `ray start`'s output and of the new session's logs. PREV_SESSION: the session dir

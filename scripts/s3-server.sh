@@ -158,7 +158,7 @@ do_start() {
 
 do_stop() {
   if [ -n "$(service_pids)" ]; then
-    stop_pids
+    stop_pids || exit 1
     log "stopped"
   else
     log "not running"

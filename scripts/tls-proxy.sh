@@ -59,14 +59,8 @@ service_answers() { answers "$RAY_TLS_PORT" && answers "$S3_TLS_PORT"; }
 our_masters() { pids_by_cmdline "^nginx: master process .* -c $CONF " " -c $CONF "; }
 
 # Our masters and their workers. Workers must be listed too: a KILLed master leaves them behind.
-service_pids() {
-  local masters
-  masters=$(our_masters)
-  [ -n "$masters" ] || return 0
-  ps -eo pid=,ppid= | awk -v m="$masters" '
-    BEGIN { n = split(m, a); for (i = 1; i <= n; i++) ours[a[i]] = 1 }
-    ($1 in ours) || ($2 in ours) { print $1 }' | sort -un
-}
+# shellcheck disable=SC2046  # one pid per word
+service_pids() { with_descendants $(our_masters); }
 
 # An http://host:port URL -> host:port (nginx `server` syntax). Only plain HTTP upstreams.
 upstream_addr() {
