@@ -24,7 +24,8 @@ VENV_FILE="$RUN/ray.venv"
 TOKEN_FILE="$RUN/ray.token"
 ENV_FILE="$RUN/ray.env"
 PIDS_FILE="$RUN/ray.pids"
-SERVICE_LOG="$RUN/ray-start.log"
+START_LOG="$RUN/ray-start.log"
+SERVICE_LOG=$START_LOG
 STOP_LOG="$RUN/ray-stop.log"
 START_TIMEOUT="${RAY_START_TIMEOUT:-60}" # seconds for /api/version to answer after `ray start`
 
@@ -65,11 +66,11 @@ service_pids() {
 # The tails of `ray start`'s output and of the new session's logs. PREV_SESSION: the session dir
 # that was the latest before this start (its logs are old news).
 service_logs() {
-  log "----- tail of $SERVICE_LOG -----"
-  tail -n 30 "$SERVICE_LOG" >&2 2>/dev/null || true
+  log "----- tail of $START_LOG -----"
+  tail -n 30 "$START_LOG" >&2 2>/dev/null || true
   local session f
   session=$(readlink -f "$RAY_TMP/session_latest" 2>/dev/null || true)
-  if [ -z "$session" ] || [ "$session" = "$PREV_SESSION" ]; then
+  if [ -z "$session" ] || [ "$session" = "${PREV_SESSION:-}" ]; then
     log "(Ray created no session dir, so there are no Ray logs to show)"
     return 0
   fi
@@ -165,8 +166,8 @@ do_start() {
   # - timeout --foreground: plain timeout moves `ray start` (and so every daemon) into a
   #   process group of its own; this way the daemons stay in the caller's group, and a Ctrl-C or
   #   a kill of that group reaches them too, should the caller's cleanup never run.
-  : >"$SERVICE_LOG"
-  if ! run_detached "$SERVICE_LOG" env -u RAY_AUTH_TOKEN -u RAY_AUTH_TOKEN_PATH -u RAY_ADDRESS \
+  : >"$START_LOG"
+  if ! run_detached "$START_LOG" env -u RAY_AUTH_TOKEN -u RAY_AUTH_TOKEN_PATH -u RAY_ADDRESS \
     PATH="$VENV/bin:$PATH" \
     RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 \
     "$MARKER" \
@@ -183,7 +184,7 @@ do_start() {
     --log-style=record --log-color=false; then
     service_logs
     do_stop || true
-    die "ray start failed (log: $SERVICE_LOG)"
+    die "ray start failed (log: $START_LOG)"
   fi
   await_answer "$START_TIMEOUT"
 

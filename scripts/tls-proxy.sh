@@ -30,7 +30,8 @@ SERVICE=nginx
 TLS="$RUN/tls"
 CONF="$TLS/nginx.conf"
 PID_FILE="$TLS/nginx.pid"
-SERVICE_LOG="$TLS/error.log"
+ERROR_LOG="$TLS/error.log"
+SERVICE_LOG=$ERROR_LOG
 ACCESS_LOG="$TLS/access.log"
 ENV_FILE="$RUN/tls.env"
 RAY_TLS_PORT="${RAY_TLS_PORT:-8443}"
@@ -217,7 +218,7 @@ render_conf() {
 $user_line
 worker_processes 2;
 pid $PID_FILE;
-error_log $SERVICE_LOG warn;
+error_log $ERROR_LOG warn;
 # Graceful stop (QUIT) must not wait for hour-long log streams to end.
 worker_shutdown_timeout 3s;
 
@@ -314,7 +315,7 @@ EOF
 # `nginx -t` on our config; prints nginx's complaint and fails if it is invalid.
 check_conf() {
   local out
-  if ! out=$("$(nginx_bin)" -t -q -c "$CONF" -p "$TLS/" -e "$SERVICE_LOG" 2>&1); then
+  if ! out=$("$(nginx_bin)" -t -q -c "$CONF" -p "$TLS/" -e "$ERROR_LOG" 2>&1); then
     printf '%s\n' "$out" >&2
     return 1
   fi
@@ -370,9 +371,9 @@ do_start() {
   log "starting nginx: https://127.0.0.1:$RAY_TLS_PORT -> $RAY_UPSTREAM (also under /ray/), https://127.0.0.1:$S3_TLS_PORT -> $(s3_upstream)"
   # nginx daemonizes itself once its listeners are bound. -e: the compiled-in
   # /var/log/nginx/error.log is opened before the config is read.
-  if ! run_detached "$SERVICE_LOG" "$(nginx_bin)" -c "$CONF" -p "$TLS/" -e "$SERVICE_LOG"; then
+  if ! run_detached "$ERROR_LOG" "$(nginx_bin)" -c "$CONF" -p "$TLS/" -e "$ERROR_LOG"; then
     service_logs
-    die "nginx did not start (log: $SERVICE_LOG)"
+    die "nginx did not start (log: $ERROR_LOG)"
   fi
   await_answer "$START_TIMEOUT"
   write_env
