@@ -102,6 +102,9 @@ wait_gone() {
   local deadline=$((SECONDS + $1)) pids
   shift
   pids=$(IFS=, && echo "$*")
+  # Not `ps | grep -q`: grep -q may exit before ps has written all, and under pipefail ps's
+  # SIGPIPE would end the wait early.
+  # shellcheck disable=SC2143
   while [ -n "$(ps -o stat= -p "$pids" 2>/dev/null | grep -v '^ *Z')" ]; do
     [ "$SECONDS" -lt "$deadline" ] || return 1
     sleep 0.1
