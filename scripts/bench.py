@@ -1,67 +1,28 @@
 """`make bench`: measures the raybridge sidecar against the real local Ray and S3 and prints a
 table (also written to docs/benchmarks.md). Programs that print numbers; nothing here asserts.
 
-Measured now (the scale section is scripts/bench_scale.py's): log shipping of a large log (time from the run's end to the complete S3 object,
+Measured here: log shipping of a large log (time from the run's end to the complete S3 object,
 CPU seconds, peak RSS, MiB/s), reaction to a kubelet-style edit (internal histogram and the status
 file) next to `ray job submit --no-wait`, and idle cost. Medians over RUNS runs with min and max.
+This is the entry point: the other sections have their own files (bench_s3.py, bench_scale.py
+with bench_scale_costs.py), which import only bench_common.py (and bench_scale.py its costs).
+
+  bench.py [reaction|log|end|storm|s3|scale ...]   those sections only (default: all)
 """
 import json
 import os
-import re
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-VENV = os.path.join(ROOT, os.environ.get("RAYBRIDGE_VENV") or ".venv")  # as scripts/lib.sh
-PY = os.path.join(VENV, "bin/python")
-RAY = os.path.join(VENV, "bin/ray")
-BIN = os.environ.get("RAYBRIDGE_BIN", os.path.join(ROOT, ".build/debug/raybridge"))
-RAY_URL = "http://127.0.0.1:8265"
-RUNS = int(os.environ.get("BENCH_RUNS", "5"))
-LOG_MIB = int(os.environ.get("BENCH_LOG_MIB", "256"))
+import bench_s3
+import bench_scale
+from bench_common import (BIN, LOG_MIB, PY, RAY, RAY_URL, ROOT, RUNS, VENV, Sidecar, kubelet_write, proc_stats, ray_job,
+                          read_status, s3_env, s3_object_size, stats, wait)
+
 IDLE_SECONDS = int(os.environ.get("BENCH_IDLE_SECONDS", "60"))
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def kubelet_write(directory, *args):
-    subprocess.run([PY, os.path.join(ROOT, "scripts/kubelet_write.py"), directory, *args], check=True)
-
-
-def read_status(status_dir):
-    try:
-        with open(os.path.join(status_dir, "..data", "status.json")) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return {}
-
-
-def wait(predicate, timeout=600, step=0.005):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    raise TimeoutError("benchmark step timed out")
-
-
-def proc_stats(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    cpu = (int(fields[11]) + int(fields[12])) / TICK
-    rss = hwm = 0
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                rss = int(line.split()[1]) / 1024
-            elif line.startswith("VmHWM:"):
-                hwm = int(line.split()[1]) / 1024
-    return cpu, rss, hwm
 
 
 def wakeups(pid):
@@ -92,36 +53,6 @@ def wakeups_between(before, after):
     return sum(per.values()), busiest
 
 
-class Sidecar:
-    def __init__(self, job, values, listen=None, script_file=None):
-        self.dir = tempfile.mkdtemp(prefix="raybridge-bench-")
-        self.config = os.path.join(self.dir, "config")
-        self.status = os.path.join(self.dir, "status")
-        args = []
-        for key, value in values.items():
-            args += ["--set", f"{key}={value}"]
-        if script_file:
-            args += ["--set-file", f"jobdata.jobScript={script_file}"]
-        kubelet_write(self.config, *args)
-        cmd = [BIN, "run", "--config-dir", self.config, "--status-dir", self.status, "--job-name", job,
-               "--s3-credentials-dir", os.path.join(ROOT, ".run/s3"), "--ray-credentials-dir", "/nonexistent"]
-        if listen:
-            cmd += ["--listen", listen]
-        self.log = open(os.path.join(self.dir, "sidecar.log"), "w")
-        self.started = time.time()
-        self.process = subprocess.Popen(cmd, stdout=self.log, stderr=self.log)
-
-    def stop(self):
-        self.process.terminate()
-        self.process.wait(10)
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def ray_job(submission_id):
-    with urllib.request.urlopen(f"{RAY_URL}/api/jobs/{submission_id}") as r:
-        return json.load(r)
-
-
 def metrics(port):
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics") as r:
         return r.read().decode()
@@ -132,26 +63,6 @@ def sample(text, name):
         if line.startswith(name + " ") or line.startswith(name + "{"):
             return float(line.split()[-1])
     return 0.0
-
-
-def stats(values, unit="", fmt="{:.3f}"):
-    return f"{fmt.format(statistics.median(values))}{unit} (min {fmt.format(min(values))}, max {fmt.format(max(values))})"
-
-
-def s3_env():
-    env = dict(os.environ)
-    with open(os.path.join(ROOT, ".run/s3.env")) as f:
-        for line in f:
-            key, _, value = line.strip().partition("=")
-            if key:
-                env[key] = value
-    return env
-
-
-def s3_object_size(key):
-    out = subprocess.run([os.path.join(VENV, "bin/aws"), "--endpoint-url", "http://127.0.0.1:9000", "s3api", "head-object",
-                          "--bucket", "ray-logs", "--key", key], env=s3_env(), capture_output=True, text=True, check=True).stdout
-    return json.loads(out)["ContentLength"]
 
 
 def children_usage():
@@ -368,8 +279,6 @@ def main():
     if "storm" in which:
         bench_edit_storm(rows)
     if "s3" in which:
-        import bench_s3  # its own file: scripts/bench_s3.py
-
         bench_s3.bench_s3(rows)
     ray_version = subprocess.run([RAY, "--version"], capture_output=True, text=True).stdout.strip()
     with open("/proc/meminfo") as f:
@@ -381,7 +290,6 @@ def main():
     print(header)
     print(table)
     os.makedirs(os.path.join(ROOT, "docs"), exist_ok=True)
-    import bench_scale  # here: it imports this module's helpers
     if rows:
         # The scale section (scripts/bench_scale.py) is kept when it is not measured again.
         kept = bench_scale.current_section()

@@ -17,7 +17,7 @@ import subprocess
 import tempfile
 import time
 
-import bench
+from bench_common import BIN, LOG_MIB, RAY_URL, ROOT, kubelet_write, proc_stats, read_status, s3_object_size, stats, wait
 
 RUNS = int(os.environ.get("BENCH_S3_RUNS", "3"))
 
@@ -26,18 +26,18 @@ def ship(job, extra_values, env=None, args=()):
     """Runs one log_generator job of LOG_MIB with its log shipped; returns (cpu s, status)."""
     directory = tempfile.mkdtemp(prefix="raybridge-bench-s3-")
     config, status_dir = os.path.join(directory, "config"), os.path.join(directory, "status")
-    values = {"resourceURL": bench.RAY_URL, "updateInterval": "20", "s3upload.bucket": "ray-logs",
-              "jobdata.jobParameters": json.dumps({"bytes": bench.LOG_MIB << 20}), **extra_values}
+    values = {"resourceURL": RAY_URL, "updateInterval": "20", "s3upload.bucket": "ray-logs",
+              "jobdata.jobParameters": json.dumps({"bytes": LOG_MIB << 20}), **extra_values}
     sets = [a for k, v in values.items() for a in ("--set", f"{k}={v}")]
-    bench.kubelet_write(config, *sets, "--set-file", f"jobdata.jobScript={os.path.join(bench.ROOT, 'examples/apps/log_generator.py')}")
-    cmd = [bench.BIN, "run", "--config-dir", config, "--status-dir", status_dir, "--job-name", job,
-           "--s3-credentials-dir", os.path.join(bench.ROOT, ".run/s3"), "--ray-credentials-dir", "/nonexistent", *args]
+    kubelet_write(config, *sets, "--set-file", f"jobdata.jobScript={os.path.join(ROOT, 'examples/apps/log_generator.py')}")
+    cmd = [BIN, "run", "--config-dir", config, "--status-dir", status_dir, "--job-name", job,
+           "--s3-credentials-dir", os.path.join(ROOT, ".run/s3"), "--ray-credentials-dir", "/nonexistent", *args]
     with open(os.path.join(directory, "sidecar.log"), "w") as log:
         process = subprocess.Popen(cmd, stdout=log, stderr=log, env={**os.environ, **(env or {})})
         try:
-            status = bench.wait(lambda: (s := bench.read_status(status_dir)).get("log", {}) and s["log"].get("complete") and s,
+            status = wait(lambda: (s := read_status(status_dir)).get("log", {}) and s["log"].get("complete") and s,
                                 timeout=900, step=0.05)
-            cpu, _, _ = bench.proc_stats(process.pid)
+            cpu, _, _ = proc_stats(process.pid)
         finally:
             process.terminate()
             process.wait(10)
@@ -45,16 +45,10 @@ def ship(job, extra_values, env=None, args=()):
     return cpu, status
 
 
-def object_size(key):
-    out = subprocess.run([os.path.join(bench.VENV, "bin/aws"), "--endpoint-url", "http://127.0.0.1:9000", "s3api", "head-object",
-                          "--bucket", "ray-logs", "--key", key], env=bench.s3_env(), capture_output=True, text=True, check=True).stdout
-    return json.loads(out)["ContentLength"]
-
-
 def bench_s3(rows):
-    subprocess.run([os.path.join(bench.ROOT, "scripts/tls-proxy.sh"), "start"], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([os.path.join(ROOT, "scripts/tls-proxy.sh"), "start"], check=True, stdout=subprocess.DEVNULL)
     tls = {"s3.endpoint": "https://127.0.0.1:9443", "s3.secure": "true"}
-    ca = ["--ca-file", os.path.join(bench.ROOT, ".run/tls/ca.pem")]
+    ca = ["--ca-file", os.path.join(ROOT, ".run/tls/ca.pem")]
     unsigned, signed, plain, gzip, ratio = [], [], [], [], []
     for i in range(RUNS):
         stamp = f"{int(time.time())}-{i}"
@@ -65,11 +59,11 @@ def bench_s3(rows):
         cpu, status = ship(f"bench-s3-gzip-{stamp}", {**http, "s3upload.compression": "gzip"})
         gzip.append(cpu)
         key = status["log"]["destination"].split("/", 3)[3]
-        ratio.append(status["log"]["bytes"] / object_size(key))
-    label = f"S3, {bench.LOG_MIB} MiB log, sidecar CPU seconds ({RUNS} runs)"
-    rows.append((f"{label}, TLS: UNSIGNED-PAYLOAD + CRC-32 (default)", bench.stats(unsigned, " s")))
-    rows.append((f"{label}, TLS: signed payload (SHA-256 of every part)", bench.stats(signed, " s")))
+        ratio.append(status["log"]["bytes"] / s3_object_size(key))
+    label = f"S3, {LOG_MIB} MiB log, sidecar CPU seconds ({RUNS} runs)"
+    rows.append((f"{label}, TLS: UNSIGNED-PAYLOAD + CRC-32 (default)", stats(unsigned, " s")))
+    rows.append((f"{label}, TLS: signed payload (SHA-256 of every part)", stats(signed, " s")))
     rows.append((f"{label}, TLS: unsigned / signed", f"{statistics.median(unsigned) / statistics.median(signed):.2f}"))
-    rows.append((f"{label}, http: compression none", bench.stats(plain, " s")))
-    rows.append((f"{label}, http: compression gzip (zlib level 6)", bench.stats(gzip, " s")))
-    rows.append((f"S3, {bench.LOG_MIB} MiB log ({RUNS} runs): gzip ratio (log bytes / object bytes; log_generator's text)", bench.stats(ratio, "", "{:.2f}")))
+    rows.append((f"{label}, http: compression none", stats(plain, " s")))
+    rows.append((f"{label}, http: compression gzip (zlib level 6)", stats(gzip, " s")))
+    rows.append((f"S3, {LOG_MIB} MiB log ({RUNS} runs): gzip ratio (log bytes / object bytes; log_generator's text)", stats(ratio, "", "{:.2f}")))

@@ -17,95 +17,19 @@ import os
 import re
 import statistics
 import sys
-import tempfile
 import time
 import urllib.request
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import BIN, RAY_URL, ROOT, TICK, Sidecar, read_status, wait  # noqa: E402
+import bench_scale_costs
+from bench_common import BIN, RAY_URL, ROOT, SILENT, TICK, Sidecar, head_cpu_between, head_processes, read_status, request, wait
 
 WINDOW = float(os.environ.get("BENCH_SCALE_WINDOW", "30"))
 SETTLE = float(os.environ.get("BENCH_SCALE_SETTLE", "8"))
 REPEATS = int(os.environ.get("BENCH_SCALE_REPEATS", "3"))
 LATENCY_RUNS = int(os.environ.get("BENCH_SCALE_LATENCY_RUNS", "8"))
-MARKER = f"RAYBRIDGE_RAY_HEAD={ROOT}".encode()
 S3 = {"s3.endpoint": "127.0.0.1:9000", "s3.secure": "false", "s3upload.bucket": "ray-logs"}
 MODES = (("unwatched", None), ("watched, no S3", {}), ("watched, S3", S3))
 TERMINAL = ("SUCCEEDED", "FAILED", "STOPPED")
-SILENT = "python -c 'import time; time.sleep(100000)'"
-
-
-def request(method, path, body=None):
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(f"{RAY_URL}{path}", data=data, method=method, headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req) as r:
-        return json.load(r)
-
-
-def head_processes():
-    """{pid: (name, cpu seconds)} of the local Ray: the processes carrying ray-head.sh's marker and
-    all their descendants (Ray renames some processes, which may overwrite their environ)."""
-    parent, name, cpu, seeds = {}, {}, {}, set()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        pid = int(entry)
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                stat = f.read()
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
-            with open(f"/proc/{pid}/environ", "rb") as f:
-                if MARKER in f.read().split(b"\0"):
-                    seeds.add(pid)
-        except OSError:
-            continue  # gone meanwhile, or not ours to read
-        fields = stat.rsplit(")", 1)[1].split()
-        parent[pid] = int(fields[1])
-        cpu[pid] = (int(fields[11]) + int(fields[12])) / TICK
-        name[pid] = short_name(cmdline, stat)
-    ours = descendants(seeds, parent)
-    # The jobs' own processes (each job's supervisor actor, which polls its entrypoint 10 times a
-    # second, and the entrypoint) are the same watched or not, and their noise would drown the
-    # difference: they are not the head's.
-    jobs = descendants({p for p in ours if name[p] in ("job supervisors", "job drivers")}, parent)
-    return {p: (name[p], cpu[p]) for p in ours - jobs}
-
-
-def descendants(seeds, parent):
-    """`seeds` and all their descendants."""
-    ours, changed = set(seeds), True
-    while changed:
-        grown = {p for p, pp in parent.items() if pp in ours} - ours
-        ours |= grown
-        changed = bool(grown)
-    return ours
-
-
-def short_name(cmdline, stat):
-    """A stable label for a head process, to break the CPU down by component."""
-    module = re.match(r"ray-dashboard-(\w+?)(-\d+)? ", cmdline)
-    if module:
-        return f"dashboard {module.group(1)}"  # the head's modules that run as subprocesses (2.4x+)
-    for pattern, label in (("gcs_server", "gcs_server"), ("raylet/raylet", "raylet"), ("DashboardAgent", "dashboard agent"),
-                           ("dashboard/agent.py", "dashboard agent"), ("RuntimeEnvAgent", "runtime_env agent"),
-                           ("runtime_env/agent", "runtime_env agent"), ("dashboard/dashboard.py", "dashboard head"),
-                           ("forkserver", "dashboard head"), ("log_monitor", "log_monitor"), ("autoscaler", "monitor"),
-                           ("util.client.server", "ray client server"), ("JobSupervisor", "job supervisors"),
-                           ("time.sleep", "job drivers"), ("ray::", "workers")):
-        if pattern in cmdline:
-            return label
-    return stat.split("(", 1)[1].split(")", 1)[0]
-
-
-def head_cpu_between(before, after):
-    """CPU seconds of the head between two snapshots, in total and by component. Processes that
-    started in between count from zero; those that ended take their share along (small: the jobs
-    under test live on)."""
-    by = {}
-    for pid, (label, seconds) in after.items():
-        by[label] = by.get(label, 0.0) + seconds - before.get(pid, (label, 0.0))[1]
-    return sum(by.values()), by
 
 
 def proc_cpu(pid):
@@ -207,7 +131,6 @@ def table(ns):
         print(f"N={n}: {json.dumps({k: v['head'] for k, v in measured[n].items()})}", file=sys.stderr, flush=True)
     nothing = [float("nan")]
     latency = {(label, loud): end_latency(extra, LATENCY_RUNS, loud) if LATENCY_RUNS else nothing for label, extra in MODES[1:] for loud in (False, True)}
-    import bench_scale_costs  # here: it imports this module's helpers
     costs = ""
     if os.environ.get("BENCH_SCALE_COSTS", "1") == "1":
         try:

@@ -1,19 +1,16 @@
 """Where the Ray head's CPU goes when raybridge watches runs: what one request of each kind costs
-the head (CPU time of all its processes, `bench_scale.head_processes`, less its idle rate), and
+the head (CPU time of all its processes, `bench_common.head_processes`, less its idle rate), and
 what a followed silent driver log costs per second, also as the job table grows. Part of the scale
 section of `make bench`; alone: `scripts/services.sh run .venv/bin/python scripts/bench_scale_costs.py`.
 """
 import http.client
-import json
 import os
 import statistics
 import sys
 import time
 import urllib.parse
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import wait  # noqa: E402
-from bench_scale import SILENT, head_cpu_between, head_processes, request  # noqa: E402
+from bench_common import SILENT, head_cpu_between, head_processes, request, wait
 
 CALLS = int(os.environ.get("BENCH_COSTS_CALLS", "300"))
 STREAMS = int(os.environ.get("BENCH_COSTS_STREAMS", "16"))

@@ -3,7 +3,7 @@
 #
 #   scripts/ray-head.sh start [--token TOKEN]   start (or keep) a head; token auth with --token
 #   scripts/ray-head.sh stop                    stop it and make sure no Ray process is left
-#   scripts/ray-head.sh status                  print the mode and whether /api/version answers
+#   scripts/ray-head.sh status                  print whether it runs and answers, and the mode
 #
 # The head runs from $RAY_VENV (default: $RAYBRIDGE_VENV, else .venv): `make compat` points it at
 # a venv of another Ray release (scripts/ray-venv.sh). A head from another venv is restarted.
@@ -13,6 +13,8 @@
 # and Ray's own temp dir .run/ray/ (logs: .run/ray/session_latest/logs/).
 . "$(dirname "$0")/lib.sh"
 
+SERVICE="Ray head"
+SERVICE_USAGE="start [--token TOKEN] | stop | status"
 VENV="${RAY_VENV:-$VENV}"
 PORT="${RAY_DASHBOARD_PORT:-8265}"
 GCS_PORT=6379 # Ray's default; only checked, so that a foreign Ray gives a clear error
@@ -23,6 +25,7 @@ TOKEN_FILE="$RUN/ray.token"
 ENV_FILE="$RUN/ray.env"
 PIDS_FILE="$RUN/ray.pids"
 START_LOG="$RUN/ray-start.log"
+SERVICE_LOG=$START_LOG
 STOP_LOG="$RUN/ray-stop.log"
 START_TIMEOUT="${RAY_START_TIMEOUT:-60}" # seconds for /api/version to answer after `ray start`
 
@@ -38,11 +41,6 @@ if [ "${#RAY_TMP}" -gt 40 ]; then
   RAY_TMP="/tmp/raybridge-ray-$(id -u)-$(printf '%s' "$ROOT" | cksum | cut -d' ' -f1)"
 fi
 
-usage() {
-  echo "usage: $0 start [--token TOKEN] | stop | status" >&2
-  exit 2
-}
-
 # GET /api/version; prints the body, fails unless HTTP 2xx. $1 = token ("" for none).
 # A non-browser User-Agent, because Ray 2.60 refuses some requests that look like a browser's.
 api_version() {
@@ -50,65 +48,29 @@ api_version() {
   [ -n "$1" ] && args+=(-H "Authorization: Bearer $1")
   curl "${args[@]}" "$URL/api/version" 2>/dev/null
 }
+service_answers() { api_version "$TOKEN" >/dev/null; }
 
 # PIDs of Ray processes that belong to this checkout: those carrying MARKER, the daemons
 # (gcs_server, raylet, dashboard) started from this venv (e.g. by hand, without MARKER), and all
 # their descendants. The last rule is needed because setproctitle, which Ray uses to rename
 # processes (ray-dashboard-JobHead-0, ray::IDLE, ...), may overwrite /proc/PID/environ.
-our_pids() {
-  local seeds pid cmd
-  seeds=$(
+service_pids() {
+  # shellcheck disable=SC2046  # one pid per word
+  with_descendants $(
     # -z: environ is NUL-separated; -x -F: the whole entry, literally; -l: print the file name.
     grep -lzxF -- "$MARKER" /proc/[0-9]*/environ 2>/dev/null | sed 's|^/proc/\([0-9]*\)/environ$|\1|' || true
-    for pid in $(pgrep -f 'ray/core/src/ray/(gcs/gcs_server|raylet/raylet)|ray/dashboard/dashboard\.py' || true); do
-      cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") || continue
-      case $cmd in "$VENV"/*) echo "$pid" ;; esac
-    done
+    pids_by_cmdline 'ray/core/src/ray/(gcs/gcs_server|raylet/raylet)|ray/dashboard/dashboard\.py' "$VENV/"
   )
-  # Close over the process tree: a process whose parent is ours is ours.
-  ps -eo pid=,ppid= | awk -v seeds="$seeds" -v self="$$" -v subshell="${BASHPID:-$$}" '
-    BEGIN { n = split(seeds, s); for (i = 1; i <= n; i++) ours[s[i]] = 1 }
-    { parent[$1] = $2 }
-    END {
-      do {
-        changed = 0
-        for (p in parent) if (!(p in ours) && (parent[p] in ours)) { ours[p] = 1; changed = 1 }
-      } while (changed)
-      for (p in ours) if ((p in parent) && p != self && p != subshell) print p
-    }' | sort -n
 }
 
-# Does $1 run? A zombie (dead, only not yet reaped by PID 1) does not count.
-alive() {
-  local st
-  st=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
-  [[ $st != Z* ]]
-}
-
-# Waits up to $1 seconds for all of the remaining PIDs to exit; fails if some are still alive.
-wait_gone() {
-  local secs=$1 pid left
-  shift
-  local deadline=$((SECONDS + secs))
-  while :; do
-    left=""
-    for pid in "$@"; do
-      if alive "$pid"; then left+=" $pid"; fi
-    done
-    [ -z "$left" ] && return 0
-    [ "$SECONDS" -ge "$deadline" ] && return 1
-    sleep 0.2
-  done
-}
-
-# Prints the tails of `ray start`'s output and of the new session's logs. $1 = the session dir
+# The tails of `ray start`'s output and of the new session's logs. PREV_SESSION: the session dir
 # that was the latest before this start (its logs are old news).
-show_logs() {
+service_logs() {
   log "----- tail of $START_LOG -----"
   tail -n 30 "$START_LOG" >&2 2>/dev/null || true
   local session f
   session=$(readlink -f "$RAY_TMP/session_latest" 2>/dev/null || true)
-  if [ -z "$session" ] || [ "$session" = "$1" ]; then
+  if [ -z "$session" ] || [ "$session" = "${PREV_SESSION:-}" ]; then
     log "(Ray created no session dir, so there are no Ray logs to show)"
     return 0
   fi
@@ -123,11 +85,10 @@ show_logs() {
 }
 
 do_stop() {
-  local t0 pids all pid deadline
+  local t0 before left
   t0=$(now_ms)
-  pids=$(our_pids)
-  all=$pids
-  if [ -z "$pids" ] && [ ! -f "$MODE_FILE" ]; then
+  before=$(service_pids)
+  if [ -z "$before" ] && [ ! -f "$MODE_FILE" ]; then
     log "not running"
     rm -f "$TOKEN_FILE" "$ENV_FILE" "$PIDS_FILE"
     return 0
@@ -138,75 +99,50 @@ do_stop() {
     >"$STOP_LOG" 2>&1; then
     log "ray stop failed or timed out (see $STOP_LOG); killing by pid"
   fi
-
-  pids=$(our_pids)
-  all+=" $pids"
-  if [ -n "$pids" ]; then
-    # shellcheck disable=SC2086  # word splitting of the pid list is intended
-    log "leftovers after ray stop, sending SIGTERM:" $pids
-    # shellcheck disable=SC2086
-    kill -TERM $pids 2>/dev/null || true
-    # shellcheck disable=SC2086
-    if ! wait_gone 5 $pids; then
-      pids=$(our_pids)
-      # shellcheck disable=SC2086
-      log "still alive, sending SIGKILL:" $pids
-      # shellcheck disable=SC2086
-      kill -KILL $pids 2>/dev/null || true
-      # shellcheck disable=SC2086
-      wait_gone 5 $pids || true
-    fi
-  fi
-
   rm -f "$MODE_FILE" "$VENV_FILE" "$TOKEN_FILE" "$ENV_FILE" "$PIDS_FILE"
-  pids=$(our_pids)
+  left=$(service_pids)
+  # shellcheck disable=SC2086  # one pid per word
+  [ -z "$left" ] || log "leftovers after ray stop, sending SIGTERM:" $left
+  stop_pids || exit 1
   # shellcheck disable=SC2086
-  [ -z "$pids" ] || die "Ray processes survived SIGKILL:" $pids
-  # The daemons are orphans, and PID 1 reaps them only every second or two here: wait for that,
-  # so that a `pgrep raylet` right after finds no zombie.
-  deadline=$((SECONDS + 5))
-  for pid in $all; do
-    while [ -e "/proc/$pid" ] && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
-  done
+  wait_reaped 5 $before
   log "stopped in $(($(now_ms) - t0)) ms"
 }
 
 do_start() {
-  local token="" mode=disabled
+  local mode=disabled
+  TOKEN=""
   while [ $# -gt 0 ]; do
     case $1 in
       --token)
         if [ $# -lt 2 ] || [ -z "$2" ]; then die "--token needs a value"; fi
-        token=$2
+        TOKEN=$2
         shift 2
         ;;
       --token=*)
-        token=${1#--token=}
-        [ -n "$token" ] || die "--token needs a value"
+        TOKEN=${1#--token=}
+        [ -n "$TOKEN" ] || die "--token needs a value"
         shift
         ;;
       *) usage ;;
     esac
   done
-  [ -n "$token" ] && mode=token
+  [ -n "$TOKEN" ] && mode=token
   [ -x "$VENV/bin/ray" ] || die "no ray in $VENV; run scripts/install-deps.sh"
 
   # Already running in the wanted mode (same token) and answering: nothing to do.
   if [ -f "$MODE_FILE" ] && [ "$(cat "$MODE_FILE")" = "$mode" ] &&
     [ "$(cat "$VENV_FILE" 2>/dev/null || true)" = "$VENV" ] &&
-    [ "$(cat "$TOKEN_FILE" 2>/dev/null || true)" = "$token" ] && api_version "$token" >/dev/null; then
+    [ "$(cat "$TOKEN_FILE" 2>/dev/null || true)" = "$TOKEN" ] && service_answers; then
     log "already running at $URL (mode $mode)"
     return 0
   fi
   # Anything of ours in another mode, half-started or dead: start from scratch.
-  if [ -f "$MODE_FILE" ] || [ -n "$(our_pids)" ]; then
+  if [ -f "$MODE_FILE" ] || [ -n "$(service_pids)" ]; then
     log "a head in another mode or not answering is around: restarting"
     do_stop
   fi
-  local p
-  for p in "$PORT" "$GCS_PORT"; do
-    port_busy "$p" && die "port 127.0.0.1:$p is already in use by a process that is not ours (ss -ltnp)"
-  done
+  require_free_ports "$PORT" "$GCS_PORT"
 
   mkdir -p "$RUN" "$RAY_TMP"
   [ "$RAY_TMP" = "$RUN/ray" ] || ln -sfn "$RAY_TMP" "$RUN/ray"
@@ -215,11 +151,11 @@ do_start() {
     sort -rn | tail -n +6 | cut -d' ' -f2- | xargs -r rm -rf
 
   local auth_env=(RAY_AUTH_MODE="$mode")
-  [ "$mode" = token ] && auth_env+=(RAY_AUTH_TOKEN="$token")
+  [ "$mode" = token ] && auth_env+=(RAY_AUTH_TOKEN="$TOKEN")
 
-  local t0 prev_session
+  local t0
   t0=$(now_ms)
-  prev_session=$(readlink -f "$RAY_TMP/session_latest" 2>/dev/null || true)
+  PREV_SESSION=$(readlink -f "$RAY_TMP/session_latest" 2>/dev/null || true)
   log "starting Ray head on 127.0.0.1 (dashboard $URL, mode $mode)"
   # - venv bin first on PATH: jobs inherit it, and the entrypoint's `python` must have ray.
   # - RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0: without it Ray turns --node-ip-address=127.0.0.1 into
@@ -230,9 +166,8 @@ do_start() {
   # - timeout --foreground: plain timeout moves `ray start` (and so every daemon) into a
   #   process group of its own; this way the daemons stay in the caller's group, and a Ctrl-C or
   #   a kill of that group reaches them too, should the caller's cleanup never run.
-  # - Output to a log file and stdin from /dev/null: the daemons inherit these, and must not
-  #   hold the caller's pipes open (a `$(...)` or a CI log reader would wait forever).
-  if ! env -u RAY_AUTH_TOKEN -u RAY_AUTH_TOKEN_PATH -u RAY_ADDRESS \
+  : >"$START_LOG"
+  if ! run_detached "$START_LOG" env -u RAY_AUTH_TOKEN -u RAY_AUTH_TOKEN_PATH -u RAY_ADDRESS \
     PATH="$VENV/bin:$PATH" \
     RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 \
     "$MARKER" \
@@ -246,60 +181,28 @@ do_start() {
     --dashboard-port="$PORT" \
     --temp-dir="$RAY_TMP" \
     --disable-usage-stats \
-    --log-style=record --log-color=false \
-    >"$START_LOG" 2>&1 </dev/null; then
-    show_logs "$prev_session"
-    log "ERROR: ray start failed; cleaning up"
+    --log-style=record --log-color=false; then
+    service_logs
     do_stop || true
-    exit 1
+    die "ray start failed (log: $START_LOG)"
   fi
-
-  local deadline=$((SECONDS + START_TIMEOUT)) version=""
-  until version=$(api_version "$token"); do
-    if [ "$SECONDS" -ge "$deadline" ]; then
-      show_logs "$prev_session"
-      log "ERROR: $URL/api/version did not answer within ${START_TIMEOUT}s; cleaning up"
-      do_stop || true
-      exit 1
-    fi
-    sleep 0.5
-  done
+  await_answer "$START_TIMEOUT"
 
   printf '%s\n' "$mode" >"$MODE_FILE"
   printf '%s\n' "$VENV" >"$VENV_FILE"
   if [ "$mode" = token ]; then
-    (umask 077 && printf '%s\n' "$token" >"$TOKEN_FILE")
+    (umask 077 && printf '%s\n' "$TOKEN" >"$TOKEN_FILE")
   else
     rm -f "$TOKEN_FILE"
   fi
-  (
-    umask 077 # may hold the token
-    echo "RAY_DASHBOARD_URL=$URL"
-    echo "RAY_AUTH_MODE=$mode"
-    if [ "$mode" = token ]; then echo "RAY_AUTH_TOKEN=$token"; fi
-  ) >"$ENV_FILE"
-  our_pids >"$PIDS_FILE"
-  log "up in $(($(now_ms) - t0)) ms: $version"
+  write_env_file "$ENV_FILE" "RAY_DASHBOARD_URL=$URL" "RAY_AUTH_MODE=$mode" ${TOKEN:+"RAY_AUTH_TOKEN=$TOKEN"}
+  service_pids >"$PIDS_FILE"
+  log "up in $(($(now_ms) - t0)) ms: $(api_version "$TOKEN")"
 }
 
 do_status() {
-  local mode token version
-  mode=$(cat "$MODE_FILE" 2>/dev/null || echo none)
-  token=$(cat "$TOKEN_FILE" 2>/dev/null || true)
-  if version=$(api_version "$token"); then
-    echo "mode: $mode; $URL/api/version answers: $version"
-  else
-    echo "mode: $mode; $URL/api/version does not answer"
-    return 1
-  fi
+  TOKEN=$(cat "$TOKEN_FILE" 2>/dev/null || true)
+  service_status "$URL, mode $(cat "$MODE_FILE" 2>/dev/null || echo none)"
 }
 
-[ $# -ge 1 ] || usage
-cmd=$1
-shift
-case $cmd in
-  start) do_start "$@" ;;
-  stop) [ $# -eq 0 ] || usage; do_stop ;;
-  status) [ $# -eq 0 ] || usage; do_status ;;
-  *) usage ;;
-esac
+service_main "$@"

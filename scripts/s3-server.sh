@@ -13,43 +13,22 @@
 # Kubernetes Secret mounted as files (each file holds the bare value, no trailing newline).
 . "$(dirname "$0")/lib.sh"
 
+SERVICE=moto_server
 PORT="${S3_PORT:-9000}"
 ENDPOINT="http://127.0.0.1:$PORT"
 BUCKETS="${S3_BUCKETS:-ray-logs ray-scripts}"
 REGION=us-east-1
-PID_FILE="$RUN/s3.pid"
-LOG="$RUN/s3.log"
+SERVICE_PID_FILE="$RUN/s3.pid"
+SERVICE_LOG="$RUN/s3.log"
 CRED_DIR="$RUN/s3"
 ENV_FILE="$RUN/s3.env"
 START_TIMEOUT=30
 
-usage() {
-  echo "usage: $0 start | stop | status" >&2
-  exit 2
-}
-
 # moto's own dashboard page: answers 200 without a signature, also once signatures are checked.
-answers() { curl -fsS -o /dev/null --max-time 3 "$ENDPOINT/moto-api/" 2>/dev/null; }
+service_answers() { curl -fsS -o /dev/null --max-time 3 "$ENDPOINT/moto-api/" 2>/dev/null; }
 
-# Is $1 a live moto_server of this venv? (Guards against a stale pid file and pid reuse.)
-# A zombie has an empty cmdline, so it does not count: it is dead, only not yet reaped by PID 1.
-is_our_moto() {
-  local cmd
-  cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline") || return 1
-  case $cmd in *"$VENV/bin/moto_server "*) return 0 ;; *) return 1 ;; esac
-}
-
-# PIDs of moto_server processes of this venv on our port: the one in the pid file, and any that
-# lost its pid file.
-our_pids() {
-  local pid
-  {
-    if [ -f "$PID_FILE" ]; then cat "$PID_FILE"; fi
-    pgrep -f "moto_server -H 127\\.0\\.0\\.1 -p $PORT\$" || true
-  } | sort -un | while read -r pid; do
-    if is_our_moto "$pid"; then echo "$pid"; fi
-  done
-}
+# moto_server processes of this venv on our port (also one whose pid file got lost).
+service_pids() { pids_by_cmdline "moto_server -H 127\\.0\\.0\\.1 -p $PORT\$" "$VENV/bin/moto_server "; }
 
 # Runs a Python snippet (stdin) with the venv's boto3. Args: the snippet's sys.argv[1:].
 py() { "$VENV/bin/python" - "$@"; }
@@ -124,17 +103,8 @@ def write(name, value):
 write("accesskey", key["AccessKeyId"])
 write("secretkey", key["SecretAccessKey"])
 PY
-  local tmp="$ENV_FILE.tmp"
-  (
-    umask 077
-    {
-      echo "S3_ENDPOINT=$ENDPOINT"
-      echo "AWS_ACCESS_KEY_ID=$(cat "$CRED_DIR/accesskey")"
-      echo "AWS_SECRET_ACCESS_KEY=$(cat "$CRED_DIR/secretkey")"
-      echo "AWS_DEFAULT_REGION=$REGION"
-    } >"$tmp"
-  ) || return 1
-  mv "$tmp" "$ENV_FILE"
+  write_env_file "$ENV_FILE" "S3_ENDPOINT=$ENDPOINT" "AWS_ACCESS_KEY_ID=$(cat "$CRED_DIR/accesskey")" \
+    "AWS_SECRET_ACCESS_KEY=$(cat "$CRED_DIR/secretkey")" "AWS_DEFAULT_REGION=$REGION"
 }
 
 # Creates the buckets in S3_BUCKETS that do not exist yet, with the signed credentials (this
@@ -157,11 +127,12 @@ PY
 }
 
 do_start() {
+  [ $# -eq 0 ] || usage
   [ -x "$VENV/bin/moto_server" ] || die "no moto_server in $VENV; run scripts/install-deps.sh"
-  local pids pid t0
+  local pids t0
   t0=$(now_ms)
-  pids=$(our_pids)
-  if [ -n "$pids" ] && answers && [ -s "$ENV_FILE" ] && [ -s "$CRED_DIR/secretkey" ]; then
+  pids=$(service_pids)
+  if [ -n "$pids" ] && service_answers && [ -s "$ENV_FILE" ] && [ -s "$CRED_DIR/secretkey" ]; then
     ensure_buckets
     log "already running at $ENDPOINT"
     return 0
@@ -170,87 +141,32 @@ do_start() {
     log "a server is around but not answering or without credentials: restarting"
     do_stop
   fi
-  port_busy "$PORT" && die "port 127.0.0.1:$PORT is already in use by a process that is not ours (ss -ltnp)"
+  require_free_ports "$PORT"
 
   mkdir -p "$RUN"
   rm -f "$ENV_FILE" "$CRED_DIR/accesskey" "$CRED_DIR/secretkey"
   log "starting moto_server on $ENDPOINT"
-  # stdin from /dev/null and output to the log: the server must not hold the caller's pipes
-  # open (a `$(...)` or a CI log reader would wait for it forever).
-  "$VENV/bin/moto_server" -H 127.0.0.1 -p "$PORT" >"$LOG" 2>&1 </dev/null &
-  pid=$!
-  echo "$pid" >"$PID_FILE"
-
-  local deadline=$((SECONDS + START_TIMEOUT))
-  until answers; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      tail -n 30 "$LOG" >&2 || true
-      rm -f "$PID_FILE"
-      die "moto_server exited during start (log: $LOG)"
-    fi
-    if [ "$SECONDS" -ge "$deadline" ]; then
-      tail -n 30 "$LOG" >&2 || true
-      do_stop || true
-      die "moto_server did not answer within ${START_TIMEOUT}s (log: $LOG)"
-    fi
-    sleep 0.2
-  done
-
+  spawn "$VENV/bin/moto_server" -H 127.0.0.1 -p "$PORT"
+  await_answer "$START_TIMEOUT"
   if ! configure_auth || ! ensure_buckets; then
-    tail -n 30 "$LOG" >&2 || true
+    service_logs
     do_stop || true
-    die "setting up credentials or buckets failed (log: $LOG)"
+    die "setting up credentials or buckets failed (log: $SERVICE_LOG)"
   fi
-  log "up in $(($(now_ms) - t0)) ms (pid $pid); credentials in $ENV_FILE and $CRED_DIR/"
+  log "up in $(($(now_ms) - t0)) ms (pid $SPAWNED_PID); credentials in $ENV_FILE and $CRED_DIR/"
 }
 
 do_stop() {
-  local pids killed pid
-  pids=$(our_pids)
-  killed=$pids
-  if [ -n "$pids" ]; then
-    # shellcheck disable=SC2086  # word splitting of the pid list is intended
-    kill -TERM $pids 2>/dev/null || true
-    local deadline=$((SECONDS + 5))
-    while [ -n "$(our_pids)" ] && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
-    pids=$(our_pids)
-    if [ -n "$pids" ]; then
-      # shellcheck disable=SC2086
-      log "still alive after SIGTERM, sending SIGKILL:" $pids
-      # shellcheck disable=SC2086
-      kill -KILL $pids 2>/dev/null || true
-      sleep 0.5
-    fi
-    pids=$(our_pids)
-    # shellcheck disable=SC2086
-    [ -z "$pids" ] || die "moto_server survived SIGKILL:" $pids
-    # Give PID 1 (which reaps orphans only every second or two here) time to reap it, so that
-    # a `pgrep moto_server` right after is empty.
-    deadline=$((SECONDS + 5))
-    for pid in $killed; do
-      while [ -e "/proc/$pid" ] && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
-    done
+  if [ -n "$(service_pids)" ]; then
+    stop_pids || exit 1
     log "stopped"
   else
     log "not running"
   fi
   # The credentials lived only in the server's memory: remove them with it.
-  rm -f "$PID_FILE" "$ENV_FILE" "$CRED_DIR/accesskey" "$CRED_DIR/secretkey"
+  rm -f "$SERVICE_PID_FILE" "$ENV_FILE" "$CRED_DIR/accesskey" "$CRED_DIR/secretkey"
 }
 
-do_status() {
-  if [ -n "$(our_pids)" ] && answers; then
-    echo "running at $ENDPOINT (pid $(cat "$PID_FILE" 2>/dev/null || echo '?'))"
-  else
-    echo "not running at $ENDPOINT"
-    return 1
-  fi
-}
+do_status() { service_status "$ENDPOINT (pid $(cat "$SERVICE_PID_FILE" 2>/dev/null || echo '?'))"; }
 
-[ $# -eq 1 ] || usage
-case $1 in
-  start) do_start ;;
-  stop) do_stop ;;
-  status) do_status ;;
-  *) usage ;;
-esac
+service_main "$@"

@@ -6,6 +6,11 @@
 #   scripts/services.sh down          stop both; never fails
 #   scripts/services.sh run CMD...    up, CMD, then always down; exits with CMD's status
 #
+# `run` holds the services lock (/tmp/raybridge-services.lock, see lib.sh) from before `up` to
+# after `down`, and `up` while it starts them: a second run on the machine waits for the first
+# instead of finding the ports taken. CMD inherits the lock, so an image-test.sh in CMD goes on
+# without waiting for it.
+#
 # After `up`: .run/ray.env (RAY_DASHBOARD_URL, RAY_AUTH_MODE) and .run/s3.env (S3_ENDPOINT,
 # AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION), .run/s3/{accesskey,secretkey}.
 # Everything, CMD included, runs from the repository root, whatever the caller's directory.
@@ -56,6 +61,8 @@ on_exit() {
 
 run() {
   [ $# -ge 1 ] || usage
+  # Before the traps: a Ctrl-C while waiting must not stop the services another run holds.
+  hold_services_lock
   trap on_exit EXIT
   trap 'on_signal INT 130' INT
   trap 'on_signal TERM 143' TERM
@@ -79,7 +86,7 @@ run() {
 cmd=$1
 shift
 case $cmd in
-  up) [ $# -eq 0 ] || usage; up ;;
+  up) [ $# -eq 0 ] || usage; hold_services_lock; up ;;
   down) [ $# -eq 0 ] || usage; down ;;
   run) run "$@" ;;
   *) usage ;;

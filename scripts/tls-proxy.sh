@@ -26,10 +26,12 @@
 # s3.localhost, *.s3.localhost), nginx.conf, nginx.pid, error.log, access.log, tmp/.
 . "$(dirname "$0")/lib.sh"
 
+SERVICE=nginx
 TLS="$RUN/tls"
 CONF="$TLS/nginx.conf"
 PID_FILE="$TLS/nginx.pid"
 ERROR_LOG="$TLS/error.log"
+SERVICE_LOG=$ERROR_LOG
 ACCESS_LOG="$TLS/access.log"
 ENV_FILE="$RUN/tls.env"
 RAY_TLS_PORT="${RAY_TLS_PORT:-8443}"
@@ -43,11 +45,6 @@ CA_DAYS=90
 LEAF_DAYS=30
 RENEW_BEFORE=$((2 * 86400)) # reissue what expires within 2 days, so a test run never sees expiry
 
-usage() {
-  echo "usage: $0 start | stop | status" >&2
-  exit 2
-}
-
 # Does https://127.0.0.1:$1/ complete a TLS handshake verified with our CA and give any HTTP
 # answer? A 502 (upstream down) or 403 (S3 without a signature) counts: nginx is up.
 answers() {
@@ -56,35 +53,15 @@ answers() {
     "https://127.0.0.1:$1/" 2>/dev/null) || return 1
   [ "$code" != 000 ]
 }
+service_answers() { answers "$RAY_TLS_PORT" && answers "$S3_TLS_PORT"; }
 
-# Is $1 a live nginx master of our config? (Guards against a stale pid file, pid reuse and
-# someone else's nginx: nginx keeps its arguments in the master's title.)
-is_our_master() {
-  local cmd
-  cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline") || return 1
-  case $cmd in "nginx: master process "*"-c $CONF "*) return 0 ;; *) return 1 ;; esac
-}
-
-# Our masters: the one in the pid file and any that lost it.
-our_masters() {
-  local pid
-  {
-    cat "$PID_FILE" 2>/dev/null || true # nginx removes it as it exits
-    pgrep -f "^nginx: master process .* -c $CONF " || true
-  } | sort -un | while read -r pid; do
-    if is_our_master "$pid"; then echo "$pid"; fi
-  done
-}
+# Our nginx masters: nginx keeps its arguments in the master's title. (Not just the pid file: it
+# may be stale or lost, and the pid reused.)
+our_masters() { pids_by_cmdline "^nginx: master process .* -c $CONF " " -c $CONF "; }
 
 # Our masters and their workers. Workers must be listed too: a KILLed master leaves them behind.
-our_pids() {
-  local masters
-  masters=$(our_masters)
-  [ -n "$masters" ] || return 0
-  ps -eo pid=,ppid= | awk -v m="$masters" '
-    BEGIN { n = split(m, a); for (i = 1; i <= n; i++) ours[a[i]] = 1 }
-    ($1 in ours) || ($2 in ours) { print $1 }' | sort -un
-}
+# shellcheck disable=SC2046  # one pid per word
+service_pids() { with_descendants $(our_masters); }
 
 # An http://host:port URL -> host:port (nginx `server` syntax). Only plain HTTP upstreams.
 upstream_addr() {
@@ -345,34 +322,13 @@ check_conf() {
 }
 
 write_env() {
-  local tmp="$ENV_FILE.tmp"
-  {
-    echo "RAY_TLS_URL=https://127.0.0.1:$RAY_TLS_PORT"
-    echo "RAY_TLS_PREFIX_URL=https://127.0.0.1:$RAY_TLS_PORT/ray/"
-    echo "S3_TLS_ENDPOINT=https://127.0.0.1:$S3_TLS_PORT"
-    echo "TLS_CA_FILE=$TLS/ca.pem"
-    echo "TLS_WRONG_CA_FILE=$TLS/wrong-ca.pem"
-  } >"$tmp"
-  mv "$tmp" "$ENV_FILE"
-}
-
-# Waits until both listeners answer; on timeout shows nginx's error log and fails.
-wait_answers() {
-  local deadline=$((SECONDS + START_TIMEOUT))
-  until answers "$RAY_TLS_PORT" && answers "$S3_TLS_PORT"; do
-    if [ -z "$(our_masters)" ]; then
-      tail -n 30 "$ERROR_LOG" >&2 2>/dev/null || true
-      die "nginx exited during start (log: $ERROR_LOG)"
-    fi
-    if [ "$SECONDS" -ge "$deadline" ]; then
-      tail -n 30 "$ERROR_LOG" >&2 2>/dev/null || true
-      return 1
-    fi
-    sleep 0.1
-  done
+  write_env_file "$ENV_FILE" "RAY_TLS_URL=https://127.0.0.1:$RAY_TLS_PORT" \
+    "RAY_TLS_PREFIX_URL=https://127.0.0.1:$RAY_TLS_PORT/ray/" "S3_TLS_ENDPOINT=https://127.0.0.1:$S3_TLS_PORT" \
+    "TLS_CA_FILE=$TLS/ca.pem" "TLS_WRONG_CA_FILE=$TLS/wrong-ca.pem"
 }
 
 do_start() {
+  [ $# -eq 0 ] || usage
   ensure_nginx
   mkdir -p "$TLS/tmp"
   ensure_certs
@@ -383,8 +339,7 @@ do_start() {
   if [ -n "$masters" ]; then
     # nginx writes its pid file only when it starts: put back one that got lost.
     [ -s "$PID_FILE" ] || echo "${masters%%[[:space:]]*}" >"$PID_FILE"
-    if [ -z "$CERTS_CHANGED" ] && cmp -s "$CONF.new" "$CONF" &&
-      answers "$RAY_TLS_PORT" && answers "$S3_TLS_PORT"; then
+    if [ -z "$CERTS_CHANGED" ] && cmp -s "$CONF.new" "$CONF" && service_answers; then
       rm -f "$CONF.new"
       write_env
       log "already running (pid $masters)"
@@ -403,111 +358,41 @@ do_start() {
     # shellcheck disable=SC2086  # one pid per word
     kill -HUP $masters
     # Old workers may still hand out the old certificate for a moment: wait for the new one.
-    if ! wait_answers; then
-      do_stop
-      die "nginx did not answer within ${START_TIMEOUT}s after the reload (log: $ERROR_LOG)"
-    fi
+    await_answer "$START_TIMEOUT"
     write_env
     log "reloaded: https://127.0.0.1:$RAY_TLS_PORT -> $RAY_UPSTREAM, https://127.0.0.1:$S3_TLS_PORT -> $(s3_upstream)"
     return 0
   fi
 
-  local p
-  for p in "$RAY_TLS_PORT" "$S3_TLS_PORT"; do
-    port_busy "$p" && die "port 127.0.0.1:$p is already in use by a process that is not ours (ss -ltnp)"
-  done
+  require_free_ports "$RAY_TLS_PORT" "$S3_TLS_PORT"
   mv "$CONF.new" "$CONF"
   check_conf || die "invalid nginx config $CONF"
   rm -f "$PID_FILE"
-  : >>"$ERROR_LOG"
   log "starting nginx: https://127.0.0.1:$RAY_TLS_PORT -> $RAY_UPSTREAM (also under /ray/), https://127.0.0.1:$S3_TLS_PORT -> $(s3_upstream)"
-  # nginx daemonizes itself (setsid, stdio to /dev/null) once its listeners are bound, so it
-  # holds none of the caller's pipes. -e: the compiled-in /var/log/nginx/error.log is opened
-  # before the config is read.
-  # nginx keeps every descriptor it inherits: one the caller holds open to learn when this script
-  # ends (Foundation's Process does) would then stay open as long as nginx runs, and the caller
-  # would wait forever. Start it with none but stdin/stdout/stderr.
-  if ! (
-    for fd in /proc/$BASHPID/fd/*; do
-      fd=${fd##*/}
-      [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null
-    done
-    exec "$(nginx_bin)" -c "$CONF" -p "$TLS/" -e "$ERROR_LOG"
-  ) </dev/null >>"$ERROR_LOG" 2>&1; then
-    tail -n 30 "$ERROR_LOG" >&2 || true
+  # nginx daemonizes itself once its listeners are bound. -e: the compiled-in
+  # /var/log/nginx/error.log is opened before the config is read.
+  if ! run_detached "$ERROR_LOG" "$(nginx_bin)" -c "$CONF" -p "$TLS/" -e "$ERROR_LOG"; then
+    service_logs
     die "nginx did not start (log: $ERROR_LOG)"
   fi
-  if ! wait_answers; then
-    do_stop
-    die "nginx did not answer within ${START_TIMEOUT}s (log: $ERROR_LOG)"
-  fi
+  await_answer "$START_TIMEOUT"
   write_env
   log "up (pid $(cat "$PID_FILE" 2>/dev/null || echo '?')); settings in $ENV_FILE"
 }
 
 do_stop() {
-  local masters pids all pid deadline
-  masters=$(our_masters)
-  pids=$(our_pids)
-  all=$pids
-  if [ -z "$masters" ]; then
-    # Orphaned workers of a master that was KILLed cannot be told apart from other nginx
-    # workers any more; do not guess.
+  # Orphaned workers of a master that was KILLed cannot be told apart from other nginx workers
+  # any more; do not guess.
+  if [ -z "$(our_masters)" ]; then
     log "not running"
-    rm -f "$PID_FILE" "$ENV_FILE"
-    return 0
-  fi
-  # QUIT: graceful; worker_shutdown_timeout bounds how long open streams keep it.
-  # shellcheck disable=SC2086
-  kill -QUIT $masters 2>/dev/null || true
-  deadline=$((SECONDS + 5))
-  while [ -n "$(our_masters)" ] && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
-  pids=$(our_pids)
-  if [ -n "$pids" ]; then
-    # shellcheck disable=SC2086
-    log "still alive after QUIT, sending TERM:" $pids
-    # shellcheck disable=SC2086
-    kill -TERM $pids 2>/dev/null || true
-    deadline=$((SECONDS + 3))
-    while [ -n "$(our_pids)" ] && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
-    pids=$(our_pids)
-    if [ -n "$pids" ]; then
-      # shellcheck disable=SC2086
-      log "still alive after TERM, sending KILL:" $pids
-      # shellcheck disable=SC2086
-      kill -KILL $pids 2>/dev/null || true
-      sleep 0.3
-    fi
-    all+=" $pids"
-  fi
-  # The master is a daemon, so PID 1 reaps it, here only every second or two: wait for that,
-  # so that a `pgrep nginx` right after finds no zombie.
-  deadline=$((SECONDS + 5))
-  for pid in $all; do
-    while [ -e "/proc/$pid" ] && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
-  done
-  pids=$(our_pids)
-  # shellcheck disable=SC2086
-  [ -z "$pids" ] || log "WARNING: nginx processes survived SIGKILL:" $pids
-  rm -f "$PID_FILE" "$ENV_FILE"
-  log "stopped"
-}
-
-do_status() {
-  local masters
-  masters=$(our_masters)
-  if [ -n "$masters" ] && answers "$RAY_TLS_PORT" && answers "$S3_TLS_PORT"; then
-    echo "running (pid $masters): https://127.0.0.1:$RAY_TLS_PORT, https://127.0.0.1:$S3_TLS_PORT; upstreams in $CONF"
   else
-    echo "not running (or not answering) at https://127.0.0.1:$RAY_TLS_PORT, https://127.0.0.1:$S3_TLS_PORT"
-    return 1
+    # QUIT: graceful; worker_shutdown_timeout bounds how long open streams keep it.
+    STOP_SIGNALS="QUIT TERM KILL" stop_pids || true
+    log "stopped"
   fi
+  rm -f "$PID_FILE" "$ENV_FILE"
 }
 
-[ $# -eq 1 ] || usage
-case $1 in
-  start) do_start ;;
-  stop) do_stop || true ;;
-  status) do_status ;;
-  *) usage ;;
-esac
+do_status() { service_status "https://127.0.0.1:$RAY_TLS_PORT, https://127.0.0.1:$S3_TLS_PORT; upstreams in $CONF"; }
+
+service_main "$@"

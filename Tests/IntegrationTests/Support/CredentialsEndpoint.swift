@@ -58,9 +58,11 @@ final class CredentialsEndpoint {
     func fail() throws { try "fail".write(toFile: flag, atomically: true, encoding: .utf8) }
     func heal() { try? FileManager.default.removeItem(atPath: flag) }
 
+    /// Also removes its files from the temp directory: the tests have read them by now.
     func stop() {
         heal()
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
+        for path in [logPath, tokenFile] { try? FileManager.default.removeItem(atPath: path) }
     }
 }

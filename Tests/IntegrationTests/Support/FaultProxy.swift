@@ -44,10 +44,12 @@ final class FaultProxy {
 
     func heal() { try? FileManager.default.removeItem(atPath: flag) }
 
+    /// Also removes its files from the temp directory: the tests have read them by now.
     func stop() {
         heal()
         // SIGKILL: a test runner may pass on an ignored SIGTERM to its children.
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
+        try? FileManager.default.removeItem(atPath: logPath)
     }
 }

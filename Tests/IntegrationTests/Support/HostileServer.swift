@@ -31,8 +31,10 @@ final class HostileServer {
     var url: String { "http://127.0.0.1:\(port)" }
     var requests: [String] { ((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init) }
 
+    /// Also removes its log from the temp directory: the tests have read it by now.
     func stop() {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
+        try? FileManager.default.removeItem(atPath: logPath)
     }
 }
