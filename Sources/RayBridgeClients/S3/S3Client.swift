@@ -174,10 +174,7 @@ public struct S3Client: Sendable {
         let data = Data(bytes.readableBytesView)
         let status = Int(response.status.code)
         guard (200..<300).contains(status) else {
-            // An error body may echo the request (signature, key, token): shown only redacted.
-            let secrets = [creds.secretAccessKey] + (creds.sessionToken.map { [$0] } ?? [])
-            let shown = Data(SecretRedaction.redact(String(decoding: data, as: UTF8.self), secrets: secrets).utf8)
-            var parsed = S3ErrorResponse.parse(shown)
+            var parsed = S3ErrorResponse.parse(Self.shownErrorBody(data, credentials: creds))
             // A bucket in another region: S3 names its region in this header (a 301 or a HEAD has
             // no body to say it in).
             if let bucketRegion = response.headers.first(name: "x-amz-bucket-region") {
@@ -187,5 +184,11 @@ public struct S3Client: Sendable {
             throw .service(status: status, response: parsed, bucket: bucket, key: key)
         }
         return Response(status: status, headers: response.headers, body: data)
+    }
+
+    /// An error body may echo the request (signature, key, token): shown only redacted.
+    static func shownErrorBody(_ data: Data, credentials: S3Credentials) -> Data {
+        let secrets = [credentials.secretAccessKey] + (credentials.sessionToken.map { [$0] } ?? [])
+        return Data(SecretRedaction.redact(String(decoding: data, as: UTF8.self), secrets: secrets).utf8)
     }
 }
