@@ -92,16 +92,4 @@ import Glibc
         }
         #expect(!exists(directory))
     }
-
-    @Test func theInotifyThreadHoldsItsOwnWakeDirectory() async throws {
-        let watched = try WatchTestDirectory()
-        defer { watched.remove() }
-        var notifications = InotifyThread.shared.subscribe(directory: watched.path).makeAsyncIterator()
-        #expect(await notifications.next() == .watching)
-        let lock = InotifyThread.shared.wakeDirectory + "/" + InotifyWakeDirectory.lockName
-        let fd = open(lock, O_RDONLY | O_CLOEXEC)
-        defer { if fd >= 0 { close(fd) } }
-        #expect(fd >= 0, "no lock file in the wake directory \(InotifyThread.shared.wakeDirectory)")
-        #expect(fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0, "nobody holds \(lock)")
-    }
 }
