@@ -43,6 +43,14 @@ extension JSONValue {
         }
     }
 
+    /// `text` as a JSON string literal: how a name with a control character (a NUL) is shown in a
+    /// message, as it was written, rather than cutting the log line or the status file short.
+    public static func quoted(_ text: String) -> String {
+        var out = ""
+        writeString(text, into: &out)
+        return out
+    }
+
     private static func writeString(_ s: String, into out: inout String) {
         out += "\""
         for scalar in s.unicodeScalars {
