@@ -186,9 +186,14 @@ public struct S3Client: Sendable {
         return Response(status: status, headers: response.headers, body: data)
     }
 
-    /// An error body may echo the request (signature, key, token): shown only redacted.
+    /// An error body may echo the request (signature, key, token): shown only redacted, and the
+    /// access key id (some S3s name it in InvalidAccessKeyId's message) as `S3Credentials.masked`.
     static func shownErrorBody(_ data: Data, credentials: S3Credentials) -> Data {
         let secrets = [credentials.secretAccessKey] + (credentials.sessionToken.map { [$0] } ?? [])
-        return Data(SecretRedaction.redact(String(decoding: data, as: UTF8.self), secrets: secrets).utf8)
+        var text = SecretRedaction.redact(String(decoding: data, as: UTF8.self), secrets: secrets)
+        if !credentials.accessKeyId.isEmpty {
+            text = text.replacingOccurrences(of: credentials.accessKeyId, with: S3Credentials.masked(accessKeyId: credentials.accessKeyId))
+        }
+        return Data(text.utf8)
     }
 }

@@ -93,7 +93,7 @@ public actor RefreshingCredentials: S3CredentialProvider {
             logger.debug(
                 "S3 credentials fetched",
                 metadata: [
-                    "source": "\(source)", "accessKeyId": "\(fresh.credentials.accessKeyId)",
+                    "source": "\(source)", "accessKeyId": "\(S3Credentials.masked(accessKeyId: fresh.credentials.accessKeyId))",
                     "expiration": "\(fresh.expiration.map { RFC3339.format($0) } ?? "-")",
                 ])
         case .failure(let error):
