@@ -15,9 +15,9 @@ import Glibc
     /// A directory as an owner makes it: the lock file inside, and a stale wake-up file.
     func makeDirectory(_ path: String) throws -> String {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
-        FileManager.default.createFile(atPath: path + "/wake-7", contents: nil)
+        try #require(FileManager.default.createFile(atPath: path + "/wake-7", contents: nil))
         let lock = path + "/" + InotifyWakeDirectory.lockName
-        FileManager.default.createFile(atPath: lock, contents: nil)
+        try #require(FileManager.default.createFile(atPath: lock, contents: nil))
         return lock
     }
 

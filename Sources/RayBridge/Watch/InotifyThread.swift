@@ -18,6 +18,8 @@ public final class InotifyThread: Sendable {
 
     let state = Mutex(InotifyThreadState())
     let wakeDirectory: String
+    /// Where wake-up directories of earlier processes may be: swept once, before ours is made.
+    let wakeBases: [String]
     let logger = Logger(label: "raybridge.inotify")
 
     /// Where the wake-up directory goes when TMPDIR (default /tmp) is not writable: a read-only root
@@ -35,10 +37,12 @@ public final class InotifyThread: Sendable {
             base = fallback
         }
         wakeDirectory = "\(base)/raybridge-inotify-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        // Processes rarely call stop(); don't leave one empty directory behind per process.
+        wakeBases = Array(Set([preferred, base]))
+        // Processes rarely call stop(); don't leave one directory behind per process. A killed one
+        // does: the next start sweeps it (`InotifyWakeDirectory`).
         atexit {
             InotifyThread.shared.state.withLock { $0.exiting = true }
-            try? FileSystemCalls.removeDirectory(InotifyThread.shared.wakeDirectory)
+            InotifyWakeDirectory.remove(InotifyThread.shared.wakeDirectory)
         }
     }
 

@@ -8,6 +8,8 @@ struct InotifyThreadState: Sendable {
     var counter: UInt64 = 0
     /// Set at process exit: the wake directory is removed on purpose and must not be recreated.
     var exiting = false
+    /// The wake directories of dead processes are swept once per process, by the first thread.
+    var swept = false
     /// Published by the thread after each change, for tests and diagnostics.
     var watchedDirectories: Set<String> = []
 
