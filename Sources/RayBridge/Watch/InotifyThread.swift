@@ -31,13 +31,15 @@ public final class InotifyThread: Sendable {
     private init() {
         let preferred = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
         var base = preferred
-        if access(preferred, W_OK | X_OK) != 0, let fallback = Self.fallbackWakeBase.withLock({ $0 }) {
+        let fallback = Self.fallbackWakeBase.withLock { $0 }
+        if access(preferred, W_OK | X_OK) != 0, let fallback {
             // Exists already after a restart; any other failure shows when the wake directory is made.
             try? FileSystemCalls.makeDirectory(fallback, permissions: .ownerReadWriteExecute)
             base = fallback
         }
         wakeDirectory = "\(base)/raybridge-inotify-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        wakeBases = Array(Set([preferred, base]))
+        // Both: an earlier container of the pod may have had another /tmp.
+        wakeBases = [preferred] + (fallback.map { $0 == preferred ? [] : [$0] } ?? [])
         // Processes rarely call stop(); don't leave one directory behind per process. A killed one
         // does: the next start sweeps it (`InotifyWakeDirectory`).
         atexit {
