@@ -43,3 +43,14 @@ public struct S3Credentials: Sendable, Equatable, CustomStringConvertible, Custo
             ])
     }
 }
+
+/// Where an S3 request gets the keys it is signed with: asked before every request, so a
+/// provider can hand out refreshed temporary credentials in the middle of a long log stream.
+public protocol S3CredentialProvider: Sendable {
+    func credentials() async throws(S3CredentialsError) -> S3Credentials
+}
+
+/// Why no credentials could be had, in words that say what to fix (which file, variable or endpoint).
+public struct S3CredentialsError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+}
