@@ -140,3 +140,28 @@ public final class InotifyThread: Sendable {
         }
     }
 }
+
+/// Work handed to the inotify thread, which alone may call the library.
+enum InotifyRequest: Sendable {
+    case subscribe(id: UInt64, directory: String, continuation: AsyncStream<InotifyNotification>.Continuation)
+    case unsubscribe(id: UInt64)
+    case stop
+}
+
+/// Shared between callers and the inotify thread, always under `InotifyThread`'s mutex.
+struct InotifyThreadState: Sendable {
+    var requests: [InotifyRequest] = []
+    var running = false
+    var counter: UInt64 = 0
+    /// Set at process exit: the wake directory is removed on purpose and must not be recreated.
+    var exiting = false
+    /// The wake directories of dead processes are swept once per process, by the first thread.
+    var swept = false
+    /// Published by the thread after each change, for tests and diagnostics.
+    var watchedDirectories: Set<String> = []
+
+    mutating func next() -> UInt64 {
+        counter += 1
+        return counter
+    }
+}
