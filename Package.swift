@@ -31,7 +31,8 @@ let package = Package(
         // glibc's <malloc.h>, for mallopt(M_ARENA_MAX).
         .systemLibrary(name: "CMalloc"),
         // Debian's zlib1g-dev: CRC-32 checksums of S3 parts, gzip members of compressed logs.
-        // (Not "CZlib": ZIPFoundation has a module of that name.)
+        // (Not "CZlib": ZIPFoundation has a module of that name.) compress-nio would not replace
+        // it: it offers no CRC-32, links the same zlib, and its gzip writer needs the same loop.
         .systemLibrary(name: "CSystemZlib", providers: [.apt(["zlib1g-dev"])]),
         // Layers, lowest first; a target sees only the ones above it in this list.
         // Core: the job's spec (Config/), the run's record and status (Run/), files written

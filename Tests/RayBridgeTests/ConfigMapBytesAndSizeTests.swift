@@ -76,6 +76,28 @@ import Testing
         }
     }
 
+    @Test func nulInAParameterNameIsInvalidNamingIt() {
+        // Ray's shell gets `a\0b=1` as one argv word, and C cuts it at the NUL: the app would see `a`.
+        for json in [#"{"a\u0000b": "1"}"#, #"{"\u0000": 1}"#, #"{"ab\u0000": true}"#] {
+            let found = problems(parser.parse(Self.minimal.merging([ConfigKey.jobParameters: json]) { $1 }))
+            #expect(found.map(\.key) == [ConfigKey.jobParameters], "\(json): \(found)")
+            #expect(found.first?.message.contains("contains a NUL character") == true, "\(json): \(found)")
+        }
+        let found = problems(parser.parse(Self.minimal.merging([ConfigKey.jobParameters: #"{"a\u0000b": "1"}"#]) { $1 }))
+        // Named as written in the JSON: a raw NUL in a message would cut the log line or the status file.
+        #expect(found.first?.message == #"parameter name "a\u0000b" contains a NUL character"#, "\(found)")
+    }
+
+    @Test func nulInAParameterNameFetchedFromS3IsInvalid() {
+        // The same check when the parameters come from an S3 object (`ScriptExtras.parse` at submit time).
+        let source = "jobdata.jobParameters (s3://bucket/params.json)"
+        let (extras, found) = ScriptExtras.parse(
+            metadata: "", metadataKey: ConfigKey.scriptMetadata, parameters: #"{"a\u0000b": "1", "c": "2"}"#, parametersKey: source)
+        #expect(found.map(\.key) == [source], "\(found)")
+        #expect(found.first?.message.contains(#""a\u0000b" contains a NUL character"#) == true, "\(found)")
+        #expect(extras.parameters.map(\.key) == ["c"])
+    }
+
     @Test func oneHugeParameterIsInvalidWithItsSize() {
         let value = String(repeating: "x", count: 131_072)
         let found = problems(parser.parse(Self.minimal.merging([ConfigKey.jobParameters: #"{"blob": "\#(value)"}"#]) { $1 }))

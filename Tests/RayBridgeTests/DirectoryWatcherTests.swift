@@ -199,6 +199,23 @@ import Testing
         #expect(try #require(await collector.waitFor(1)).values == ["a": "2"])
     }
 
+    /// What lets a later sidecar tell this one's wake-up directory from a dead one's (`InotifyWakeDirectory`).
+    @Test func theThreadHoldsTheLockOfItsWakeDirectoryAndRemovesItWhenStopped() async throws {
+        let temp = try WatchTestDirectory()
+        defer { temp.remove() }
+        var iterator = InotifyThread.shared.subscribe(directory: temp.path).makeAsyncIterator()
+        #expect(await iterator.next() == .watching)
+        let wakeDirectory = InotifyThread.shared.wakeDirectory
+        let fd = open(wakeDirectory + "/" + InotifyWakeDirectory.lockName, O_RDONLY | O_CLOEXEC)
+        defer { if fd >= 0 { close(fd) } }
+        #expect(fd >= 0, "no lock file in the wake directory \(wakeDirectory)")
+        #expect(fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0, "nobody holds the lock of \(wakeDirectory)")
+
+        InotifyThread.shared.stop()
+        #expect(await iterator.next() == nil)
+        try await eventually("the wake directory removed", timeout: .seconds(30)) { !FileManager.default.fileExists(atPath: wakeDirectory) }
+    }
+
     /// The inotify fd must not leak into child processes, and an idle watcher must not wake its thread.
     @Test func inotifyDescriptorIsCloseOnExecAndIdleThreadSleeps() async throws {
         let temp = try WatchTestDirectory()

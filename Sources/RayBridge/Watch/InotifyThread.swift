@@ -18,6 +18,8 @@ public final class InotifyThread: Sendable {
 
     let state = Mutex(InotifyThreadState())
     let wakeDirectory: String
+    /// Where wake-up directories of earlier processes may be: swept once, before ours is made.
+    let wakeBases: [String]
     let logger = Logger(label: "raybridge.inotify")
 
     /// Where the wake-up directory goes when TMPDIR (default /tmp) is not writable: a read-only root
@@ -29,16 +31,20 @@ public final class InotifyThread: Sendable {
     private init() {
         let preferred = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
         var base = preferred
-        if access(preferred, W_OK | X_OK) != 0, let fallback = Self.fallbackWakeBase.withLock({ $0 }) {
+        let fallback = Self.fallbackWakeBase.withLock { $0 }
+        if access(preferred, W_OK | X_OK) != 0, let fallback {
             // Exists already after a restart; any other failure shows when the wake directory is made.
             try? FileSystemCalls.makeDirectory(fallback, permissions: .ownerReadWriteExecute)
             base = fallback
         }
         wakeDirectory = "\(base)/raybridge-inotify-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        // Processes rarely call stop(); don't leave one empty directory behind per process.
+        // Both: an earlier container of the pod may have had another /tmp.
+        wakeBases = [preferred] + (fallback.map { $0 == preferred ? [] : [$0] } ?? [])
+        // Processes rarely call stop(); don't leave one directory behind per process. A killed one
+        // does: the next start sweeps it (`InotifyWakeDirectory`).
         atexit {
             InotifyThread.shared.state.withLock { $0.exiting = true }
-            try? FileSystemCalls.removeDirectory(InotifyThread.shared.wakeDirectory)
+            InotifyWakeDirectory.remove(InotifyThread.shared.wakeDirectory)
         }
     }
 
@@ -132,5 +138,30 @@ public final class InotifyThread: Sendable {
             }
             return false
         }
+    }
+}
+
+/// Work handed to the inotify thread, which alone may call the library.
+enum InotifyRequest: Sendable {
+    case subscribe(id: UInt64, directory: String, continuation: AsyncStream<InotifyNotification>.Continuation)
+    case unsubscribe(id: UInt64)
+    case stop
+}
+
+/// Shared between callers and the inotify thread, always under `InotifyThread`'s mutex.
+struct InotifyThreadState: Sendable {
+    var requests: [InotifyRequest] = []
+    var running = false
+    var counter: UInt64 = 0
+    /// Set at process exit: the wake directory is removed on purpose and must not be recreated.
+    var exiting = false
+    /// The wake directories of dead processes are swept once per process, by the first thread.
+    var swept = false
+    /// Published by the thread after each change, for tests and diagnostics.
+    var watchedDirectories: Set<String> = []
+
+    mutating func next() -> UInt64 {
+        counter += 1
+        return counter
     }
 }

@@ -25,6 +25,8 @@ final class InotifyWorker {
     /// dropped until this marker, created in the wake directory right after the restart, comes back.
     private var fence: String?
     private var rescanAfterFence = false
+    /// Holds the wake directory's lock (`InotifyWakeDirectory`) from its creation to its removal.
+    private var wakeLock: FileDescriptor?
 
     init(owner: InotifyThread) {
         self.owner = owner
@@ -32,6 +34,7 @@ final class InotifyWorker {
 
     func run() {
         nameThread()
+        sweepWakeDirectories()
         ready = start()
         while true {
             var stopping = false
@@ -79,6 +82,21 @@ final class InotifyWorker {
         guard let fd = try? FileDescriptor.open(path: path, .writeOnly) else { return }
         _ = try? fd.writeAll("raybridge-inoti".utf8)  // the kernel keeps 15 bytes
         try? fd.close()
+    }
+
+    /// Wake directories that SIGKILLed sidecars left behind, once per process and before ours exists.
+    private func sweepWakeDirectories() {
+        let first = owner.state.withLock { state in
+            defer { state.swept = true }
+            return !state.swept
+        }
+        guard first else { return }
+        for base in owner.wakeBases {
+            let removed = InotifyWakeDirectory.sweep(base: base)
+            if !removed.isEmpty {
+                owner.logger.info("removed inotify wake directories of processes that are gone", metadata: ["paths": "\(removed)"])
+            }
+        }
     }
 
     /// The event and its name live in static storage that the next call overwrites.
@@ -189,12 +207,16 @@ final class InotifyWorker {
             _ = fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC)
         }
         let wakeDirectory = owner.wakeDirectory
-        var failure: SystemCallError?
-        do {
-            try FileSystemCalls.makeDirectory(wakeDirectory, permissions: .ownerReadWriteExecute)
-        } catch let error as SystemCallError where error.errno != .fileExists {
-            failure = error  // the cause to report if the watch below fails
-        } catch {}
+        var failure: (any Error)?  // the cause to report if the watch below fails
+        if wakeLock.map({ !InotifyWakeDirectory.holds($0, at: wakeDirectory) }) ?? true {
+            try? wakeLock?.close()
+            wakeLock = nil
+            do {
+                wakeLock = try InotifyWakeDirectory.make(wakeDirectory)
+            } catch {
+                failure = error
+            }
+        }
         let mask = InotifyMask([.create, .deleteSelf, .moveSelf, .onlyDirectory])
         if inotifytools_watch_file(wakeDirectory, Int32(bitPattern: mask.rawValue)) == 1 {
             wakeWD = inotifytools_wd_from_filename(wakeDirectory + "/")
@@ -247,7 +269,9 @@ final class InotifyWorker {
         }
         inotifytools_cleanup()
         ready = false
-        try? FileSystemCalls.removeDirectory(owner.wakeDirectory)
+        InotifyWakeDirectory.remove(owner.wakeDirectory)
+        try? wakeLock?.close()
+        wakeLock = nil
     }
 
     private func broadcast(_ notification: InotifyNotification) {

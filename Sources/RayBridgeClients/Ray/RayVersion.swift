@@ -57,3 +57,44 @@ public struct RayVersion: Sendable, Hashable, Comparable, CustomStringConvertibl
         hasher.combine(patch)
     }
 }
+
+/// What differs between the Ray releases raybridge supports (checked in the wheels of 2.9.3 to
+/// 2.60.0; the README has the table).
+extension RayVersion {
+    /// The oldest release raybridge is tested against. Older clusters are used all the same, with a
+    /// warning in the log.
+    public static let oldestSupported = RayVersion(2, 9, 0)
+
+    /// Submit fields (`JobSubmitRequest`) that not every supported release knows, with the first
+    /// release that does. Ray answers an unknown field with HTTP 400, so a ConfigMap asking for one
+    /// of these on an older cluster is refused before anything is sent.
+    public static let submitFieldsSince: [(field: String, since: RayVersion)] = [
+        ("entrypoint_label_selector", RayVersion(2, 54, 0))
+    ]
+
+    /// Token authentication (`RAY_AUTH_MODE=token`) exists from this release on.
+    public static let tokenAuthSince = RayVersion(2, 52, 0)
+
+    /// How the state API's log endpoints (`/api/v0/logs/file` and `/api/v0/logs/stream`) frame
+    /// their body on this release.
+    public var logFraming: RayLogFraming {
+        if self >= RayLogFraming.rawSince { return .raw }
+        return self >= RayLogFraming.textFormatSince ? .markedOrText : .marked
+    }
+}
+
+extension JobSpec {
+    /// What this spec asks for that a cluster running `version` does not have, each naming the key
+    /// to edit. Such a spec is treated as invalid: nothing is sent, a running job is left alone.
+    /// An unknown version is taken for the newest (the answer of `/api/version` lacked it).
+    public func unsupported(by version: RayVersion?) -> [ConfigProblem] {
+        guard let version else { return [] }
+        return RayVersion.submitFieldsSince.compactMap { field, since in
+            guard jobProperties[field] != nil, version < since else { return nil }
+            return ConfigProblem(
+                key: ConfigKey.jobProperties,
+                "\(field) needs Ray \(since) or later, but the cluster at \(rayURL.absoluteString) runs Ray \(version); remove it or upgrade the cluster"
+            )
+        }
+    }
+}

@@ -174,10 +174,7 @@ public struct S3Client: Sendable {
         let data = Data(bytes.readableBytesView)
         let status = Int(response.status.code)
         guard (200..<300).contains(status) else {
-            // An error body may echo the request (signature, key, token): shown only redacted.
-            let secrets = [creds.secretAccessKey] + (creds.sessionToken.map { [$0] } ?? [])
-            let shown = Data(SecretRedaction.redact(String(decoding: data, as: UTF8.self), secrets: secrets).utf8)
-            var parsed = S3ErrorResponse.parse(shown)
+            var parsed = S3ErrorResponse.parse(Self.shownErrorBody(data, credentials: creds))
             // A bucket in another region: S3 names its region in this header (a 301 or a HEAD has
             // no body to say it in).
             if let bucketRegion = response.headers.first(name: "x-amz-bucket-region") {
@@ -188,4 +185,32 @@ public struct S3Client: Sendable {
         }
         return Response(status: status, headers: response.headers, body: data)
     }
+
+    /// An error body may echo the request (signature, key, token): shown only redacted, and the
+    /// access key id (some S3s name it in InvalidAccessKeyId's message) as `S3Credentials.masked`.
+    static func shownErrorBody(_ data: Data, credentials: S3Credentials) -> Data {
+        let secrets = [credentials.secretAccessKey] + (credentials.sessionToken.map { [$0] } ?? [])
+        var text = SecretRedaction.redact(String(decoding: data, as: UTF8.self), secrets: secrets)
+        if !credentials.accessKeyId.isEmpty {
+            text = text.replacingOccurrences(of: credentials.accessKeyId, with: S3Credentials.masked(accessKeyId: credentials.accessKeyId))
+        }
+        return Data(text.utf8)
+    }
 }
+
+/// The S3 calls that shipping a log needs: what `MultipartUploadSession` depends on, so that it can
+/// be tested against a fake S3. Each call is made once: retrying is the caller's decision.
+public protocol S3Multipart: Sendable {
+    func putObject(bucket: String, key: String, body: ByteBuffer, contentType: String) async throws(S3Error)
+    /// Returns the upload id. `checksummed`: every part carries a CRC-32.
+    func createMultipartUpload(bucket: String, key: String, contentType: String, checksummed: Bool) async throws(S3Error) -> String
+    /// Returns the part's ETag, quotes included, as Complete wants it back.
+    func uploadPart(
+        bucket: String, key: String, uploadId: String, partNumber: Int, body: ByteBuffer, checksumCRC32: String?
+    ) async throws(S3Error) -> String
+    func completeMultipartUpload(bucket: String, key: String, uploadId: String, parts: [CompletedPart]) async throws(S3Error)
+    /// Every part of an upload, following the pages.
+    func listParts(bucket: String, key: String, uploadId: String) async throws(S3Error) -> [ListPartsResult.Part]
+}
+
+extension S3Client: S3Multipart {}

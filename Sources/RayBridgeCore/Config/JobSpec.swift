@@ -30,3 +30,20 @@ public struct JobSpec: Sendable, Equatable {
     /// Whether this spec asks for a submission at all.
     public var submits: Bool { attachId == nil && !kill }
 }
+
+/// Where the job's script comes from (`jobdata.scriptLocation`).
+public enum ScriptSource: Sendable, Equatable {
+    /// The script text itself, shipped as `script.py` in a working_dir package.
+    case inline(String)
+    /// Fetched from S3, then shipped like an inline script.
+    case s3(S3ObjectRef)
+    /// A path that already exists on the Ray cluster; nothing is uploaded.
+    case cluster(String)
+}
+
+/// How `jobdata.scriptMetadata` and `jobdata.jobParameters` are given (`jobdata.scriptExtraLocation`).
+public enum ExtrasSource: Sendable, Equatable {
+    case inline(ScriptExtras)
+    /// Each is fetched from S3 when the run is submitted; nil = not given (`{}`).
+    case s3(metadata: S3ObjectRef?, parameters: S3ObjectRef?)
+}

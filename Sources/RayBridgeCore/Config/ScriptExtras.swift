@@ -39,7 +39,7 @@ public struct ScriptExtras: Sendable, Equatable {
                             continue
                         }
                         if v.contains("\0") || name.contains("\0") {
-                            problems.append(.init(key: metadataKey, "pip package \"\(name)\" contains a NUL character"))
+                            problems.append(.init(key: metadataKey, "pip package \(JSONValue.quoted(name)) contains a NUL character"))
                             continue
                         }
                         let trimmed = v.trimmingCharacters(in: .whitespaces)
@@ -73,7 +73,7 @@ public struct ScriptExtras: Sendable, Equatable {
                             continue
                         }
                         if name.isEmpty || name.contains("=") || name.contains("\0") {
-                            problems.append(.init(key: metadataKey, "env var name \"\(name)\" is not a valid variable name"))
+                            problems.append(.init(key: metadataKey, "env var name \(JSONValue.quoted(name)) is not a valid variable name"))
                             continue
                         }
                         // The environment is a C array of strings: a NUL would cut the value short.

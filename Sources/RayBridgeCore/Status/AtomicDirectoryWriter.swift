@@ -162,3 +162,12 @@ public struct AtomicDirectoryWriter: Sendable {
         if case .failure(let error) = link, error.errno == .noSuchFileOrDirectory { true } else { false }
     }
 }
+
+/// `AtomicDirectoryWriter` refused a key: not a system call that failed, but input it will not publish.
+public struct InvalidKeyError: Error, CustomStringConvertible, Sendable, Equatable {
+    public var key: String
+
+    public var description: String {
+        "invalid key \"\(key)\": a key must be a plain file name not starting with \"..\""
+    }
+}

@@ -11,9 +11,10 @@ final class SidecarProcess {
     let logPath: String
     let statusDir: String
 
+    /// `stdoutPath`: standard output goes there (appended), apart from the log on standard error.
     init(
         configDir: String, statusDir: String, jobName: String, rayCredentialsDir: String? = nil,
-        arguments: [String] = [], environment: [String: String] = [:]
+        arguments: [String] = [], environment: [String: String] = [:], stdoutPath: String? = nil
     ) throws {
         self.statusDir = statusDir
         logPath = statusDir + ".sidecar.log"
@@ -30,7 +31,14 @@ final class SidecarProcess {
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "RAYBRIDGE_TEST_CRASH_AT")
         process.environment = env.merging(environment) { $1 }
-        process.standardOutput = log
+        if let stdoutPath {
+            if !FileManager.default.fileExists(atPath: stdoutPath) { _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil) }
+            let out = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
+            out.seekToEndOfFile()
+            process.standardOutput = out
+        } else {
+            process.standardOutput = log
+        }
         process.standardError = log
         guard FileManager.default.isExecutableFile(atPath: TestEnvironment.binary) else {
             throw TestFailure("\(TestEnvironment.binary) is missing: run `swift build` first (make test does)")

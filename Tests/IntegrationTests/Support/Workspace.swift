@@ -13,18 +13,20 @@ struct Workspace {
     }
 
     /// A sidecar on this workspace; `crashAt` sets the binary's crash hook (`RAYBRIDGE_TEST_CRASH_AT`).
-    func sidecar(rayCredentialsDir: String? = nil, crashAt: String? = nil, arguments: [String] = []) throws -> SidecarProcess {
+    func sidecar(rayCredentialsDir: String? = nil, crashAt: String? = nil, arguments: [String] = [], stdoutPath: String? = nil) throws
+        -> SidecarProcess
+    {
         try SidecarProcess(
             configDir: configDir, statusDir: statusDir, jobName: jobName, rayCredentialsDir: rayCredentialsDir,
-            arguments: arguments, environment: crashAt.map { ["RAYBRIDGE_TEST_CRASH_AT": $0] } ?? [:])
+            arguments: arguments, environment: crashAt.map { ["RAYBRIDGE_TEST_CRASH_AT": $0] } ?? [:], stdoutPath: stdoutPath)
     }
 
     /// A sidecar that ships the log to the local S3, in 5 MiB parts (the smallest S3 allows) so
     /// that logs of a few MiB already take several parts.
-    func logShippingSidecar(rayCredentialsDir: String? = nil, arguments: [String] = []) throws -> SidecarProcess {
+    func logShippingSidecar(rayCredentialsDir: String? = nil, arguments: [String] = [], stdoutPath: String? = nil) throws -> SidecarProcess {
         try sidecar(
             rayCredentialsDir: rayCredentialsDir,
-            arguments: ["--s3-credentials-dir", S3Server.credentialsDirectory, "--part-size-mib", "5"] + arguments)
+            arguments: ["--s3-credentials-dir", S3Server.credentialsDirectory, "--part-size-mib", "5"] + arguments, stdoutPath: stdoutPath)
     }
 
     func cleanup() {
@@ -32,6 +34,7 @@ struct Workspace {
         try? FileManager.default.removeItem(atPath: statusDir)
         // The sidecar's own log (SidecarProcess); a failing wait has already printed its end.
         try? FileManager.default.removeItem(atPath: statusDir + ".sidecar.log")
+        for process in 0..<4 { try? FileManager.default.removeItem(atPath: statusDir + ".stdout\(process)") }
         try? FileManager.default.removeItem(atPath: statusDir + ".counter")  // Lifecycle.flaky's attempts
     }
 }

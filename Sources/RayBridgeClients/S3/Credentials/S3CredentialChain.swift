@@ -61,7 +61,10 @@ public final class S3CredentialChain: S3CredentialProvider {
     private static func detail(_ source: S3CredentialSource?) -> Logger.Metadata {
         switch source {
         case .environment(let credentials)?:
-            ["accessKeyId": "\(credentials.accessKeyId)", "sessionToken": "\(credentials.sessionToken == nil ? "no" : "yes")"]
+            [
+                "accessKeyId": "\(S3Credentials.masked(accessKeyId: credentials.accessKeyId))",
+                "sessionToken": "\(credentials.sessionToken == nil ? "no" : "yes")",
+            ]
         case .webIdentity(let web)?:
             ["roleArn": "\(web.roleArn)", "sts": "\(web.stsEndpoint.absoluteString)", "tokenFile": "\(web.tokenFile)"]
         case .containerEndpoint(let container)?:
@@ -75,7 +78,8 @@ public final class S3CredentialChain: S3CredentialProvider {
     /// there is none: the first S3 request says what is missing.
     public func announceSource() {
         if let files = try? secretFiles.load() {
-            announce("secret-files", ["directory": "\(secretFiles.directory)", "accessKeyId": "\(files.accessKeyId)"])
+            announce(
+                "secret-files", ["directory": "\(secretFiles.directory)", "accessKeyId": "\(S3Credentials.masked(accessKeyId: files.accessKeyId))"])
         } else if let (name, _) = fallback {
             announce(name, detail)
         }
@@ -83,7 +87,8 @@ public final class S3CredentialChain: S3CredentialProvider {
 
     public func credentials() async throws(S3CredentialsError) -> S3Credentials {
         if let files = try? secretFiles.load() {
-            announce("secret-files", ["directory": "\(secretFiles.directory)", "accessKeyId": "\(files.accessKeyId)"])
+            announce(
+                "secret-files", ["directory": "\(secretFiles.directory)", "accessKeyId": "\(S3Credentials.masked(accessKeyId: files.accessKeyId))"])
             return files
         }
         guard let (name, provider) = fallback else {

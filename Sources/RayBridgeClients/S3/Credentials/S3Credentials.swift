@@ -2,8 +2,9 @@ import RayBridgeCore
 
 /// Keys for signing S3 requests.
 ///
-/// Its textual forms (`description`, `debugDescription`, `dump`) hide the secret and the token, so
-/// interpolating credentials into a log line or an error cannot leak them.
+/// Its textual forms (`description`, `debugDescription`, `dump`) hide the secret and the token, and
+/// show of the access key id only what `aws configure list` shows, so interpolating credentials into
+/// a log line or an error cannot leak them.
 public struct S3Credentials: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible,
     CustomReflectable
 {
@@ -18,20 +19,38 @@ public struct S3Credentials: Sendable, Equatable, CustomStringConvertible, Custo
     }
 
     public var description: String {
-        // The access key ID is not a secret and tells the user which key is in use.
-        "S3Credentials(accessKeyId: \(accessKeyId), secretAccessKey: <redacted>, sessionToken: "
+        "S3Credentials(accessKeyId: \(Self.masked(accessKeyId: accessKeyId)), secretAccessKey: <redacted>, sessionToken: "
             + (sessionToken == nil ? "none)" : "<redacted>)")
     }
 
     public var debugDescription: String { description }
 
+    /// The access key id as `aws configure list` shows it, `****************ABCD`: enough to tell
+    /// which key is in use, not enough to look it up. It is not a secret, but with the secret key it
+    /// is the whole credential, and it names the account to anyone who has the log. An id shorter
+    /// than 8 characters (a test server's `minio`) shows none of it: four would be most of it.
+    public static func masked(accessKeyId: String) -> String {
+        String(repeating: "*", count: 16) + (accessKeyId.count >= 8 ? String(accessKeyId.suffix(4)) : "")
+    }
+
     public var customMirror: Mirror {
         Mirror(
             self,
             children: [
-                "accessKeyId": accessKeyId,
+                "accessKeyId": Self.masked(accessKeyId: accessKeyId),
                 "secretAccessKey": "<redacted>",
                 "sessionToken": sessionToken == nil ? "none" : "<redacted>",
             ])
     }
+}
+
+/// Where an S3 request gets the keys it is signed with: asked before every request, so a
+/// provider can hand out refreshed temporary credentials in the middle of a long log stream.
+public protocol S3CredentialProvider: Sendable {
+    func credentials() async throws(S3CredentialsError) -> S3Credentials
+}
+
+/// Why no credentials could be had, in words that say what to fix (which file, variable or endpoint).
+public struct S3CredentialsError: Error, Sendable, CustomStringConvertible {
+    public var description: String
 }

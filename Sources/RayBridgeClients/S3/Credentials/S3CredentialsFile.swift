@@ -27,6 +27,8 @@ public struct S3CredentialsFile: Sendable {
     }
 }
 
-public struct S3CredentialsError: Error, Sendable, CustomStringConvertible {
-    public var description: String
+extension S3CredentialsFile: S3CredentialProvider {
+    public func credentials() async throws(S3CredentialsError) -> S3Credentials {
+        try load()
+    }
 }

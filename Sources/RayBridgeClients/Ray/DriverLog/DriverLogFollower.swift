@@ -1,4 +1,5 @@
 import Logging
+import NIOCore
 import RayBridgeCore
 
 /// One run's driver log as an `AsyncSequence`: its bytes (`.bytes`) and the news that the run is
@@ -71,4 +72,28 @@ public struct DriverLogFollower<C: Clock>: AsyncSequence, Sendable where C.Durat
             }
         }
     }
+}
+
+/// What a `DriverLogFollower` is for.
+public enum FollowMode: Sendable, Equatable {
+    /// Every byte of the log from `offset` on, exactly, ending once the run is over and its log
+    /// complete (shipping).
+    case exact(from: Int64)
+    /// Only the end of the run, noticed quickly: Ray is asked every `FollowTiming.checkEvery`, the
+    /// log is not read (a stream only as a sign of life cost Ray more than the checks it saved), and
+    /// the sequence ends right after `.runEnded`.
+    case endOnly
+}
+
+/// What a `DriverLogFollower` tells its consumer.
+public enum DriverLogEvent: Sendable, Equatable {
+    /// The next bytes of the log, in order, never a byte twice (Ray's replays are skipped).
+    case bytes(ByteBuffer)
+    /// The run is over, told once. It may overtake bytes still queued, and bytes may follow it: the
+    /// rest of the log is read after the run ended. The sequence ends when the log is complete.
+    case runEnded(RayJobDetails)
+    /// A check found the run not over yet: news for whoever would otherwise poll Ray itself.
+    case runGoesOn(RayJobDetails)
+    /// Reading the log failed; the follower tries again after a backoff. For the status and logs.
+    case interrupted(String)
 }

@@ -1,3 +1,0 @@
-public struct HealthServerError: Error, CustomStringConvertible {
-    public var description: String
-}
