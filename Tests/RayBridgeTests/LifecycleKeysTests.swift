@@ -20,6 +20,17 @@ import Testing
         #expect(spec.activeDeadline == nil)
     }
 
+    @Test func thirdRoundKeysDefaultToTwentyKeptAndNoPreRunningDeadlineAndAreNoPartOfTheRevision() throws {
+        let spec = try #require(Self.parse([:]).spec)
+        #expect(spec.keepFinishedRuns == 20)
+        #expect(spec.preRunningDeadline == nil)
+        let set = try #require(Self.parse(["keepFinishedRuns": "3", "preRunningDeadlineSeconds": "10"]).spec)
+        #expect(set.keepFinishedRuns == 3)
+        #expect(set.preRunningDeadline == .seconds(10))
+        #expect(set.revision == spec.revision, "changing them reruns nothing")
+        #expect(try #require(Self.parse(["keepFinishedRuns": "All"]).spec).keepFinishedRuns == nil, "all: none deleted")
+    }
+
     @Test func validValuesAreTaken() throws {
         let spec = try #require(Self.parse(["backoffLimit": " 3 ", "activeDeadlineSeconds": "600"]).spec)
         #expect(spec.backoffLimit == 3)
@@ -30,7 +41,8 @@ import Testing
     @Test(arguments: [
         ("backoffLimit", "-1"), ("backoffLimit", "two"), ("backoffLimit", "1.5"), ("backoffLimit", "51"),
         ("activeDeadlineSeconds", "0"), ("activeDeadlineSeconds", "-5"), ("activeDeadlineSeconds", "5s"),
-        ("activeDeadlineSeconds", "31536001"),
+        ("activeDeadlineSeconds", "31536001"), ("preRunningDeadlineSeconds", "0"), ("preRunningDeadlineSeconds", "ten"),
+        ("keepFinishedRuns", "0"), ("keepFinishedRuns", "-3"), ("keepFinishedRuns", "some"),
     ])
     func badValuesAreInvalidNamingTheKey(key: String, value: String) {
         guard case .invalid(let problems, _) = Self.parse([key: value]) else {

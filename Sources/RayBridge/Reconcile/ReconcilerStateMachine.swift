@@ -778,7 +778,8 @@ public struct ReconcilerStateMachine: Sendable {
             state = .modifying
             r.context.now = now
             r.context.logs.ended(submissionId, complete: complete)
-            return reconcile(&r, deciding: false)
+            // A complete log may let a finished run be deleted (keepFinishedRuns).
+            return reconcile(&r, deciding: complete)
         case .draining(var d):
             state = .modifying
             d.context.now = now

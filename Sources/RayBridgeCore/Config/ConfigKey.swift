@@ -22,10 +22,14 @@ public enum ConfigKey {
     public static let resourceSecret = "resourcesecret"
     public static let backoffLimit = "backoffLimit"
     public static let activeDeadlineSeconds = "activeDeadlineSeconds"
+    public static let preRunningDeadlineSeconds = "preRunningDeadlineSeconds"
+    public static let keepFinishedRuns = "keepFinishedRuns"
 
     /// Keys that do not define the run: changing them never reruns anything by itself (raising
     /// `backoffLimit` after the last failed attempt retries the same revision).
-    public static let operational: Set<String> = [id, kill, updateInterval, backoffLimit, activeDeadlineSeconds]
+    public static let operational: Set<String> = [
+        id, kill, updateInterval, backoffLimit, activeDeadlineSeconds, preRunningDeadlineSeconds, keepFinishedRuns,
+    ]
 
     /// Accepted for compatibility with the ray pod, where they had no effect.
     public static func isIgnored(_ key: String) -> Bool {
@@ -36,6 +40,6 @@ public enum ConfigKey {
         resourceURL, id, kill, updateInterval, scriptLocation, jobScript, scriptExtraLocation,
         scriptMetadata, jobParameters, jobProperties, resubmit, s3Endpoint, s3Secure, s3Region,
         s3Secret, s3Bucket, s3Prefix, resourceSecret, backoffLimit, activeDeadlineSeconds, s3AddressingStyle,
-        s3Compression,
+        s3Compression, preRunningDeadlineSeconds, keepFinishedRuns,
     ]
 }

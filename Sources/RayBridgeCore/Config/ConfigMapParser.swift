@@ -121,6 +121,8 @@ public struct ConfigMapParser: Sendable {
             extras: extras, jobProperties: properties, s3: s3, revision: Revision(values: values))
         spec.backoffLimit = lifecycle.backoffLimit
         spec.activeDeadline = lifecycle.deadline.map { .seconds($0) }
+        spec.preRunningDeadline = lifecycle.preRunningDeadline.map { .seconds($0) }
+        spec.keepFinishedRuns = lifecycle.keepFinishedRuns
         return .valid(spec, warnings: warnings)
     }
 
@@ -280,8 +282,49 @@ extension ConfigMapParser {
     /// A year: a longer deadline is a typo, not a wish.
     public static let maxActiveDeadlineSeconds = 31_536_000
 
+    /// `keepFinishedRuns` when not given: enough history to look back on, small enough that the
+    /// head's job table (and each job-status GET) stays cheap.
+    public static let defaultKeepFinishedRuns = 20
+
+    /// The lifecycle keys: all optional, none part of the revision.
+    struct Lifecycle {
+        var backoffLimit = 0
+        var deadline: Int?
+        var preRunningDeadline: Int?
+        /// nil: `all`.
+        var keepFinishedRuns: Int? = ConfigMapParser.defaultKeepFinishedRuns
+    }
+
+    func parseLifecycle(text: (String) -> String, fail: (String, String) -> Void) -> Lifecycle {
+        var lifecycle = Lifecycle()
+        let (limit, deadline) = parseRetries(text: text, fail: fail)
+        lifecycle.backoffLimit = limit
+        lifecycle.deadline = deadline
+        let preRunningText = text(ConfigKey.preRunningDeadlineSeconds)
+        if !preRunningText.isEmpty {
+            if let n = Int(preRunningText), (1...Self.maxActiveDeadlineSeconds).contains(n) {
+                lifecycle.preRunningDeadline = n
+            } else {
+                fail(
+                    ConfigKey.preRunningDeadlineSeconds,
+                    "must be a whole number of seconds from 1 to \(Self.maxActiveDeadlineSeconds), found \"\(preRunningText.prefix(40))\"")
+            }
+        }
+        let keepText = text(ConfigKey.keepFinishedRuns)
+        if !keepText.isEmpty {
+            if keepText.lowercased() == "all" {
+                lifecycle.keepFinishedRuns = nil
+            } else if let n = Int(keepText), n >= 1 {
+                lifecycle.keepFinishedRuns = n
+            } else {
+                fail(ConfigKey.keepFinishedRuns, "must be a whole number of runs from 1, or \"all\", found \"\(keepText.prefix(40))\"")
+            }
+        }
+        return lifecycle
+    }
+
     /// `backoffLimit` and `activeDeadlineSeconds`, both optional whole numbers.
-    func parseLifecycle(text: (String) -> String, fail: (String, String) -> Void) -> (backoffLimit: Int, deadline: Int?) {
+    private func parseRetries(text: (String) -> String, fail: (String, String) -> Void) -> (backoffLimit: Int, deadline: Int?) {
         var limit = 0
         let limitText = text(ConfigKey.backoffLimit)
         if !limitText.isEmpty {
