@@ -980,7 +980,25 @@ extension ReconcilerStateMachine.Reconciling {
             run = .unread(M.Submitted(id: id, submittedAt: date))
         case (.stop, .stopSent):
             answered()
-            if case .stopping(let s, let cause, let details, let polls, _) = run { run = .stopping(s, cause, details, polls: polls, sent: true) }
+            switch run {
+            case .stopping(let s, .preRunningDeadline, let details?, _, _) where details.status == .pending:
+                // Ray queues the stop on the run's job supervisor, which it cannot schedule while
+                // the entrypoint's resources are missing: the run stays PENDING (until Ray's own
+                // RAY_JOB_START_TIMEOUT_SECONDS fails it) and stops the moment it could start. It
+                // will never run: the attempt is over now, and the next one need not wait.
+                var details = details
+                details.message =
+                    "Ray keeps it PENDING until its job supervisor can be scheduled, and stops it then; "
+                    + (details.message ?? "")
+                let finished = M.Finished(
+                    run: s, outcome: .failed, endedAt: context.now.date, stopRequested: true, reason: .preRunningDeadlineExceeded)
+                run = .ended(finished, details)
+                context.effects.ends.append(M.RunEnd(finished))
+            case .stopping(let s, let cause, let details, let polls, _):
+                run = .stopping(s, cause, details, polls: polls, sent: true)
+            case .none, .intent, .unread, .live, .recordedEnd, .ended:
+                break
+            }
         case (.delete(let id, _), .deleted):
             answered()
             context.ledger.markDeleted(id)
@@ -1473,8 +1491,13 @@ extension ReconcilerStateMachine.Context {
             logs.watching = true
             effects.orders.append(.watch(watch))
         }
-        // Progress is kept for the current run and the running shipments only.
+        // Progress is kept for the current run and the running shipments only, and completeness for
+        // the runs the ledger still has: a pod that lives for months sees thousands of revisions.
         for id in logs.progress.keys where id != run.submissionId && logs.shipping[id] == nil { logs.progress[id] = nil }
+        if logs.complete.count > ledger.runs.count + 1 {
+            let known = Set(ledger.runs.map(\.submissionId) + [run.submissionId].compactMap { $0 })
+            logs.complete.formIntersection(known)
+        }
     }
 
     private mutating func ship(_ plan: M.LogFollowPlan) {
