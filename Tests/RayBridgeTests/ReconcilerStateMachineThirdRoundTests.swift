@@ -116,7 +116,10 @@ import Testing
         #expect(m.answerDeletes() == [ids[1]], "the complete one goes, the older incomplete one stays")
     }
 
-    enum Request: Equatable { case delete(submissionId: String), other }
+    enum Request: Equatable {
+        case delete(submissionId: String)
+        case other
+    }
     static func request(_ action: M.Machine.Action) -> Request? {
         switch action.request {
         case .delete(let id, _): .delete(submissionId: id)

@@ -125,7 +125,7 @@ public struct ReconcilerStateMachine: Sendable {
         /// Ship it to S3 until its object is complete; report `shipmentEnded`.
         case ship(LogFollowPlan)
         /// Stop shipping (a shutdown, a run still going): the upload stays resumable.
-        case leave(submissionId: String)
+        case leave(submissionId: String, because: String)
         /// Ray lost the run: its shipment completes the object with what it read.
         case abandon(submissionId: String)
         /// Follow it without S3, only to notice the run's end quickly; report `watchEnded`.
@@ -530,7 +530,6 @@ public struct ReconcilerStateMachine: Sendable {
             }
         }
 
-        init() { self = .none }
     }
 
     // MARK: - Init
@@ -541,7 +540,7 @@ public struct ReconcilerStateMachine: Sendable {
     public init(configuration: Configuration, journal: Journal?, leftovers: [LeftoverUpload] = [], completeLogs: Set<String> = [], at now: Moment) {
         self.configuration = configuration
         var ledger = Ledger(runs: journal?.runs ?? [], nextSequence: journal?.nextSequence ?? 1, known: journal != nil)
-        var run = Run()
+        var run = Run.none
         if let id = journal?.currentId, let record = ledger.take(id) {
             run = Run(restoring: record)
         }
@@ -1173,7 +1172,8 @@ extension ReconcilerStateMachine.Reconciling {
         if let id = wanted?.attachId {
             if run.submissionId != id {
                 makeCurrent(
-                    .unread(M.Submitted(id: M.RunID(submissionId: id, revision: nil, sequence: nil, rayURL: spec.rayURL, attempt: 1), submittedAt: nil))
+                    .unread(
+                        M.Submitted(id: M.RunID(submissionId: id, revision: nil, sequence: nil, rayURL: spec.rayURL, attempt: 1), submittedAt: nil))
                 )
             }
         } else if !context.ledger.known, wanted != nil {
@@ -1433,14 +1433,14 @@ extension ReconcilerStateMachine.Draining {
         guard case .shutdown = reason else { return }
         for (id, shipment) in context.logs.shipping where !shipment.left && !isOver(id, shipment) {
             if id == run.submissionId, last != nil || (stopOnExit && run.mayBeLive) { continue }
-            leave(id, why: "the run goes on")
+            leave(id, why: "the run goes on; the next start ships the rest")
         }
     }
 
     mutating func leave(_ id: String, why: String) {
         context.logs.shipping[id]?.left = true
         context.logs.progress[id]?.resumable = true
-        context.effects.orders.append(.leave(submissionId: id))
+        context.effects.orders.append(.leave(submissionId: id, because: why))
     }
 
     private func isOver(_ id: String, _ shipment: M.Shipment) -> Bool {

@@ -13,7 +13,9 @@ struct Workspace {
     }
 
     /// A sidecar on this workspace; `crashAt` sets the binary's crash hook (`RAYBRIDGE_TEST_CRASH_AT`).
-    func sidecar(rayCredentialsDir: String? = nil, crashAt: String? = nil, arguments: [String] = [], stdoutPath: String? = nil) throws
+    func sidecar(
+        rayCredentialsDir: String? = nil, crashAt: String? = nil, arguments: [String] = [], stdoutPath: String? = nil
+    ) throws
         -> SidecarProcess
     {
         try SidecarProcess(
