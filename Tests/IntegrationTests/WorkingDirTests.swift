@@ -56,17 +56,18 @@ extension IntegrationSuite {
         }
 
         /// A zip written by Python's zipfile and put into moto with boto3; returns the package name
-        /// raybridge should give it (SHA-256 of "zip\0" and the bytes) and its size.
+        /// raybridge should give it (SHA-256 of "zip\0" and the bytes) and its size. The entries'
+        /// times are fixed, so the same files make the same bytes.
         static func putZip(_ files: [String: String], key: String, randomBytes: Int = 0) async throws -> (name: String, size: Int) {
             let dir = S3Server.credentialsDirectory
             let script = """
                 import boto3, hashlib, io, json, os, sys, zipfile
                 buf = io.BytesIO()
                 with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-                    for name, text in json.loads(sys.argv[3]).items():
-                        z.writestr(name, text)
+                    for name, text in sorted(json.loads(sys.argv[3]).items()):
+                        z.writestr(zipfile.ZipInfo(name, (2024, 1, 1, 0, 0, 0)), text, zipfile.ZIP_DEFLATED)
                     if int(sys.argv[4]):
-                        z.writestr(zipfile.ZipInfo("blob.bin"), os.urandom(int(sys.argv[4])))  # stored
+                        z.writestr(zipfile.ZipInfo("blob.bin", (2024, 1, 1, 0, 0, 0)), os.urandom(int(sys.argv[4])))  # stored
                 data = buf.getvalue()
                 key = open('\(dir)/accesskey').read().strip(); secret = open('\(dir)/secretkey').read().strip()
                 s3 = boto3.client('s3', endpoint_url='http://\(S3Server.endpoint)', region_name='us-east-1',
