@@ -1,4 +1,5 @@
 import Foundation
+import NIOHTTP1
 import RayBridgeTestKit
 import Testing
 
@@ -271,6 +272,30 @@ import Testing
         cut += Data([0x50, 0x4B, 0x05, 0x06] + [UInt8](repeating: 0, count: 18))
         cut[14 + 12] = 14
         #expect(throws: ZipFormatError.self) { try listing(cut) }
+    }
+}
+
+extension JobFilesTests {
+    @Test func s3FailuresOfAZipAreSortedIntoWaitForAnEditAndTryAgain() {
+        let ref = S3ObjectRef(bucket: "code", key: "job.zip")
+        func error(_ status: Int, _ code: String?) -> S3Error {
+            .service(status: status, response: code.map { S3ErrorResponse(code: $0) }, bucket: "code", key: "job.zip")
+        }
+        #expect(S3ZipError.classify(error(404, "NoSuchKey"), ref).isRetryable == false)
+        #expect(S3ZipError.classify(error(404, "NoSuchBucket"), ref).isRetryable == false)
+        #expect(S3ZipError.classify(error(416, nil), ref) == .unusable("s3://code/job.zip is empty, not a zip archive"))
+        #expect(S3ZipError.classify(error(412, nil), ref) == .unreadable("s3://code/job.zip changed while it was read; it is read again"))
+        #expect(S3ZipError.classify(error(412, "PreconditionFailed"), ref).isRetryable)
+        #expect(S3ZipError.classify(error(403, "AccessDenied"), ref).isRetryable)
+        #expect(S3ZipError.classify(error(503, "SlowDown"), ref).isRetryable)
+        #expect(S3ZipError.classify(.unreachable(endpoint: "http://s3", reason: "refused"), ref).isRetryable)
+    }
+
+    @Test func theSizeOfAnObjectComesFromItsContentRange() {
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Range", value: "bytes 100-199/200")
+        #expect(S3ZipWorkingDir.objectSize(S3Client.Response(status: 206, headers: headers, body: Data(count: 100))) == 200)
+        #expect(S3ZipWorkingDir.objectSize(S3Client.Response(status: 200, headers: HTTPHeaders(), body: Data(count: 42))) == 42)
     }
 }
 

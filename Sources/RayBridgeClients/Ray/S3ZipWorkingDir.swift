@@ -135,7 +135,7 @@ public struct S3ZipWorkingDir: Sendable, Equatable {
                     guard read == size else {
                         throw S3ZipError.unreadable("\(ref) gave \(read) bytes where its length is \(size); it is read again")
                     }
-                    return "_ray_pkg_" + hasher.finalize().prefix(16).map { String(format: "%02x", $0) }.joined() + ".zip"
+                    return WorkingDirPackage.packageName(hasher.finalize())
                 }
                 group.addTask {
                     try await Task.sleep(for: limit)
@@ -174,12 +174,15 @@ public enum S3ZipError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     static func classify(_ error: S3Error, _ ref: S3ObjectRef) -> S3ZipError {
-        switch error.code {
-        case "NoSuchKey", "NoSuchBucket": .unusable("cannot fetch \(ref): \(error)")
+        var status = 0
+        if case .service(let code, _, _, _) = error { status = code }
+        switch (status, error.code) {
+        case (_, "NoSuchKey"), (_, "NoSuchBucket"): return .unusable("cannot fetch \(ref): \(error)")
         // A suffix range of an empty object cannot be satisfied.
-        case "InvalidRange": .unusable("\(ref) is empty, not a zip archive")
-        case "PreconditionFailed": .unreadable("\(ref) changed while it was read; it is read again")
-        default: .unreadable("cannot fetch \(ref): \(error)")
+        case (416, _), (_, "InvalidRange"): return .unusable("\(ref) is empty, not a zip archive")
+        // The If-Match of a later read: the object was replaced since its end was read.
+        case (412, _), (_, "PreconditionFailed"): return .unreadable("\(ref) changed while it was read; it is read again")
+        default: return .unreadable("cannot fetch \(ref): \(error)")
         }
     }
 }

@@ -60,8 +60,12 @@ public struct WorkingDirPackage: Sendable, Equatable {
                 hasher.update(data: bytes)
             }
         }
-        let hex = hasher.finalize().prefix(16).map { String(format: "%02x", $0) }.joined()
-        return "_ray_pkg_\(hex).zip"
+        return packageName(hasher.finalize())
+    }
+
+    /// `_ray_pkg_<first 16 bytes of the digest in hex>.zip`, for built packages and zips from S3 alike.
+    static func packageName(_ digest: SHA256.Digest) -> String {
+        "_ray_pkg_" + digest.prefix(16).map { String(format: "%02x", $0) }.joined() + ".zip"
     }
 }
 
