@@ -14,7 +14,7 @@ SWIFT=${SWIFT:-swift}
 # The suites whose scenarios involve Ray: submit with hostile parameters, edit -> stop ->
 # resubmit, kill, SIGKILL recovery with and without the status directory, attach by id, token
 # auth, the log to S3 byte-exact live and across a restart, and what differs between releases.
-SUITES='SidecarCoreTests|LogStreamTests|RayCompatTests'
+SUITES=${COMPAT_SUITES:-'SidecarCoreTests|LogStreamTests|RayCompatTests'}
 
 # Is release $1 older than $2? (plain X.Y.Z numbers)
 older() { [ "$1" != "$2" ] && [ "$(printf '%s\n%s\n' "$1" "$2" | sort -V | head -n1)" = "$1" ]; }

@@ -58,7 +58,9 @@ extension IntegrationSuite {
             #expect(thirdFrom <= a.count + b.count, "nothing skipped after the SIGKILL")
             #expect(thirdFrom >= a.count, "at most what the second printed comes again")
             #expect(thirdFrom == 0 || ray[ray.index(ray.startIndex, offsetBy: thirdFrom - 1)] == UInt8(ascii: "\n"), "whole lines")
-            print("stdout \(s3 ? "with" : "without") S3: \(ray.count) bytes; printed \(a.count) + \(b.count) + \(c.count), again after SIGKILL: \(a.count + b.count - thirdFrom)")
+            print(
+                "stdout \(s3 ? "with" : "without") S3: \(ray.count) bytes; printed \(a.count) + \(b.count) + \(c.count), again after SIGKILL: \(a.count + b.count - thirdFrom)"
+            )
             // raybridge's own lines stay on standard error, each a JSON object.
             let own = third.log.split(separator: "\n")  // one file: the three processes append to it
             #expect(!own.isEmpty)

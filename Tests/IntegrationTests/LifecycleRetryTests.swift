@@ -9,7 +9,8 @@ import Glibc
 extension IntegrationSuite {
     /// `backoffLimit` against the real Ray: each attempt its own submission and log object, and
     /// exactly one submission per attempt across SIGKILLs and a lost status directory. The
-    /// backoff is the product's (10 s, then 20 s): these tests wait for it.
+    /// product's backoff (10 s, then 20 s) is shortened (RAYBRIDGE_TEST_BACKOFF_SCALE): these tests are
+    /// about what happens around it; its length is the state machine's tables' (RetryTests).
     @Suite(.serialized) struct LifecycleRetryTests {
         /// flaky.py fails its first two attempts and succeeds on the third.
         @Test(arguments: [(3, "SUCCEEDED", 3), (1, "FAILED", 2)])
@@ -22,7 +23,7 @@ extension IntegrationSuite {
             _ = try KubeletConfigMap(
                 directory: ws.configDir,
                 values: try Lifecycle.flaky(counter: ws.statusDir + ".counter", fail: 2, extra: ["backoffLimit": "\(backoffLimit)"], s3: true))
-            let sidecar = try ws.logShippingSidecar()
+            let sidecar = try ws.logShippingSidecar(backoffScale: 0.1)
             defer { sidecar.signal(SIGKILL) }
             let waiting = try await sidecar.waitForStatus(timeout: .seconds(60), "the backoff after attempt 1") {
                 $0["status.jobStatus"] == "WAITING" && ($0["status.message"] ?? "").contains("attempt 1 of \(total) failed")
@@ -66,13 +67,14 @@ extension IntegrationSuite {
                 if wiped { try FileManager.default.removeItem(atPath: ws.statusDir) }
             }
 
-            let first = try ws.sidecar(crashAt: "after-retry-submit")
+            // A quarter of the backoff: the SIGKILL below must still fall inside the 5 s before attempt 3.
+            let first = try ws.sidecar(crashAt: "after-retry-submit", backoffScale: 0.25)
             let code = await first.waitForExit(timeout: .seconds(90))
             #expect(code == SIGKILL, "the crash hook should have killed it after attempt 2's POST; log:\n\(first.log.suffix(3000))")
             #expect(try await Lifecycle.attemptsOnCluster(ws.jobName) == ["1", "2"])
             try wipe()
 
-            let second = try ws.sidecar()
+            let second = try ws.sidecar(backoffScale: 0.25)
             try await second.waitForStatus(timeout: .seconds(90), "the backoff before attempt 3") {
                 $0["status.jobStatus"] == "WAITING" && ($0["status.message"] ?? "").contains("attempt 3 of 3 is submitted in")
             }
@@ -80,7 +82,7 @@ extension IntegrationSuite {
             #expect(try await Lifecycle.attemptsOnCluster(ws.jobName) == ["1", "2"], "nothing submitted during the backoff")
             try wipe()
 
-            let third = try ws.sidecar()
+            let third = try ws.sidecar(backoffScale: 0.25)
             defer { third.signal(SIGKILL) }
             let final = try await third.waitForStatus(timeout: .seconds(90), "FAILED after 3 attempts") { $0["status.jobStatus"] == "FAILED" }
             await third.stop()

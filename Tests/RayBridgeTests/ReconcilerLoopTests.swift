@@ -33,7 +33,9 @@ import Testing
         }
 
         /// One sidecar process; `edits` feeds it ConfigMap snapshots.
-        func reconciler(exitOnCompletion: Bool = false, drainTimeout: Duration = .seconds(20)) throws -> (
+        func reconciler(
+            exitOnCompletion: Bool = false, drainTimeout: Duration = .seconds(20)
+        ) throws -> (
             Reconciler<TestClock>, AsyncStream<DirectorySnapshot>.Continuation, AsyncStream<DirectorySnapshot>
         ) {
             let (clock, cluster, s3) = (clock, cluster, s3)
@@ -173,7 +175,8 @@ import Testing
         let intent = RunRecord(submissionId: id, revision: spec.revision, sequence: 1, submitted: false, rayURL: spec.rayURL, attempt: 1)
         try JournalStore(statusDirectory: f.statusDirectory).save(Journal(jobName: "job", nextSequence: 2, runs: [intent], currentId: id))
         if postReachedRay {
-            await f.cluster.add(id, status: .running, metadata: ["raybridge.job": "job", "raybridge.revision": spec.revision.hex, "raybridge.sequence": "1"])
+            await f.cluster.add(
+                id, status: .running, metadata: ["raybridge.job": "job", "raybridge.revision": spec.revision.hex, "raybridge.sequence": "1"])
         }
         try await testGracefulShutdown { trigger in
             let (reconciler, edits, snapshots) = try f.reconciler()
@@ -184,7 +187,9 @@ import Testing
             #expect(await exit == nil)
         }
         let requests = await f.cluster.requests
-        #expect(requests.first { if case .fetch = $0 { true } else { false } } == .fetch(submissionId: id, on: spec.rayURL), "the intent is checked first")
+        #expect(
+            requests.first { if case .fetch = $0 { true } else { false } } == .fetch(submissionId: id, on: spec.rayURL), "the intent is checked first"
+        )
         #expect(await f.cluster.submissions == (postReachedRay ? [] : [id]), "posted once, under the same id")
     }
 

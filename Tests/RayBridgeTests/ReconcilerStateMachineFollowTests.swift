@@ -41,7 +41,8 @@ import Testing
         var m = T.connected(M(jobName: "job", journal: Journal(jobName: "job"), driverLogStdout: true))
         guard case .submit(let run, _) = m.configChanged(T.config()) else { Issue.record("submit"); return }
         _ = m.submitted(at: Date())
-        let plan = M.Machine.LogFollowPlan(submissionId: run.submissionId, rayURL: T.rayURL, rayVersion: RayVersion(2, 60, 0), ship: nil, stdout: true)
+        let plan = M.Machine.LogFollowPlan(
+            submissionId: run.submissionId, rayURL: T.rayURL, rayVersion: RayVersion(2, 60, 0), ship: nil, stdout: true)
         #expect(m.logOrders == [.ship(plan)], "printed, not only watched")
         _ = m.observed(T.details(run.submissionId, .succeeded))
         #expect(m.logOrders == [.ship(plan)], "printed to its end, also after the run ended")
@@ -137,5 +138,34 @@ import Testing
         #expect(m.wakeup(at: t0 + .milliseconds(11_000)) == .sleep(.milliseconds(300)))
         guard case .submit(_, let spec) = m.wakeup(at: t0 + .milliseconds(11_300)) else { Issue.record("submit after the window"); return }
         #expect(spec.revision == T.revision(["resubmit": "2"]))
+    }
+}
+
+/// An upload an earlier process left open is read on from the cluster it belongs to.
+@Suite struct LeftoverUploadTests {
+    typealias M = TestMachine
+    typealias T = ReconcilerStateMachineTests
+
+    @Test func aLeftoverIsShippedFromItsOwnClusterAfterResourceURLMoved() throws {
+        let old = URL(string: "http://old-head:8265")!
+        let leftover = LeftoverUpload(submissionId: "job-1-aaaaaaaa", rayURL: old, rayVersion: RayVersion(2, 47, 1))
+        var m = T.connected(M(jobName: "job", journal: Journal(jobName: "job"), leftovers: [leftover]))
+        _ = m.configChanged(T.config(ReconcilerStateMachineFollowTests.s3))
+        let plans = m.logOrders.compactMap { if case .ship(let plan) = $0 { plan } else { nil } }
+        let plan = try #require(plans.first { $0.submissionId == leftover.submissionId })
+        #expect(plan.rayURL == old, "not the current resourceURL (\(T.rayURL))")
+        #expect(plan.rayVersion == RayVersion(2, 47, 1), "read as its own release")
+    }
+
+    @Test func theUploadStateRecordsItsClusterAndTheStoreFindsItAgain() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("leftover-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = LogUploadStore(directory: directory)
+        let old = URL(string: "http://old-head:8265")!
+        try store.save(
+            LogUploadState(
+                submissionId: "job-1-aaaaaaaa", bucket: "logs", key: "job/logs/job-1-aaaaaaaa.log", rayURL: old, rayVersion: RayVersion(2, 47, 1)))
+        #expect(store.leftovers() == [LeftoverUpload(submissionId: "job-1-aaaaaaaa", rayURL: old, rayVersion: RayVersion(2, 47, 1))])
     }
 }

@@ -261,8 +261,8 @@ public struct Reconciler<C: Clock>: Sendable where C.Duration == Duration {
                 let complete = await handle.run { await logs.ship(plan, abandoned: abandoned, news: { news.yield($0) }) }
                 return .shipmentEnded(plan.submissionId, complete: complete)
             }
-        case .leave(let id):
-            logger.info("leaving the log upload open; the next start resumes it", metadata: ["submission": "\(id)"])
+        case .leave(let id, let reason):
+            logger.info("leaving the driver log's shipment open: \(reason)", metadata: ["submission": "\(id)"])
             loop.shipments[id]?.callOff()
         case .abandon(let id):
             logger.warning("Ray no longer knows the run; its log object is completed as it is", metadata: ["submission": "\(id)"])

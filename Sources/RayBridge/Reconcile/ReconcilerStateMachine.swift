@@ -125,7 +125,7 @@ public struct ReconcilerStateMachine: Sendable {
         /// Ship it to S3 until its object is complete; report `shipmentEnded`.
         case ship(LogFollowPlan)
         /// Stop shipping (a shutdown, a run still going): the upload stays resumable.
-        case leave(submissionId: String)
+        case leave(submissionId: String, because: String)
         /// Ray lost the run: its shipment completes the object with what it read.
         case abandon(submissionId: String)
         /// Follow it without S3, only to notice the run's end quickly; report `watchEnded`.
@@ -530,7 +530,6 @@ public struct ReconcilerStateMachine: Sendable {
             }
         }
 
-        init() { self = .none }
     }
 
     // MARK: - Init
@@ -541,7 +540,7 @@ public struct ReconcilerStateMachine: Sendable {
     public init(configuration: Configuration, journal: Journal?, leftovers: [LeftoverUpload] = [], completeLogs: Set<String> = [], at now: Moment) {
         self.configuration = configuration
         var ledger = Ledger(runs: journal?.runs ?? [], nextSequence: journal?.nextSequence ?? 1, known: journal != nil)
-        var run = Run()
+        var run = Run.none
         if let id = journal?.currentId, let record = ledger.take(id) {
             run = Run(restoring: record)
         }
@@ -980,7 +979,25 @@ extension ReconcilerStateMachine.Reconciling {
             run = .unread(M.Submitted(id: id, submittedAt: date))
         case (.stop, .stopSent):
             answered()
-            if case .stopping(let s, let cause, let details, let polls, _) = run { run = .stopping(s, cause, details, polls: polls, sent: true) }
+            switch run {
+            case .stopping(let s, .preRunningDeadline, let details?, _, _) where details.status == .pending:
+                // Ray queues the stop on the run's job supervisor, which it cannot schedule while
+                // the entrypoint's resources are missing: the run stays PENDING (until Ray's own
+                // RAY_JOB_START_TIMEOUT_SECONDS fails it) and stops the moment it could start. It
+                // will never run: the attempt is over now, and the next one need not wait.
+                var details = details
+                details.message =
+                    "Ray keeps it PENDING until its job supervisor can be scheduled, and stops it then; "
+                    + (details.message ?? "")
+                let finished = M.Finished(
+                    run: s, outcome: .failed, endedAt: context.now.date, stopRequested: true, reason: .preRunningDeadlineExceeded)
+                run = .ended(finished, details)
+                context.effects.ends.append(M.RunEnd(finished))
+            case .stopping(let s, let cause, let details, let polls, _):
+                run = .stopping(s, cause, details, polls: polls, sent: true)
+            case .none, .intent, .unread, .live, .recordedEnd, .ended:
+                break
+            }
         case (.delete(let id, _), .deleted):
             answered()
             context.ledger.markDeleted(id)
@@ -1155,7 +1172,8 @@ extension ReconcilerStateMachine.Reconciling {
         if let id = wanted?.attachId {
             if run.submissionId != id {
                 makeCurrent(
-                    .unread(M.Submitted(id: M.RunID(submissionId: id, revision: nil, sequence: nil, rayURL: spec.rayURL, attempt: 1), submittedAt: nil))
+                    .unread(
+                        M.Submitted(id: M.RunID(submissionId: id, revision: nil, sequence: nil, rayURL: spec.rayURL, attempt: 1), submittedAt: nil))
                 )
             }
         } else if !context.ledger.known, wanted != nil {
@@ -1415,14 +1433,14 @@ extension ReconcilerStateMachine.Draining {
         guard case .shutdown = reason else { return }
         for (id, shipment) in context.logs.shipping where !shipment.left && !isOver(id, shipment) {
             if id == run.submissionId, last != nil || (stopOnExit && run.mayBeLive) { continue }
-            leave(id, why: "the run goes on")
+            leave(id, why: "the run goes on; the next start ships the rest")
         }
     }
 
     mutating func leave(_ id: String, why: String) {
         context.logs.shipping[id]?.left = true
         context.logs.progress[id]?.resumable = true
-        context.effects.orders.append(.leave(submissionId: id))
+        context.effects.orders.append(.leave(submissionId: id, because: why))
     }
 
     private func isOver(_ id: String, _ shipment: M.Shipment) -> Bool {
@@ -1473,8 +1491,13 @@ extension ReconcilerStateMachine.Context {
             logs.watching = true
             effects.orders.append(.watch(watch))
         }
-        // Progress is kept for the current run and the running shipments only.
+        // Progress is kept for the current run and the running shipments only, and completeness for
+        // the runs the ledger still has: a pod that lives for months sees thousands of revisions.
         for id in logs.progress.keys where id != run.submissionId && logs.shipping[id] == nil { logs.progress[id] = nil }
+        if logs.complete.count > ledger.runs.count + 1 {
+            let known = Set(ledger.runs.map(\.submissionId) + [run.submissionId].compactMap { $0 })
+            logs.complete.formIntersection(known)
+        }
     }
 
     private mutating func ship(_ plan: M.LogFollowPlan) {

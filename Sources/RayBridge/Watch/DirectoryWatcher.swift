@@ -22,6 +22,8 @@ public struct DirectoryWatcher: Sendable {
     /// second. Cancelling the consuming task or dropping the stream stops watching.
     public func snapshots() -> AsyncStream<DirectorySnapshot> {
         let (stream, continuation) = AsyncStream.makeStream(of: DirectorySnapshot.self)
+        // Unstructured because an AsyncStream's producer has no parent to belong to: the stream is
+        // its handle, and the stream's end (the consumer cancelled or gone) cancels it.
         let task = Task { await run(continuation) }
         continuation.onTermination = { _ in task.cancel() }
         return stream

@@ -13,20 +13,29 @@ struct Workspace {
     }
 
     /// A sidecar on this workspace; `crashAt` sets the binary's crash hook (`RAYBRIDGE_TEST_CRASH_AT`).
-    func sidecar(rayCredentialsDir: String? = nil, crashAt: String? = nil, arguments: [String] = [], stdoutPath: String? = nil) throws
-        -> SidecarProcess
-    {
-        try SidecarProcess(
+    /// `backoffScale`: the product's retry backoffs (10 s doubling) shortened by this factor
+    /// (`RAYBRIDGE_TEST_BACKOFF_SCALE`), for tests about what happens around them, not their length.
+    func sidecar(
+        rayCredentialsDir: String? = nil, crashAt: String? = nil, arguments: [String] = [], stdoutPath: String? = nil,
+        backoffScale: Double? = nil
+    ) throws -> SidecarProcess {
+        var environment: [String: String] = [:]
+        environment["RAYBRIDGE_TEST_CRASH_AT"] = crashAt
+        environment["RAYBRIDGE_TEST_BACKOFF_SCALE"] = backoffScale.map { "\($0)" }
+        return try SidecarProcess(
             configDir: configDir, statusDir: statusDir, jobName: jobName, rayCredentialsDir: rayCredentialsDir,
-            arguments: arguments, environment: crashAt.map { ["RAYBRIDGE_TEST_CRASH_AT": $0] } ?? [:], stdoutPath: stdoutPath)
+            arguments: arguments, environment: environment, stdoutPath: stdoutPath)
     }
 
     /// A sidecar that ships the log to the local S3, in 5 MiB parts (the smallest S3 allows) so
     /// that logs of a few MiB already take several parts.
-    func logShippingSidecar(rayCredentialsDir: String? = nil, arguments: [String] = [], stdoutPath: String? = nil) throws -> SidecarProcess {
+    func logShippingSidecar(
+        rayCredentialsDir: String? = nil, arguments: [String] = [], stdoutPath: String? = nil, backoffScale: Double? = nil
+    ) throws -> SidecarProcess {
         try sidecar(
             rayCredentialsDir: rayCredentialsDir,
-            arguments: ["--s3-credentials-dir", S3Server.credentialsDirectory, "--part-size-mib", "5"] + arguments, stdoutPath: stdoutPath)
+            arguments: ["--s3-credentials-dir", S3Server.credentialsDirectory, "--part-size-mib", "5"] + arguments, stdoutPath: stdoutPath,
+            backoffScale: backoffScale)
     }
 
     func cleanup() {

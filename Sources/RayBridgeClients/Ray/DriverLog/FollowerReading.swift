@@ -20,6 +20,8 @@ final class FollowerReading: Sendable {
     init<C>(engine: FollowerEngine<C>, capacity: Int) {
         let queue = ChunkQueue<FollowerOutput>(capacity: capacity, cost: { $0.bytes })
         self.queue = queue
+        // Unstructured because an iterator has no scope to run a child in: the reading lives as long
+        // as the iterator holds it, and `stop()` (cancellation, or the last copy released) ends it.
         task = Task {
             do {
                 try await engine.run(into: queue)
@@ -33,6 +35,7 @@ final class FollowerReading: Sendable {
     func stop() {
         task.cancel()
         let queue = queue
+        // `stop()` is called from a cancellation handler and `deinit`, which cannot await.
         Task { await queue.finish() }
     }
 

@@ -59,6 +59,8 @@ public actor RefreshingCredentials: S3CredentialProvider {
             task = inFlight
         } else {
             let fetch = fetch
+            // Unstructured so that every caller waiting meanwhile shares this one fetch (a
+            // cancelled caller must not cancel it for the others); it ends with the fetch.
             task = Task { () async -> Result<TemporaryCredentials, S3CredentialsError> in
                 do throws(S3CredentialsError) { return .success(try await fetch()) } catch { return .failure(error) }
             }
@@ -119,6 +121,8 @@ public actor RefreshingCredentials: S3CredentialProvider {
         // Rounded up: a timer that wakes a moment early would find the credentials still fresh
         // and, fetching nothing, never be set again.
         let delay = max(0, date.timeIntervalSince(now()))
+        // Unstructured: the refresh is due whether or not anyone asks for credentials then; the
+        // next schedule or `deinit` cancels it, and it holds the provider weakly.
         timer = Task { [weak self] in
             do { try await Task.sleep(for: .milliseconds(Int((delay * 1000).rounded(.up)) + 1)) } catch { return }
             await self?.timerFired(for: date)
