@@ -13,8 +13,9 @@ VERSIONS=${RAY_VERSIONS:-"2.9.3 2.40.0 2.47.1 2.52.1 2.60.0"}
 SWIFT=${SWIFT:-swift}
 # The suites whose scenarios involve Ray: submit with hostile parameters, edit -> stop ->
 # resubmit, kill, SIGKILL recovery with and without the status directory, attach by id, token
-# auth, the log to S3 byte-exact live and across a restart, and what differs between releases.
-SUITES=${COMPAT_SUITES:-'SidecarCoreTests|LogStreamTests|RayCompatTests'}
+# auth, the log to S3 byte-exact live and across a restart, jobs of several files (the packages
+# API: a built zip, a zip streamed from S3), and what differs between releases.
+SUITES=${COMPAT_SUITES:-'SidecarCoreTests|LogStreamTests|RayCompatTests|WorkingDirTests'}
 
 # Is release $1 older than $2? (plain X.Y.Z numbers)
 older() { [ "$1" != "$2" ] && [ "$(printf '%s\n%s\n' "$1" "$2" | sort -V | head -n1)" = "$1" ]; }

@@ -12,6 +12,7 @@ extension IntegrationSuite {
             ("bad-s3-script.yaml", ["jobdata.jobScript"]),
             ("bad-jobproperties.yaml", ["jobproperties"]),
             ("bad-lifecycle.yaml", ["backoffLimit", "activeDeadlineSeconds"]),
+            ("bad-files.yaml", ["jobdata.file.helper.py", "jobdata.file.script.py"]),
             ("hostile-input.yaml", ["resourceURL", "jobdata.jobParameters", "jobproperties", "s3.endpoint"]),
         ]
 
@@ -26,7 +27,9 @@ extension IntegrationSuite {
             #expect(!output.contains("hunter"), "no password or query value is echoed: \(output)")
         }
 
-        @Test(arguments: ["inline-counter.yaml", "s3-script.yaml", "cluster-path.yaml", "demo.yaml", "retrying.yaml"])
+        @Test(arguments: [
+            "inline-counter.yaml", "s3-script.yaml", "cluster-path.yaml", "demo.yaml", "retrying.yaml", "several-files.yaml", "s3-zip.yaml",
+        ])
         func theExamplesPass(file: String) async throws {
             let path = TestEnvironment.repoRoot.appendingPathComponent("examples/configmaps/\(file)").path
             let (status, output) = try await TestEnvironment.shell([TestEnvironment.binary, "validate", path])

@@ -104,7 +104,7 @@ import Testing
             #"{"entrypoint_num_cpus": 1.0, "entrypoint_resources": {"big": 12345678901234567890, "e": 1e2}, "runtime_env": {"config": {"setup_timeout_seconds": 600.0}}}"#
         let spec = try #require(parser.parse(values).spec)
         let run = RunRecord(submissionId: "demo-1-abc", revision: spec.revision, sequence: 1, submitted: false)
-        let body = SubmitRequestBuilder.body(jobName: "demo", run: run, spec: spec, extras: ScriptExtras(), package: nil)
+        let body = SubmitRequestBuilder.body(jobName: "demo", run: run, spec: spec, extras: ScriptExtras(), workingDir: nil)
         let text = try JSONValue.object(body).serialized()
         #expect(text.contains(#""entrypoint_num_cpus":1.0"#), "\(text)")
         #expect(text.contains(#""entrypoint_resources":{"big":12345678901234567890,"e":1e2}"#))

@@ -104,7 +104,9 @@ public actor RayCalls: RayCalling {
     let trust: TrustRoots
     let jobName: String
     var packagePins = PackagePins()
-    var lastPackage: (script: String, package: WorkingDirPackage)?
+    var lastPackage: (script: String, files: [JobFile], package: WorkingDirPackage)?
+    /// The last zip working directory checked and named: its next submission reads only its end.
+    var lastZip: S3ZipWorkingDir?
 
     public init(jobName: String, credentials: RayCredentials, s3Credentials: any S3CredentialProvider, http: HTTPClient, trust: TrustRoots) {
         self.jobName = jobName
@@ -152,20 +154,26 @@ public actor RayCalls: RayCalling {
         let client = client(spec.rayURL)
         let body: [String: JSONValue]
         do {
-            let (script, extras) = try await resolve(spec)
-            let package = try script.map { try workingDirPackage($0) }
+            let (workingDir, extras) = try await resolve(spec)
             // The package check (a round trip to Ray) is skipped when it was done moments ago.
             let checkedAt = ContinuousClock.now
-            if let package, !packagePins.isPinned(package.name, on: spec.rayURL, at: checkedAt) {
-                try await client.ensurePackage(package)
-                packagePins.record(package.name, on: spec.rayURL, sentAt: checkedAt)
+            if let workingDir, !packagePins.isPinned(workingDir.name, on: spec.rayURL, at: checkedAt) {
+                switch workingDir {
+                case .built(let package): try await client.ensurePackage(package)
+                case .s3Zip(let zip): try await zip.ensure(on: client, from: try s3Client(spec, for: ConfigKey.jobScript))
+                }
+                packagePins.record(workingDir.name, on: spec.rayURL, sentAt: checkedAt)
             }
-            body = SubmitRequestBuilder.body(jobName: jobName, run: run, spec: spec, extras: extras, package: package)
+            body = SubmitRequestBuilder.body(jobName: jobName, run: run, spec: spec, extras: extras, workingDir: workingDir?.uri)
         } catch let error as RayClientError {
             packagePins.forget(on: spec.rayURL)
             return .failed(error)
         } catch let error as SubmissionPreparationError {
             return .notPrepared(error)
+        } catch let error as S3ZipError {
+            // An unusable zip waits for an edit or a new upload (INVALID); S3 failing is retried.
+            if case .unusable = error { lastZip = nil }
+            return .notPrepared(.init(message: "\(ConfigKey.jobScript): \(error)", retryable: error.isRetryable))
         } catch {
             return .notPrepared(.init(message: "cannot prepare the submission: \(error)", retryable: false))
         }
@@ -184,21 +192,29 @@ public actor RayCalls: RayCalling {
         }
     }
 
-    /// The zip of `script`, built once per script text.
-    private func workingDirPackage(_ script: String) throws -> WorkingDirPackage {
-        if let (text, package) = lastPackage, text == script { return package }
-        let package = try WorkingDirPackage(script: script)
-        lastPackage = (script, package)
-        return package
+    /// The zip of `script` and `files`, built once for the same content.
+    private func workingDirPackage(_ script: String, _ files: [JobFile]) throws -> WorkingDirPackage {
+        if let (text, sameFiles, package) = lastPackage, text == script, sameFiles == files { return package }
+        do {
+            let package = try WorkingDirPackage(script: script, files: files)
+            lastPackage = (script, files, package)
+            return package
+        } catch {
+            throw SubmissionPreparationError(message: "\(ConfigKey.jobScript): \(error)", retryable: false)
+        }
     }
 
-    /// The script text (nil for a cluster path) and the parsed extras, fetching from S3 as asked.
-    private func resolve(_ spec: JobSpec) async throws -> (String?, ScriptExtras) {
-        let script: String?
+    /// The working directory (nil for a cluster path) and the parsed extras, fetching from S3 as asked.
+    private func resolve(_ spec: JobSpec) async throws -> (WorkingDir?, ScriptExtras) {
+        let script: WorkingDir?
         switch spec.script {
-        case .inline(let text): script = text
+        case .inline(let text): script = .built(try workingDirPackage(text, spec.files))
         case .cluster: script = nil
-        case .s3(let ref): script = try await fetch(ref, for: ConfigKey.jobScript, spec)
+        case .s3(let ref): script = .built(try workingDirPackage(try await fetch(ref, for: ConfigKey.jobScript, spec), spec.files))
+        case .s3Zip(let ref):
+            let zip = try await S3ZipWorkingDir.prepare(ref, s3: try s3Client(spec, for: ConfigKey.jobScript), known: lastZip)
+            lastZip = zip
+            script = .s3Zip(zip)
         }
         switch spec.extras {
         case .inline(let extras):
@@ -223,11 +239,15 @@ public actor RayCalls: RayCalling {
         }
     }
 
-    private func fetch(_ ref: S3ObjectRef, for key: String, _ spec: JobSpec) async throws -> String {
+    private func s3Client(_ spec: JobSpec, for key: String) throws(SubmissionPreparationError) -> S3Client {
         guard let s3 = spec.s3 else {
-            throw SubmissionPreparationError(message: "\(key): s3.endpoint is not set, so \(ref) cannot be fetched", retryable: false)
+            throw SubmissionPreparationError(message: "\(key): s3.endpoint is not set, so nothing can be fetched from S3", retryable: false)
         }
-        let client = S3Client(settings: s3, credentials: s3Credentials, http: http, trust: trust)
+        return S3Client(settings: s3, credentials: s3Credentials, http: http, trust: trust)
+    }
+
+    private func fetch(_ ref: S3ObjectRef, for key: String, _ spec: JobSpec) async throws -> String {
+        let client = try s3Client(spec, for: key)
         do {
             return String(decoding: try await client.getObject(bucket: ref.bucket, key: ref.key), as: UTF8.self)
         } catch {
@@ -237,6 +257,23 @@ public actor RayCalls: RayCalling {
             throw SubmissionPreparationError(message: "\(key): cannot fetch \(ref): \(error)", retryable: !permanent)
         }
     }
+}
+
+/// What Ray's `working_dir` is made of.
+enum WorkingDir {
+    /// Built here: the script and the `jobdata.file.*` files.
+    case built(WorkingDirPackage)
+    /// A zip in S3, copied as it is.
+    case s3Zip(S3ZipWorkingDir)
+
+    var name: String {
+        switch self {
+        case .built(let package): package.name
+        case .s3Zip(let zip): zip.name
+        }
+    }
+
+    var uri: String { "gcs://\(name)" }
 }
 
 extension RayRequest {

@@ -46,7 +46,7 @@ public struct RayClient: Sendable {
             throw .rejected(status: 0, body: "cannot encode the request: \(error.message)")
         }
         do {
-            _ = try await send(.POST, "/api/jobs/", body: data, contentType: "application/json", endpoint: "submit")
+            _ = try await send(.POST, "/api/jobs/", body: .bytes(ByteBuffer(bytes: data)), contentType: "application/json", endpoint: "submit")
         } catch .server(_, let text) where text.contains("already exists") || text.contains("Please use a different submission_id") {
             throw .duplicateSubmission(id: submissionId)
         }
@@ -91,11 +91,26 @@ public struct RayClient: Sendable {
 
     /// Uploads the working_dir package unless the cluster has it already.
     public func ensurePackage(_ package: WorkingDirPackage) async throws(RayClientError) {
+        guard try await !hasPackage(package.name) else { return }
+        try await putPackage(package.name, body: .bytes(ByteBuffer(bytes: package.zip)), bytes: Int64(package.zip.count))
+    }
+
+    /// Whether the cluster holds the working_dir package `name` (the check pins it for a while).
+    public func hasPackage(_ name: String) async throws(RayClientError) -> Bool {
         do {
-            _ = try await send(.GET, "/api/packages/gcs/\(package.name)", what: "package", endpoint: "package_get")
-            return
-        } catch .notFound {}
-        _ = try await send(.PUT, "/api/packages/gcs/\(package.name)", body: package.zip, contentType: "application/zip", endpoint: "package_put")
+            _ = try await send(.GET, "/api/packages/gcs/\(name)", what: "package", endpoint: "package_get")
+            return true
+        } catch .notFound {
+            return false
+        }
+    }
+
+    /// Uploads a working_dir package of `bytes` bytes. Ray answers once it has the whole body, so
+    /// the deadline grows with the size: 1 s per MiB beyond the usual 30 s.
+    public func putPackage(_ name: String, body: HTTPClientRequest.Body, bytes: Int64) async throws(RayClientError) {
+        _ = try await send(
+            .PUT, "/api/packages/gcs/\(name)", body: body, contentType: "application/zip", endpoint: "package_put",
+            timeout: timeout + .seconds(bytes >> 20))
     }
 
     /// An answer's text as it may be shown: Ray's error pages can echo the request, token included.
@@ -124,8 +139,8 @@ public struct RayClient: Sendable {
     }
 
     private func send(
-        _ method: HTTPMethod, _ path: String, body: Data? = nil, contentType: String? = nil,
-        what: String = "such resource", maxBytes: Int = 16 << 20, endpoint: String
+        _ method: HTTPMethod, _ path: String, body: HTTPClientRequest.Body? = nil, contentType: String? = nil,
+        what: String = "such resource", maxBytes: Int = 16 << 20, endpoint: String, timeout: TimeAmount? = nil
     ) async throws(RayClientError) -> Data {
         let start = ContinuousClock.now
         var outcome = "error"
@@ -133,13 +148,13 @@ public struct RayClient: Sendable {
         var request = try makeRequest(method, path)
         let token = request.headers.contains(name: "Authorization")
         if let body {
-            request.body = .bytes(ByteBuffer(bytes: body))
+            request.body = body
             if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
         }
         let response: HTTPClientResponse
         let bytes: ByteBuffer
         do {
-            response = try await http.execute(request, timeout: timeout)
+            response = try await http.execute(request, timeout: timeout ?? self.timeout)
             bytes = try await response.body.collect(upTo: maxBytes)
         } catch {
             throw transportError(error)

@@ -3,9 +3,10 @@ import RayBridgeCore
 /// Builds the body of `POST /api/jobs/` from a spec and its resolved extras.
 public enum SubmitRequestBuilder {
     /// - Parameters:
-    ///   - package: the working_dir package of an inline or S3 script; nil for `scriptLocation: cluster`.
+    ///   - workingDir: the URI of the working_dir package (`gcs://_ray_pkg_<hash>.zip`); nil for
+    ///     `scriptLocation: cluster`.
     public static func body(
-        jobName: String, run: RunRecord, spec: JobSpec, extras: ScriptExtras, package: WorkingDirPackage?
+        jobName: String, run: RunRecord, spec: JobSpec, extras: ScriptExtras, workingDir: String?
     ) -> [String: JSONValue] {
         var body: [String: JSONValue] = [:]
         for (key, value) in spec.jobProperties where key != "runtime_env" && key != "metadata" {
@@ -14,7 +15,7 @@ public enum SubmitRequestBuilder {
 
         var runtimeEnv: [String: JSONValue] = [:]
         if case .object(let given) = spec.jobProperties["runtime_env"] { runtimeEnv = given }
-        if let package { runtimeEnv["working_dir"] = .string(package.uri) }
+        if let workingDir { runtimeEnv["working_dir"] = .string(workingDir) }
         if !extras.pip.isEmpty {
             var pip: [JSONValue] = []
             if case .array(let given) = runtimeEnv["pip"] { pip = given }
@@ -40,7 +41,7 @@ public enum SubmitRequestBuilder {
         let script: String
         switch spec.script {
         case .cluster(let path): script = path
-        case .inline, .s3: script = WorkingDirPackage.scriptName
+        case .inline, .s3, .s3Zip: script = WorkingDirPackage.scriptName
         }
         body["entrypoint"] = .string(Entrypoint.build(script: script, s3: spec.s3, parameters: extras.parameters))
         body["submission_id"] = .string(run.submissionId)

@@ -46,6 +46,24 @@ public struct S3Client: Sendable {
         try await send(.GET, bucket: bucket, key: key, maxBytes: maxBytes).body
     }
 
+    /// A GET with conditions: `range` as S3 takes it (`bytes=-65536`: the last bytes), `ifMatch`
+    /// an ETag read before, so that every piece comes from the same version of the object.
+    public func getObject(
+        bucket: String, key: String, range: String?, ifMatch: String?, maxBytes: Int
+    ) async throws(S3Error) -> Response {
+        try await send(.GET, bucket: bucket, key: key, headers: conditions(range: range, ifMatch: ifMatch), maxBytes: maxBytes)
+    }
+
+    /// The object's bytes as they arrive, for an object too large to hold (a working directory
+    /// zip of up to 100 MiB). Reading the body is the caller's, and so are its errors.
+    public func streamObject(bucket: String, key: String, ifMatch: String?) async throws(S3Error) -> HTTPClientResponse.Body {
+        try await exchange(.GET, bucket: bucket, key: key, headers: conditions(range: nil, ifMatch: ifMatch)).body
+    }
+
+    private func conditions(range: String?, ifMatch: String?) -> [(String, String)] {
+        (range.map { [("range", $0)] } ?? []) + (ifMatch.map { [("if-match", $0)] } ?? [])
+    }
+
     public func putObject(bucket: String, key: String, body: ByteBuffer, contentType: String = "text/plain; charset=utf-8") async throws(S3Error) {
         _ = try await send(.PUT, bucket: bucket, key: key, body: body, checksum: S3Checksum.crc32(body), headers: [("content-type", contentType)])
     }
@@ -135,6 +153,23 @@ public struct S3Client: Sendable {
         _ method: HTTPMethod, bucket: String, key: String?, query: [(String, String)] = [], body: ByteBuffer? = nil,
         checksum: String? = nil, headers extra: [(String, String)] = [], maxBytes: Int = 16 << 20
     ) async throws(S3Error) -> Response {
+        let response = try await exchange(method, bucket: bucket, key: key, query: query, body: body, checksum: checksum, headers: extra)
+        let bytes: ByteBuffer
+        do {
+            bytes = method == .HEAD ? ByteBuffer() : try await response.body.collect(upTo: maxBytes)
+        } catch {
+            throw .unreachable(
+                endpoint: endpoint.absoluteString, reason: TransportFailure.tlsProblem(error, url: endpoint) ?? TransportFailure.describe(error))
+        }
+        return Response(status: Int(response.status.code), headers: response.headers, body: Data(bytes.readableBytesView))
+    }
+
+    /// Signs and sends one request; an error status is thrown with its body read, a success is
+    /// returned with its body still to be read.
+    private func exchange(
+        _ method: HTTPMethod, bucket: String, key: String?, query: [(String, String)] = [], body: ByteBuffer? = nil,
+        checksum: String? = nil, headers extra: [(String, String)] = []
+    ) async throws(S3Error) -> HTTPClientResponse {
         let url = self.url(bucket: bucket, key: key, query: query)
         let creds: S3Credentials
         do { creds = try await credentials.credentials() } catch { throw .credentials(error.description) }
@@ -163,17 +198,16 @@ public struct S3Client: Sendable {
             request.headers.add(name: "Content-Length", value: "0")
         }
         let response: HTTPClientResponse
-        let bytes: ByteBuffer
         do {
             response = try await http.execute(request, timeout: timeout)
-            bytes = method == .HEAD ? ByteBuffer() : try await response.body.collect(upTo: maxBytes)
         } catch {
             throw .unreachable(
                 endpoint: endpoint.absoluteString, reason: TransportFailure.tlsProblem(error, url: endpoint) ?? TransportFailure.describe(error))
         }
-        let data = Data(bytes.readableBytesView)
         let status = Int(response.status.code)
         guard (200..<300).contains(status) else {
+            // An error body is small; a HEAD has none.
+            let data = method == .HEAD ? Data() : Data(((try? await response.body.collect(upTo: 1 << 20)) ?? ByteBuffer()).readableBytesView)
             var parsed = S3ErrorResponse.parse(Self.shownErrorBody(data, credentials: creds))
             // A bucket in another region: S3 names its region in this header (a 301 or a HEAD has
             // no body to say it in).
@@ -183,7 +217,7 @@ public struct S3Client: Sendable {
             }
             throw .service(status: status, response: parsed, bucket: bucket, key: key)
         }
-        return Response(status: status, headers: response.headers, body: data)
+        return response
     }
 
     /// An error body may echo the request (signature, key, token): shown only redacted, and the

@@ -31,6 +31,9 @@ public enum ConfigKey {
         id, kill, updateInterval, backoffLimit, activeDeadlineSeconds, preRunningDeadlineSeconds, keepFinishedRuns,
     ]
 
+    /// `jobdata.file.<name>`: each an extra file of the job (`JobFiles`); part of the revision.
+    public static func isFile(_ key: String) -> Bool { JobFiles.isFileKey(key) }
+
     /// Accepted for compatibility with the ray pod, where they had no effect.
     public static func isIgnored(_ key: String) -> Bool {
         key == "jobdata.additionalData" || key == "s3upload.files" || key.hasPrefix("status.")

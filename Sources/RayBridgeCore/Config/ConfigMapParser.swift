@@ -23,7 +23,7 @@ public struct ConfigMapParser: Sendable {
         func text(_ key: String) -> String { (values[key] ?? "").trimmingCharacters(in: .whitespacesAndNewlines) }
         func fail(_ key: String, _ message: String) { problems.append(ConfigProblem(key: key, message)) }
 
-        for key in values.keys.sorted() where !ConfigKey.known.contains(key) && !ConfigKey.isIgnored(key) {
+        for key in values.keys.sorted() where !ConfigKey.known.contains(key) && !ConfigKey.isIgnored(key) && !ConfigKey.isFile(key) {
             warnings.append("unknown key \"\(key)\" is ignored")
         }
         checkBytes(values, invalidBytes: invalidBytes, fail: fail, warn: { warnings.append($0) })
@@ -63,7 +63,7 @@ public struct ConfigMapParser: Sendable {
                 if scriptNeeded { fail(ConfigKey.jobScript, "is required: bucket:key of the script in S3") }
             } else {
                 switch S3ObjectRef.parse(rawScript) {
-                case .success(let ref): script = .s3(ref)
+                case .success(let ref): script = ref.key.lowercased().hasSuffix(".zip") ? .s3Zip(ref) : .s3(ref)
                 case .failure(let p): fail(ConfigKey.jobScript, "with scriptLocation s3 \(p.text)")
                 }
             }
@@ -80,6 +80,8 @@ public struct ConfigMapParser: Sendable {
         default:
             fail(ConfigKey.scriptLocation, "must be inline, s3 or cluster, found \"\(location.prefix(40))\"")
         }
+
+        let files = JobFiles.parse(values, script: script, fail: fail)
 
         // Metadata and parameters.
         var extras: ExtrasSource = .inline(ScriptExtras())
@@ -123,6 +125,7 @@ public struct ConfigMapParser: Sendable {
         spec.activeDeadline = lifecycle.deadline.map { .seconds($0) }
         spec.preRunningDeadline = lifecycle.preRunningDeadline.map { .seconds($0) }
         spec.keepFinishedRuns = lifecycle.keepFinishedRuns
+        spec.files = files
         return .valid(spec, warnings: warnings)
     }
 
@@ -261,6 +264,8 @@ extension ConfigMapParser {
             guard let problem = invalidBytes[key] ?? values[key].flatMap({ ConfigValueBytes.problem($0) }) else { continue }
             if ConfigKey.isIgnored(key) {
                 warn("ignored key \"\(key)\" \(problem)")
+            } else if ConfigKey.isFile(key) {
+                fail(key, problem + "; a binary file belongs in a .zip working directory in S3")
             } else {
                 fail(key, problem)
             }

@@ -10,6 +10,8 @@ public struct JobSpec: Sendable, Equatable {
     public var updateInterval: Duration
     public var script: ScriptSource
     public var extras: ExtrasSource
+    /// `jobdata.file.*`: files shipped beside `script.py`, sorted by name.
+    public var files: [JobFile] = []
     /// `jobproperties`: Ray submit options passed through (already validated).
     public var jobProperties: [String: JSONValue]
     public var s3: S3Settings?
@@ -37,6 +39,9 @@ public enum ScriptSource: Sendable, Equatable {
     case inline(String)
     /// Fetched from S3, then shipped like an inline script.
     case s3(S3ObjectRef)
+    /// An object in S3 whose name ends in `.zip`: the job's whole working directory, `script.py`
+    /// at its root. Copied to Ray as it is.
+    case s3Zip(S3ObjectRef)
     /// A path that already exists on the Ray cluster; nothing is uploaded.
     case cluster(String)
 }

@@ -8,14 +8,15 @@ public struct Revision: Sendable, Hashable, Codable, CustomStringConvertible {
 
     public init(hex: String) { self.hex = hex }
 
-    /// Hashes the defining keys: everything but `kill`, `updateInterval`, `id` and the ignored keys.
-    /// An empty value means the default, exactly like a missing key, so it hashes the same.
+    /// Hashes the defining keys: everything but the operational and the ignored keys. An empty
+    /// value means the default, exactly like a missing key, so it hashes the same; but an empty
+    /// `jobdata.file.*` is an empty file, which a missing key is not.
     /// Keys are length-prefixed so no two different maps hash the same text.
     public init(values: [String: String]) {
         var hasher = SHA256()
         for key in values.keys.sorted() where !ConfigKey.operational.contains(key) && !ConfigKey.isIgnored(key) {
             let value = values[key] ?? ""
-            if value.allSatisfy(\.isWhitespace) { continue }
+            if value.allSatisfy(\.isWhitespace) && !ConfigKey.isFile(key) { continue }
             hasher.update(data: Data("\(key.utf8.count):\(key)\(value.utf8.count):\(value)".utf8))
         }
         self.hex = hasher.finalize().map { String(format: "%02x", $0) }.joined()
