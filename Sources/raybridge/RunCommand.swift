@@ -164,7 +164,8 @@ struct RunCommand: AsyncParsableCommand {
                     machine: .init(
                         jobName: jobName, exitOnCompletion: exitOnCompletion, stopOnExit: stopOnExit, drainTimeout: .seconds(drainTimeout),
                         backoffScale: backoffScale, driverLogStdout: driverLogStdout || Environment.flag("RAYBRIDGE_DRIVER_LOG_STDOUT")),
-                    statusDirectory: statusDir, rayCredentials: RayCredentials(
+                    statusDirectory: statusDir,
+                    rayCredentials: RayCredentials(
                         directory: rayCredentialsDir, headersFile: rayHeadersFile.map { RayHeadersFile(path: $0, logger: logger) }),
                     s3Credentials: S3CredentialsFile(directory: s3CredentialsDir), s3Environment: ProcessInfo.processInfo.environment,
                     logShipping: logShipping, caFile: caFile),

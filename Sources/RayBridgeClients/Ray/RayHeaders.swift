@@ -1,8 +1,8 @@
 import Foundation
 import Logging
 import RayBridgeCore
-import SystemPackage
 import Synchronization
+import SystemPackage
 
 /// One extra request header for the Ray dashboard (`--ray-headers-file`). The value is a secret,
 /// like the Ray token: it is sent and never shown.
@@ -43,7 +43,10 @@ public enum RayHeadersFormat {
         case "host":
             return ("Host", "raybridge sends the host of resourceURL")
         case "user-agent":
-            return ("User-Agent", "raybridge sends its own: Ray before 2.52 answers 500 without one, and Ray 2.60 refuses to submit or stop for a browser's")
+            return (
+                "User-Agent",
+                "raybridge sends its own: Ray before 2.52 answers 500 without one, and Ray 2.60 refuses to submit or stop for a browser's"
+            )
         case "content-type", "content-length", "transfer-encoding", "expect":
             return (canonical(lowercasedName), "raybridge sets it for each request body")
         case "connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade":
@@ -87,7 +90,8 @@ public enum RayHeadersFormat {
             let nameBytes = line[..<colon]
             guard !nameBytes.isEmpty, nameBytes.allSatisfy(isTokenCharacter) else {
                 throw Problem(
-                    reason: "line \(number): the text before the first ':' is not a header name (letters, digits and !#$%&'*+-.^_`|~ only, no spaces)")
+                    reason: "line \(number): the text before the first ':' is not a header name (letters, digits and !#$%&'*+-.^_`|~ only, no spaces)"
+                )
             }
             let name = String(decoding: nameBytes, as: UTF8.self)
             let lowercased = name.lowercased()
@@ -102,7 +106,8 @@ public enum RayHeadersFormat {
             if let bad = value.firstIndex(where: { !isValueCharacter($0) }) {
                 // The position, not the character: it may be part of the secret.
                 throw Problem(
-                    reason: "line \(number): the value of \(name) has a character a header cannot carry (a control character or a non-ASCII byte) at character \(value.distance(from: value.startIndex, to: bad) + 1) of the value"
+                    reason:
+                        "line \(number): the value of \(name) has a character a header cannot carry (a control character or a non-ASCII byte) at character \(value.distance(from: value.startIndex, to: bad) + 1) of the value"
                 )
             }
             seen[lowercased] = number
