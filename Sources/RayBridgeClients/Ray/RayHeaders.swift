@@ -95,8 +95,8 @@ public enum RayHeadersFormat {
             }
             let name = String(decoding: nameBytes, as: UTF8.self)
             let lowercased = name.lowercased()
-            if let (shown, why) = reserved(lowercased) {
-                throw Problem(reason: "line \(number): \(shown) cannot be set in the headers file: \(why)")
+            if let kept = reserved(lowercased) {
+                throw Problem(reason: "line \(number): \(kept.name) cannot be set in the headers file: \(kept.why)")
             }
             if let earlier = seen[lowercased] {
                 throw Problem(reason: "line \(number): \(name) is set already on line \(earlier)")
