@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A real TLS terminator (nginx) on 127.0.0.1 in front of the local Ray dashboard and S3 server,
 # with a throwaway CA, so that raybridge's tests can talk HTTPS to both (CA pinning, a wrong CA,
-# an ingress-style path prefix, SigV4 through a proxy).
+# an ingress-style path prefix, SigV4 through a proxy, a dashboard behind an authenticating proxy).
 #
 #   scripts/tls-proxy.sh start     install nginx if missing, make the certificates, start (or
 #                                  keep, or reload with a changed config) our nginx
@@ -15,15 +15,23 @@
 #   https://127.0.0.1:$S3_TLS_PORT/       -> the S3 server, Host header kept as the client sent
 #                                            it (SigV4 signs it); any server name, so
 #                                            virtual-hosted style (bucket.s3.localhost) works
-# Env: RAY_TLS_PORT (default 8443), S3_TLS_PORT (default 9443), RAY_UPSTREAM (default
+#   https://127.0.0.1:$RAY_AUTH_PORT/     -> $RAY_UPSTREAM for requests with the header
+#                                            `X-Proxy-Auth: <tls/proxy-auth.secret>`, else 401
+#   https://127.0.0.1:$RAY_AUTH_PORT/basic/ -> $RAY_UPSTREAM (prefix stripped) for requests with
+#                                            `Authorization: Basic <tls/proxy-basic.secret>`,
+#                                            else 401; the Authorization header is taken off
+#                                            before Ray (which reads it before X-Ray-Authorization)
+# Env: RAY_TLS_PORT (default 8443), S3_TLS_PORT (default 9443), RAY_AUTH_PORT (default 8444), RAY_UPSTREAM (default
 # http://127.0.0.1:8265), S3_UPSTREAM (default: S3_ENDPOINT from .run/s3.env, else
 # http://127.0.0.1:${S3_PORT:-9000}). The upstreams are read at start only: after the S3 server
 # moved to another port, run `start` again (it reloads nginx when the config changed).
 #
 # Produces under .run/: tls.env (RAY_TLS_URL, RAY_TLS_PREFIX_URL, S3_TLS_ENDPOINT, TLS_CA_FILE,
-# TLS_WRONG_CA_FILE) and tls/: ca.pem + ca.key (the CA), wrong-ca.pem (an unrelated CA, for
-# negative tests), server.pem + server.key (leaf for 127.0.0.1, localhost, *.localhost,
-# s3.localhost, *.s3.localhost), nginx.conf, nginx.pid, error.log, access.log, tmp/.
+# TLS_WRONG_CA_FILE, RAY_AUTH_URL, RAY_AUTH_SECRET_FILE, RAY_AUTH_BASIC_FILE) and tls/: ca.pem +
+# ca.key (the CA), wrong-ca.pem (an unrelated CA, for negative tests), server.pem + server.key
+# (leaf for 127.0.0.1, localhost, *.localhost, s3.localhost, *.s3.localhost), proxy-auth.secret
+# and proxy-basic.secret (the authenticating listener's values, made once, owner-only), nginx.conf,
+# nginx.pid, error.log, access.log, tmp/.
 . "$(dirname "$0")/lib.sh"
 
 SERVICE=nginx
@@ -36,6 +44,7 @@ ACCESS_LOG="$TLS/access.log"
 ENV_FILE="$RUN/tls.env"
 RAY_TLS_PORT="${RAY_TLS_PORT:-8443}"
 S3_TLS_PORT="${S3_TLS_PORT:-9443}"
+RAY_AUTH_PORT="${RAY_AUTH_PORT:-8444}"
 RAY_UPSTREAM="${RAY_UPSTREAM:-http://127.0.0.1:8265}"
 START_TIMEOUT=10
 
@@ -53,7 +62,7 @@ answers() {
     "https://127.0.0.1:$1/" 2>/dev/null) || return 1
   [ "$code" != 000 ]
 }
-service_answers() { answers "$RAY_TLS_PORT" && answers "$S3_TLS_PORT"; }
+service_answers() { answers "$RAY_TLS_PORT" && answers "$S3_TLS_PORT" && answers "$RAY_AUTH_PORT"; }
 
 # Our nginx masters: nginx keeps its arguments in the master's title. (Not just the pid file: it
 # may be stale or lost, and the pid reused.)
@@ -186,6 +195,9 @@ ensure_certs() {
     make_leaf
     CERTS_CHANGED=1
   fi
+  # The authenticating listener's values: random, kept across starts (a test may be reading them).
+  [ -s "$TLS/proxy-auth.secret" ] || openssl rand -hex 24 >"$TLS/proxy-auth.secret"
+  [ -s "$TLS/proxy-basic.secret" ] || printf 'raybridge:%s' "$(openssl rand -hex 24)" | base64 -w0 >"$TLS/proxy-basic.secret"
   umask "$old_umask"
   # The CAs are public: let any local user's test read them.
   chmod 644 "$TLS/ca.pem" "$TLS/wrong-ca.pem" "$TLS/server.pem"
@@ -206,8 +218,10 @@ s3_upstream() {
 
 # Prints the config for the current env.
 render_conf() {
-  local ray_addr s3_addr user_line=""
+  local ray_addr s3_addr user_line="" auth_secret basic_secret
   ray_addr=$(upstream_addr "$RAY_UPSTREAM")
+  auth_secret=$(cat "$TLS/proxy-auth.secret")
+  basic_secret=$(cat "$TLS/proxy-basic.secret")
   s3_addr=$(upstream_addr "$(s3_upstream)")
   # As root, nginx would run its workers as `nobody`, which may not be able to enter the
   # checkout (temp files under .run/tls/tmp): keep them as the caller. Loopback-only test
@@ -268,6 +282,10 @@ http {
     "~^/ray(?<rest>/.*)\$" \$rest;
     default /;
   }
+  map \$request_uri \$tls_proxy_basic_rest {
+    "~^/basic(?<rest>/.*)\$" \$rest;
+    default /;
+  }
 
   upstream ray_dashboard {
     server $ray_addr;
@@ -293,6 +311,34 @@ http {
     # Ingress-style prefix. A request for bare /ray gets nginx's automatic 301 to /ray/.
     location /ray/ {
       proxy_pass http://ray_dashboard\$tls_proxy_ray_rest;
+    }
+  }
+
+  # A dashboard behind an authenticating proxy: nothing reaches Ray without the proxy's header.
+  server {
+    listen 127.0.0.1:$RAY_AUTH_PORT ssl;
+    server_name _;
+    proxy_set_header Host \$http_host;
+    proxy_set_header Upgrade \$http_upgrade;
+    proxy_set_header Connection \$tls_proxy_connection;
+
+    location / {
+      if (\$http_x_proxy_auth != "$auth_secret") {
+        return 401;
+      }
+      proxy_pass http://ray_dashboard;
+    }
+    location /basic/ {
+      if (\$http_authorization != "Basic $basic_secret") {
+        return 401;
+      }
+      # A proxy_set_header here replaces the server's: all of them again, and the proxy's own
+      # credentials taken off, as a real one does (Ray would read them as its token).
+      proxy_set_header Host \$http_host;
+      proxy_set_header Upgrade \$http_upgrade;
+      proxy_set_header Connection \$tls_proxy_connection;
+      proxy_set_header Authorization "";
+      proxy_pass http://ray_dashboard\$tls_proxy_basic_rest;
     }
   }
 
@@ -324,7 +370,8 @@ check_conf() {
 write_env() {
   write_env_file "$ENV_FILE" "RAY_TLS_URL=https://127.0.0.1:$RAY_TLS_PORT" \
     "RAY_TLS_PREFIX_URL=https://127.0.0.1:$RAY_TLS_PORT/ray/" "S3_TLS_ENDPOINT=https://127.0.0.1:$S3_TLS_PORT" \
-    "TLS_CA_FILE=$TLS/ca.pem" "TLS_WRONG_CA_FILE=$TLS/wrong-ca.pem"
+    "TLS_CA_FILE=$TLS/ca.pem" "TLS_WRONG_CA_FILE=$TLS/wrong-ca.pem" "RAY_AUTH_URL=https://127.0.0.1:$RAY_AUTH_PORT" \
+    "RAY_AUTH_SECRET_FILE=$TLS/proxy-auth.secret" "RAY_AUTH_BASIC_FILE=$TLS/proxy-basic.secret"
 }
 
 do_start() {
@@ -364,11 +411,11 @@ do_start() {
     return 0
   fi
 
-  require_free_ports "$RAY_TLS_PORT" "$S3_TLS_PORT"
+  require_free_ports "$RAY_TLS_PORT" "$S3_TLS_PORT" "$RAY_AUTH_PORT"
   mv "$CONF.new" "$CONF"
   check_conf || die "invalid nginx config $CONF"
   rm -f "$PID_FILE"
-  log "starting nginx: https://127.0.0.1:$RAY_TLS_PORT -> $RAY_UPSTREAM (also under /ray/), https://127.0.0.1:$S3_TLS_PORT -> $(s3_upstream)"
+  log "starting nginx: https://127.0.0.1:$RAY_TLS_PORT -> $RAY_UPSTREAM (also under /ray/), https://127.0.0.1:$S3_TLS_PORT -> $(s3_upstream), https://127.0.0.1:$RAY_AUTH_PORT -> $RAY_UPSTREAM with a header"
   # nginx daemonizes itself once its listeners are bound. -e: the compiled-in
   # /var/log/nginx/error.log is opened before the config is read.
   if ! run_detached "$ERROR_LOG" "$(nginx_bin)" -c "$CONF" -p "$TLS/" -e "$ERROR_LOG"; then
@@ -393,6 +440,6 @@ do_stop() {
   rm -f "$PID_FILE" "$ENV_FILE"
 }
 
-do_status() { service_status "https://127.0.0.1:$RAY_TLS_PORT, https://127.0.0.1:$S3_TLS_PORT; upstreams in $CONF"; }
+do_status() { service_status "https://127.0.0.1:$RAY_TLS_PORT, https://127.0.0.1:$S3_TLS_PORT, https://127.0.0.1:$RAY_AUTH_PORT; upstreams in $CONF"; }
 
 service_main "$@"

@@ -44,6 +44,12 @@ struct RunCommand: AsyncParsableCommand {
 
     @Option(
         help:
+            "File of extra headers sent with every request to the Ray dashboard, one 'Name: value' a line (for an authenticating proxy in front of it); the values are secrets like the token; re-read when it changes (mount it from a Secret). [env: RAYBRIDGE_RAY_HEADERS_FILE]"
+    )
+    var rayHeadersFile: String?
+
+    @Option(
+        help:
             "PEM file of CA certificates trusted for https to Ray and S3, on top of the system's; re-read when it changes (mount it from a Secret or ConfigMap). [env: RAYBRIDGE_CA_FILE]"
     )
     var caFile: String?
@@ -132,6 +138,7 @@ struct RunCommand: AsyncParsableCommand {
 
         let listen = listen ?? Environment.value("RAYBRIDGE_LISTEN")
         let caFile = caFile ?? Environment.value("RAYBRIDGE_CA_FILE")
+        let rayHeadersFile = rayHeadersFile ?? Environment.value("RAYBRIDGE_RAY_HEADERS_FILE")
         let stopOnExit = stopOnExit || Environment.flag("RAYBRIDGE_STOP_ON_EXIT")
         let registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
@@ -157,7 +164,9 @@ struct RunCommand: AsyncParsableCommand {
                     machine: .init(
                         jobName: jobName, exitOnCompletion: exitOnCompletion, stopOnExit: stopOnExit, drainTimeout: .seconds(drainTimeout),
                         backoffScale: backoffScale, driverLogStdout: driverLogStdout || Environment.flag("RAYBRIDGE_DRIVER_LOG_STDOUT")),
-                    statusDirectory: statusDir, rayCredentials: RayCredentials(directory: rayCredentialsDir),
+                    statusDirectory: statusDir,
+                    rayCredentials: RayCredentials(
+                        directory: rayCredentialsDir, headersFile: rayHeadersFile.map { RayHeadersFile(path: $0, logger: logger) }),
                     s3Credentials: S3CredentialsFile(directory: s3CredentialsDir), s3Environment: ProcessInfo.processInfo.environment,
                     logShipping: logShipping, caFile: caFile),
                 http: http, health: health, logger: logger)
@@ -166,6 +175,7 @@ struct RunCommand: AsyncParsableCommand {
                 "raybridge \(RayBridgeVersion.string) starting",
                 metadata: [
                     "configDir": "\(configDir)", "statusDir": "\(statusDir)", "job": "\(jobName)", "caFile": "\(caFile ?? "-")",
+                    "rayHeadersFile": "\(rayHeadersFile ?? "-")",
                 ])
 
             let sidecar = SidecarService(reconciler: reconciler, watcher: watcher)

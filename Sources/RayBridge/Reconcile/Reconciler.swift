@@ -402,7 +402,7 @@ public struct Reconciler<C: Clock>: Sendable where C.Duration == Duration {
                 }
             }
             switch error {
-            case .unreachable, .untrusted, .unauthorized, .server:
+            case .unreachable, .untrusted, .unauthorized, .server, .unusableHeaders:
                 health.ray(reachable: false, problem: error.description)
                 RayBridgeMetrics.retried("ray")
             case .notFound, .duplicateSubmission, .rejected:

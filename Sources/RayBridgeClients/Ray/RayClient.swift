@@ -113,9 +113,18 @@ public struct RayClient: Sendable {
             timeout: timeout + .seconds(bytes >> 20))
     }
 
-    /// An answer's text as it may be shown: Ray's error pages can echo the request, token included.
+    /// An answer's text as it may be shown: Ray's error pages (or a proxy's) can echo the request,
+    /// token and headers included.
     func redacted(_ data: Data) -> String {
-        SecretRedaction.redact(String(decoding: data, as: UTF8.self), secrets: credentials.token().map { [$0] } ?? [])
+        SecretRedaction.redact(String(decoding: data, as: UTF8.self), secrets: credentials.secrets())
+    }
+
+    /// A 401 or 403, from Ray or from a proxy in front of it: what was sent decides what to check.
+    func refusal(_ status: UInt, _ sent: SentCredentials, answer: Data) -> RayClientError {
+        // One line of the answer tells Ray's refusal ("Missing authentication token") from a
+        // proxy's page.
+        let line = redacted(answer.prefix(400)).split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        return .unauthorized(status: Int(status), tokenSent: sent.token, headers: sent.headerNames, answer: String(line.prefix(200)))
     }
 
     /// A failed exchange: a certificate problem says so, anything else is "unreachable".
@@ -145,8 +154,8 @@ public struct RayClient: Sendable {
         let start = ContinuousClock.now
         var outcome = "error"
         defer { RayBridgeMetrics.rayRequest(endpoint: endpoint, outcome: outcome, ContinuousClock.now - start) }
-        var request = try makeRequest(method, path)
-        let token = request.headers.contains(name: "Authorization")
+        let (prepared, sent) = try makeRequest(method, path)
+        var request = prepared
         if let body {
             request.body = body
             if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
@@ -165,7 +174,7 @@ public struct RayClient: Sendable {
         case 200..<300:
             return data
         case 401, 403:
-            throw .unauthorized(status: Int(response.status.code), tokenSent: token)
+            throw refusal(response.status.code, sent, answer: data)
         case 404:
             throw .notFound(what: what)
         case 400..<500:
@@ -175,22 +184,41 @@ public struct RayClient: Sendable {
         }
     }
 
+    /// What a request carried to prove itself, for the message when it is refused.
+    struct SentCredentials {
+        var token = false
+        var headerNames: [String] = []
+    }
+
     /// A request to `path` below the base URL, which may carry a path prefix (a dashboard behind an
     /// ingress at `https://gateway/ray`): the prefix is kept on every request.
-    func makeRequest(_ method: HTTPMethod, _ path: String) throws(RayClientError) -> HTTPClientRequest {
+    func makeRequest(_ method: HTTPMethod, _ path: String) throws(RayClientError) -> (HTTPClientRequest, SentCredentials) {
         var request: HTTPClientRequest
         do {
             request = try .raybridge(method, url: baseURL.absoluteString + path, trust: trust)
         } catch {
             throw .untrusted(url: baseURL.absoluteString, reason: error.description)
         }
+        let headers: [RayHeader]
+        do {
+            headers = try credentials.headers()
+        } catch {
+            throw .unusableHeaders(error)
+        }
         request.headers.add(name: "Accept", value: "application/json")
+        var sent = SentCredentials(headerNames: headers.map(\.name))
+        // The headers file may name Authorization (a proxy's Basic or bearer credentials): then it
+        // is the proxy's, and the Ray token goes in X-Ray-Authorization alone, the header Ray keeps
+        // for this. Ray reads Authorization first, so such a proxy must not pass its own on.
+        let proxyTakesAuthorization = headers.contains { $0.name.lowercased() == "authorization" }
+        for header in headers { request.headers.add(name: header.name, value: header.value) }
         if let token = credentials.token() {
             // Ray >= 2.52 reads either header; the second survives proxies that rewrite Authorization.
-            request.headers.add(name: "Authorization", value: "Bearer \(token)")
+            if !proxyTakesAuthorization { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
             request.headers.add(name: "X-Ray-Authorization", value: "Bearer \(token)")
+            sent.token = true
         }
-        return request
+        return (request, sent)
     }
 }
 
@@ -216,7 +244,7 @@ extension RayClient {
             components.queryItems?.append(URLQueryItem(name: "interval", value: "\(following.timeInterval)"))
             if framing == .markedOrText { components.queryItems?.append(URLQueryItem(name: "format", value: "text")) }
         }
-        let request = try makeRequest(.GET, (follow ? "/api/v0/logs/stream?" : "/api/v0/logs/file?") + (components.percentEncodedQuery ?? ""))
+        let (request, sent) = try makeRequest(.GET, (follow ? "/api/v0/logs/stream?" : "/api/v0/logs/file?") + (components.percentEncodedQuery ?? ""))
         let response: HTTPClientResponse
         do {
             // No overall deadline: the stream lives as long as the run.
@@ -225,9 +253,10 @@ extension RayClient {
             throw transportError(error)
         }
         guard response.status == .ok else {
-            let text = redacted((try? await response.body.collect(upTo: 64 << 10)).map { Data($0.readableBytesView) } ?? Data())
+            let answer = (try? await response.body.collect(upTo: 64 << 10)).map { Data($0.readableBytesView) } ?? Data()
+            let text = redacted(answer)
             switch response.status.code {
-            case 401, 403: throw .unauthorized(status: Int(response.status.code), tokenSent: request.headers.contains(name: "Authorization"))
+            case 401, 403: throw refusal(response.status.code, sent, answer: answer)
             case 404: throw .notFound(what: "driver log of \(submissionId)")
             default: throw .server(status: Int(response.status.code), body: text)
             }
@@ -262,13 +291,17 @@ public protocol RayJobsReading: Sendable {
 
 extension RayClient: RayJobsReading {}
 
-/// The Ray token as Kubernetes mounts it: `<dir>/token`. Read on every request, so a rotated
-/// Secret is used as soon as the kubelet has swapped it in; a missing file means "no token".
+/// What proves raybridge to the Ray dashboard: the Ray token as Kubernetes mounts it,
+/// `<dir>/token`, and the extra headers of `--ray-headers-file` (for a proxy in front of the
+/// dashboard). Both are read on every request, so a rotated Secret is used as soon as the kubelet
+/// has swapped it in; a missing token file means "no token", a missing headers file is an error.
 public struct RayCredentials: Sendable {
     public var directory: String?
+    public var headersFile: RayHeadersFile?
 
-    public init(directory: String?) {
+    public init(directory: String?, headersFile: RayHeadersFile? = nil) {
         self.directory = directory
+        self.headersFile = headersFile
     }
 
     public func token() -> String? {
@@ -277,5 +310,14 @@ public struct RayCredentials: Sendable {
         else { return nil }
         let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         return token.isEmpty ? nil : token
+    }
+
+    public func headers() throws(RayHeadersFileError) -> [RayHeader] {
+        try headersFile?.headers() ?? []
+    }
+
+    /// Every value that must not be shown: the token and the headers' values.
+    func secrets() -> [String] {
+        (token().map { [$0] } ?? []) + ((try? headers()) ?? []).map(\.value)
     }
 }
