@@ -27,11 +27,11 @@ final class ReadActivity<Instant: InstantProtocol>: Sendable {
     var current: State { guarded.withLock { $0.state } }
 
     func received() {
-        let waiter = guarded.withLock {
-            $0.state.generation += 1
-            $0.state.waitingSince = nil
-            defer { $0.waiter = nil }
-            return $0.waiter
+        let waiter = guarded.withLock { guarded in
+            guarded.state.generation += 1
+            guarded.state.waitingSince = nil
+            defer { guarded.waiter = nil }
+            return guarded.waiter
         }
         waiter?.resume()
     }
@@ -53,9 +53,9 @@ final class ReadActivity<Instant: InstantProtocol>: Sendable {
                 if now { continuation.resume() }
             }
         } onCancel: {
-            let waiter = guarded.withLock {
-                defer { $0.waiter = nil }
-                return $0.waiter
+            let waiter = guarded.withLock { guarded in
+                defer { guarded.waiter = nil }
+                return guarded.waiter
             }
             waiter?.resume()
         }
