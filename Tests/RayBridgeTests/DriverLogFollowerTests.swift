@@ -233,7 +233,8 @@ import Testing
     }
 
     /// An old run's silence is checked at the slow pace, but a line it prints brings the check
-    /// forward (as for a young run): most runs print their last line right before they end.
+    /// forward and keeps the young pace for `printedFor` (10 s): most runs print their last line
+    /// right before they end, and the end may come just after the check the line brought.
     @Test func aLineAnOldRunPrintsBringsTheCheckForward() async throws {
         let f = Fixture()
         await f.ray.set(status: .running, node: "node-1")
@@ -252,12 +253,18 @@ import Testing
         f.clock.advance(by: .milliseconds(250))
         #expect(await f.clock.settle { await f.ray.jobCalls == asked + 2 }, "quiet a quarter second after the line: checked")
         #expect(f.clock.now.offset == .milliseconds(10_500))
+        for check in 3...6 {
+            #expect(await f.clock.settle { f.clock.sleeperCount == 1 })
+            f.clock.advance(by: .milliseconds(2500))
+            #expect(await f.clock.settle { await f.ray.jobCalls == asked + check }, "the young pace for 10 s after the line")
+        }
+        #expect(f.clock.now.offset == .milliseconds(20_500))
         #expect(await f.clock.settle { f.clock.sleeperCount == 1 })
         f.clock.advance(by: .milliseconds(14_750))
         #expect(await f.clock.settle { f.clock.sleeperCount == 1 })
-        #expect(await f.ray.jobCalls == asked + 2, "silent again: the slow pace")
+        #expect(await f.ray.jobCalls == asked + 6, "silent again: the slow pace")
         f.clock.advance(by: .milliseconds(250))
-        #expect(await f.clock.settle { await f.ray.jobCalls == asked + 3 })
+        #expect(await f.clock.settle { await f.ray.jobCalls == asked + 7 })
         await f.ray.set(status: .succeeded)
         #expect(await f.finish(task))
     }

@@ -4,8 +4,7 @@ import RayBridgeCore
 public struct FollowTiming: Sendable, Equatable {
     /// The run's state is asked only once the log has been quiet this long...
     public var quietFor: Duration = .milliseconds(250)
-    /// ...and at most this often while the run is young or its log has printed since the last
-    /// check. Ray has no push for a run's end, so this is the price of noticing it: one
+    /// ...and at most this often while the run is young or its log printed lately. Ray has no push for a run's end, so this is the price of noticing it: one
     /// `GET /api/jobs/{id}` costs a 2.60 head 2.4 to 5.6 ms of CPU (its HTTP proxy, the job module
     /// and the GCS; `make bench`, scale section), about 0.2 % of a core per job at this pace, for
     /// an end shown 1.25 s after it in the median.
@@ -17,6 +16,9 @@ public struct FollowTiming: Sendable, Equatable {
     public var youngFor: Duration = .seconds(300)
     public var checkPerAge = 0.01
     public var checkCap: Duration = .seconds(15)
+    /// A line printed keeps a run on the young pace this long: the check it brings forward may
+    /// find the run still going, as the end a last line announces often comes a moment later.
+    public var printedFor: Duration = .seconds(10)
     /// Added to every run's age (`RAYBRIDGE_BENCH_RUN_AGE_OFFSET`): lets `make bench` measure the
     /// pace of old runs on runs it just started. Zero in production.
     public var ageOffset: Duration = .zero
@@ -40,9 +42,9 @@ public struct FollowTiming: Sendable, Equatable {
     public init() {}
 
     /// How long after a check the next one may be due: `checkEvery` for a run `age` old (Ray's
-    /// `start_time` to that check) under `youngFor`, or whose log printed since (`printed`: a last
-    /// line before the end is the common case, and noticed as fast as today); else a share of its
-    /// age. An unknown age (nil) is taken for young. The cap bounds every pace, the young one too.
+    /// `start_time` to that check) under `youngFor`, or whose log printed lately (`printed`: a
+    /// last line before the end is the common case, and noticed as fast as today); else a share
+    /// of its age. An unknown age (nil) is taken for young. The cap bounds every pace, the young one too.
     public func checkInterval(age: Duration?, printed: Bool = false) -> Duration {
         let young = min(checkEvery, checkCap)
         guard !printed, let age, age + ageOffset >= youngFor else { return young }

@@ -196,21 +196,27 @@ extension FollowerEngine {
 
     /// Asks Ray for the run's state only when the reader has waited `quietFor` for bytes, and no
     /// sooner after the last check than `FollowTiming.checkInterval` allows for the run's age then
-    /// (young, or printed since: every `checkEvery`); sleeps to the next moment a check could be
+    /// (young, or printed lately: every `checkEvery`); sleeps to the next moment a check could be
     /// due instead of ticking. Once the run is over: done when its log can be read again cheaply,
     /// else when the stream has stayed quiet for the drain window.
     func untilOver(_ activity: ReadActivity<C.Instant>) async throws -> LiveOutcome {
-        /// `generation`: the reader's at that check, so that bytes since are told from silence.
-        var lastCheck: (at: C.Instant, generation: Int, age: Duration?)?
+        var lastCheck: (at: C.Instant, age: Duration?)?
         var overAt: C.Instant?
+        var generation = activity.current.generation
+        var printedAt: C.Instant?
         while true {
             let seen = activity.current
+            if seen.generation != generation {
+                generation = seen.generation
+                printedAt = clock.now
+            }
             var due = (seen.waitingSince ?? clock.now).advanced(by: overAt == nil ? timing.quietFor : timing.drainWindow)
             var slowed = false
             if let overAt {
                 due = max(due, overAt.advanced(by: timing.drainWindow))
             } else if let lastCheck {
-                let printed = seen.generation != lastCheck.generation
+                // Not only the check a line brings forward: the end it announces may come just after.
+                let printed = printedAt.map { lastCheck.at < $0.advanced(by: timing.printedFor) } ?? false
                 let pace = timing.checkInterval(age: lastCheck.age, printed: printed)
                 due = max(due, lastCheck.at.advanced(by: pace))
                 slowed = !printed && pace > timing.checkInterval(age: lastCheck.age, printed: true)
@@ -225,10 +231,10 @@ extension FollowerEngine {
             if overAt != nil { return .over(rest: false) }
             let checked = clock.now
             guard let details = try? await ray.job(submissionId) else {
-                lastCheck = (checked, seen.generation, lastCheck?.age)
+                lastCheck = (checked, lastCheck?.age)
                 continue
             }
-            lastCheck = (checked, seen.generation, age(of: details))
+            lastCheck = (checked, age(of: details))
             guard details.status.isTerminal else {
                 await emit(.runGoesOn(details))
                 continue
