@@ -269,6 +269,27 @@ import Testing
         #expect(await f.finish(task))
     }
 
+    /// An old run that ends silently while its log is followed: seen at the next paced check.
+    @Test func anOldSilentRunsEndIsSeenAtTheNextPacedCheck() async throws {
+        let f = Fixture()
+        await f.ray.set(status: .running, node: "node-1")
+        await f.ray.set(startTime: Int64(((Fixture.t0.timeIntervalSince1970 - 3600) * 1000).rounded()))
+        let task = f.start()
+        #expect(await f.clock.settle { await f.ray.openStreams == 1 && f.clock.sleeperCount == 1 })
+        let asked = await f.ray.jobCalls
+        f.clock.advance(by: .milliseconds(250))
+        #expect(await f.clock.settle { await f.ray.jobCalls == asked + 1 && f.clock.sleeperCount == 1 })
+        f.clock.advance(by: .seconds(5))
+        await f.ray.set(status: .succeeded)
+        f.clock.advance(by: .milliseconds(9_750))
+        #expect(await f.clock.settle { f.clock.sleeperCount == 1 })
+        #expect(await f.ray.jobCalls == asked + 1)
+        f.clock.advance(by: .milliseconds(250))
+        #expect(await f.clock.settle { f.events.ends == [.succeeded] }, "checked 15 s after the one before")
+        #expect(f.clock.now.offset == .milliseconds(15_250))
+        #expect(await f.finish(task))
+    }
+
     @Test func aRunThatEndedWithoutADriverGivesItsJobLog() async throws {
         let f = Fixture()
         await f.ray.set(status: .failed)

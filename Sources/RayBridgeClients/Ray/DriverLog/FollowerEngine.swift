@@ -235,6 +235,9 @@ extension FollowerEngine {
                 continue
             }
             lastCheck = (checked, age(of: details))
+            logger.trace(
+                "asked Ray for the run's state",
+                metadata: ["status": "\(details.status.rawValue)", "age": "\(lastCheck?.age.map { "\($0)" } ?? "unknown")", "generation": "\(seen.generation)"])
             guard details.status.isTerminal else {
                 await emit(.runGoesOn(details))
                 continue
