@@ -5,9 +5,10 @@ Measured here: log shipping of a large log (time from the run's end to the compl
 CPU seconds, peak RSS, MiB/s), reaction to a kubelet-style edit (internal histogram and the status
 file) next to `ray job submit --no-wait`, and idle cost. Medians over RUNS runs with min and max.
 This is the entry point: the other sections have their own files (bench_s3.py, bench_scale.py
-with bench_scale_costs.py), which import only bench_common.py (and bench_scale.py its costs).
+with bench_scale_costs.py, bench_table.py), which import only bench_common.py (and bench_scale.py
+its costs).
 
-  bench.py [reaction|log|end|storm|s3|scale ...]   those sections only (default: all)
+  bench.py [reaction|log|end|storm|s3|scale|table ...]   those sections only (default: all)
 """
 import json
 import os
@@ -19,8 +20,9 @@ import urllib.request
 
 import bench_s3
 import bench_scale
+import bench_table
 from bench_common import (BIN, LOG_MIB, PY, RAY, RAY_URL, ROOT, RUNS, VENV, Sidecar, kubelet_write, proc_stats, ray_job,
-                          read_status, s3_env, s3_object_size, stats, wait)
+                          read_status, s3_env, s3_object_size, sections, stats, wait)
 
 IDLE_SECONDS = int(os.environ.get("BENCH_IDLE_SECONDS", "60"))
 
@@ -269,7 +271,7 @@ def bench_edit_storm(rows):
 
 def main():
     rows = []
-    which = sys.argv[1:] or ["reaction", "log", "end", "storm", "s3", "scale"]
+    which = sys.argv[1:] or ["reaction", "log", "end", "storm", "s3", "scale", "table"]
     if "reaction" in which:
         bench_reaction_and_idle(rows)
     if "log" in which:
@@ -291,12 +293,14 @@ def main():
     print(table)
     os.makedirs(os.path.join(ROOT, "docs"), exist_ok=True)
     if rows:
-        # The scale section (scripts/bench_scale.py) is kept when it is not measured again.
-        kept = bench_scale.current_section()
+        # The sections that write themselves (scale, job table) are kept when not measured again.
+        kept = sections()
         with open(os.path.join(ROOT, "docs/benchmarks.md"), "w") as f:
             f.write("# Benchmarks\n\n`make bench` writes this file.\n\n" + header + "\n\n" + table + "\n" + ("\n" + kept if kept else ""))
     if "scale" in which:
         bench_scale.main([])
+    if "table" in which:
+        bench_table.main()
 
 
 if __name__ == "__main__":

@@ -63,7 +63,7 @@ def proc_stats(pid):
 
 
 class Sidecar:
-    def __init__(self, job, values, listen=None, script_file=None):
+    def __init__(self, job, values, listen=None, script_file=None, env=None):
         self.dir = tempfile.mkdtemp(prefix="raybridge-bench-")
         self.config = os.path.join(self.dir, "config")
         self.status = os.path.join(self.dir, "status")
@@ -79,7 +79,7 @@ class Sidecar:
             cmd += ["--listen", listen]
         self.log = open(os.path.join(self.dir, "sidecar.log"), "w")
         self.started = time.time()
-        self.process = subprocess.Popen(cmd, stdout=self.log, stderr=self.log)
+        self.process = subprocess.Popen(cmd, stdout=self.log, stderr=self.log, env={**os.environ, **(env or {})})
 
     def stop(self):
         self.process.terminate()
@@ -183,3 +183,36 @@ def head_cpu_between(before, after):
     for pid, (label, seconds) in after.items():
         by[label] = by.get(label, 0.0) + seconds - before.get(pid, (label, 0.0))[1]
     return sum(by.values()), by
+
+
+DOC = os.path.join(ROOT, "docs/benchmarks.md")
+
+
+def sections(path=DOC):
+    """Every `## ` section of docs/benchmarks.md as it is (the sections that write themselves:
+    scale, job table), or ""."""
+    try:
+        with open(path) as f:
+            doc = f.read()
+    except OSError:
+        return ""
+    start = doc.find("\n## ")
+    return doc[start + 1:] if start >= 0 else ""
+
+
+def write_section(heading, text, path=DOC):
+    """Replaces the section that starts with `heading` in docs/benchmarks.md (or appends it),
+    keeping the rest."""
+    try:
+        with open(path) as f:
+            doc = f.read()
+    except OSError:
+        doc = "# Benchmarks\n\n`make bench` writes this file.\n"
+    start = doc.find(heading)
+    if start >= 0:
+        end = doc.find("\n## ", start + 1)
+        doc = doc[:start] + text.rstrip("\n") + "\n" + ("\n" + doc[end + 1:] if end >= 0 else "")
+    else:
+        doc = doc.rstrip("\n") + "\n\n" + text
+    with open(path, "w") as f:
+        f.write(doc)

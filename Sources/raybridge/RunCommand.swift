@@ -84,6 +84,12 @@ struct RunCommand: AsyncParsableCommand {
     )
     var drainTimeout: Int?
 
+    @Option(
+        help:
+            "Longest wait, in seconds, between two checks with Ray for the end of an old, silent run. Runs under 5 minutes old are checked every 2.5 s; an older one every 1 % of its age, up to this. Lower: old runs' ends show sooner; higher: each costs the Ray head less. [env: RAYBRIDGE_END_CHECK_CAP] (default: 15)"
+    )
+    var endCheckCap: Double?
+
     @Option(help: "Log format: text or json. [env: RAYBRIDGE_LOG_FORMAT]")
     var logFormat: LogFormat?
 
@@ -129,6 +135,16 @@ struct RunCommand: AsyncParsableCommand {
         guard drainTimeout >= 1, drainTimeout <= 3600 else {
             throw ValidationError("--drain-timeout must be from 1 to 3600 seconds, found \(drainTimeout)")
         }
+        let endCheckCap = try endCheckCap ?? Environment.parse("RAYBRIDGE_END_CHECK_CAP", as: { Double($0) }, "a number of seconds") ?? 15
+        guard endCheckCap >= 1, endCheckCap <= 3600 else {
+            throw ValidationError("--end-check-cap must be from 1 to 3600 seconds, found \(endCheckCap)")
+        }
+        // Undocumented on purpose: only `make bench` sets it, to measure the pace of old runs on
+        // runs it just started (seconds added to every run's age).
+        let runAgeOffset = try Environment.parse("RAYBRIDGE_BENCH_RUN_AGE_OFFSET", as: { Double($0) }, "a number of seconds") ?? 0
+        guard runAgeOffset >= 0, runAgeOffset <= 366 * 86400 else {
+            throw ValidationError("RAYBRIDGE_BENCH_RUN_AGE_OFFSET must be from 0 to a year in seconds, found \(runAgeOffset)")
+        }
         // Undocumented on purpose: the integration tests shorten the product's real 10 s and 20 s
         // retry backoffs with it (a factor, 1 in production).
         let backoffScale = try Environment.parse("RAYBRIDGE_TEST_BACKOFF_SCALE", as: { Double($0) }, "a factor from 0.001 to 1") ?? 1
@@ -156,6 +172,8 @@ struct RunCommand: AsyncParsableCommand {
         var logShipping = LogShippingConfiguration(partSize: partSizeMib << 20)
         // Undocumented on purpose: only `make bench` sets it, to compare with UNSIGNED-PAYLOAD.
         logShipping.signsPayload = Environment.flag("RAYBRIDGE_S3_SIGN_PAYLOAD")
+        logShipping.endCheckCap = .milliseconds(Int64((endCheckCap * 1000).rounded()))
+        logShipping.runAgeOffset = .milliseconds(Int64((runAgeOffset * 1000).rounded()))
         // One client for Ray and S3, shut down after the services, also when starting them failed.
         let http = HTTPClientFactory.make()
         func serve() async throws -> Int32? {

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOCore
 import Testing
@@ -10,15 +11,22 @@ import Testing
 @Suite struct DriverLogFollowerTests {
     struct Fixture {
         let ray = FakeRay()
-        let clock = TestClock()
+        let clock: TestClock
         let events = Recorder<DriverLogEvent>()
+        /// Wall time at the clock's zero.
+        static let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+
+        init(clock: TestClock = TestClock()) {
+            self.clock = clock
+        }
 
         func start(
             _ source: DriverLogSource = .stateAPI(.raw), mode: FollowMode = .exact(from: 0), timing: FollowTiming = .init()
         ) -> Task<Void, any Error> {
+            let clock = clock
             let follower = DriverLogFollower(
                 submissionId: "raysubmit_1", ray: ray, source: source, mode: mode, timing: timing, clock: clock,
-                logger: Logger(label: "test"))
+                date: { Fixture.t0 + clock.now.offset.timeInterval }, logger: Logger(label: "test"))
             return Task { [events] in
                 for try await event in follower { events.append(event) }
             }
@@ -159,6 +167,127 @@ import Testing
         #expect(f.events.all == [.runGoesOn(running), .runGoesOn(running), .runGoesOn(running), .runEnded(ended)])
         #expect(await f.ray.streamRequests.isEmpty, "the log is not read")
         #expect(await f.ray.jobCalls == 4)
+    }
+
+    /// The pace of the end check by the run's age: young runs every 2.5 s; from 5 minutes every 1 %
+    /// of the age, so the end shows at most about 1 % of it late; never slower than the cap.
+    @Test(
+        arguments: [
+            (nil, 2.5), (0, 2.5), (299, 2.5), (300, 3.0), (600, 6.0), (1200, 12.0), (1500, 15.0), (7200, 15.0),
+        ] as [(Int?, Double)])
+    func theCheckIsPacedByTheRunsAge(_ age: Int?, _ seconds: Double) {
+        #expect(FollowTiming().checkInterval(age: age.map { .seconds($0) }) == .milliseconds(Int64(seconds * 1000)))
+    }
+
+    @Test func printingCapAndOffsetChangeThePace() {
+        var timing = FollowTiming()
+        #expect(timing.checkInterval(age: .seconds(7200), printed: true) == .milliseconds(2500), "a line printed: checked as a young run")
+        timing.checkCap = .seconds(60)
+        #expect(timing.checkInterval(age: .seconds(3600)) == .seconds(36))
+        #expect(timing.checkInterval(age: .seconds(86400)) == .seconds(60))
+        timing.checkCap = .seconds(1)
+        #expect(timing.checkInterval(age: .seconds(10)) == .seconds(1), "a cap under the young pace holds for every run")
+        #expect(timing.checkInterval(age: .seconds(3600)) == .seconds(1))
+        timing = FollowTiming()
+        timing.ageOffset = .seconds(600)
+        #expect(timing.checkInterval(age: .zero) == .seconds(6), "the bench's offset makes a new run ten minutes old")
+    }
+
+    /// Each wait after a check of a silent run, on a clock that moves by exactly what is slept,
+    /// against the rule stated in the docs, for a run `startedAgo` old when followed.
+    func pacedWaits(startedAgo: Duration, checks: Int) async throws -> [(age: Double, wait: Double)] {
+        let f = Fixture(clock: TestClock(advancesBySleeping: true))
+        let start = Fixture.t0 - startedAgo.timeInterval
+        await f.ray.set(status: .running, node: "node-1")
+        await f.ray.set(startTime: Int64((start.timeIntervalSince1970 * 1000).rounded()), endsAtCall: checks)
+        let task = f.start(mode: .endOnly)
+        try await task.value
+        #expect(f.events.ends == [.succeeded])
+        #expect(await f.ray.jobCalls == checks)
+        let slept = f.clock.slept.map(\.timeInterval)
+        #expect(slept.first == 0.25, "the first check a quarter second in")
+        var at = 0.0
+        return zip(slept.dropLast(0), slept.dropFirst()).map { before, wait in
+            at += before
+            return (startedAgo.timeInterval + at, wait)
+        }
+    }
+
+    @Test func aYoungRunIsCheckedEvery2_5sTill5MinutesOld() async throws {
+        let waits = try await pacedWaits(startedAgo: .seconds(290), checks: 7)
+        #expect(waits.count == 6)
+        for (age, wait) in waits {
+            #expect(abs(wait - (age < 300 ? 2.5 : age / 100)) < 0.001, "at \(age) s: \(wait) s")
+        }
+        #expect(waits.last!.wait > 3, "past 5 minutes the pace slows")
+    }
+
+    @Test func anOldRunIsCheckedEvery1PercentOfItsAgeUpToTheCap() async throws {
+        let waits = try await pacedWaits(startedAgo: .seconds(1200), checks: 30)
+        for (age, wait) in waits {
+            #expect(abs(wait - min(age / 100, 15)) < 0.001, "at \(age) s: \(wait) s")
+            #expect(wait <= age / 100 + 0.001, "the end shows at most 1 % of the age late")
+        }
+        #expect(waits.first!.wait > 11.9 && waits.first!.wait < 12.1)
+        #expect(waits.last!.wait == 15, "the cap")
+    }
+
+    /// An old run's silence is checked at the slow pace, but a line it prints brings the check
+    /// forward and keeps the young pace for `printedFor` (10 s): most runs print their last line
+    /// right before they end, and the end may come just after the check the line brought.
+    @Test func aLineAnOldRunPrintsBringsTheCheckForward() async throws {
+        let f = Fixture()
+        await f.ray.set(status: .running, node: "node-1")
+        await f.ray.set(startTime: Int64(((Fixture.t0.timeIntervalSince1970 - 3600) * 1000).rounded()))
+        let task = f.start()
+        defer { task.cancel() }
+        #expect(await f.clock.settle { await f.ray.openStreams == 1 && f.clock.sleeperCount == 1 })
+        let asked = await f.ray.jobCalls  // the wait for the driver's node
+        f.clock.advance(by: .milliseconds(250))
+        #expect(await f.clock.settle { await f.ray.jobCalls == asked + 1 && f.clock.sleeperCount == 1 })
+        f.clock.advance(by: .seconds(10))
+        #expect(await f.clock.settle { f.clock.sleeperCount == 1 })
+        #expect(await f.ray.jobCalls == asked + 1, "an hour old and silent: checked every 15 s")
+        await f.ray.append("done\n")
+        #expect(await f.clock.settle { f.events.text == "done\n" && f.clock.sleeperCount == 1 })
+        f.clock.advance(by: .milliseconds(250))
+        #expect(await f.clock.settle { await f.ray.jobCalls == asked + 2 }, "quiet a quarter second after the line: checked")
+        #expect(f.clock.now.offset == .milliseconds(10_500))
+        for check in 3...6 {
+            #expect(await f.clock.settle { f.clock.sleeperCount == 1 })
+            f.clock.advance(by: .milliseconds(2500))
+            #expect(await f.clock.settle { await f.ray.jobCalls == asked + check }, "the young pace for 10 s after the line")
+        }
+        #expect(f.clock.now.offset == .milliseconds(20_500))
+        #expect(await f.clock.settle { f.clock.sleeperCount == 1 })
+        f.clock.advance(by: .milliseconds(14_750))
+        #expect(await f.clock.settle { f.clock.sleeperCount == 1 })
+        #expect(await f.ray.jobCalls == asked + 6, "silent again: the slow pace")
+        f.clock.advance(by: .milliseconds(250))
+        #expect(await f.clock.settle { await f.ray.jobCalls == asked + 7 })
+        await f.ray.set(status: .succeeded)
+        #expect(await f.finish(task))
+    }
+
+    /// An old run that ends silently while its log is followed: seen at the next paced check.
+    @Test func anOldSilentRunsEndIsSeenAtTheNextPacedCheck() async throws {
+        let f = Fixture()
+        await f.ray.set(status: .running, node: "node-1")
+        await f.ray.set(startTime: Int64(((Fixture.t0.timeIntervalSince1970 - 3600) * 1000).rounded()))
+        let task = f.start()
+        #expect(await f.clock.settle { await f.ray.openStreams == 1 && f.clock.sleeperCount == 1 })
+        let asked = await f.ray.jobCalls
+        f.clock.advance(by: .milliseconds(250))
+        #expect(await f.clock.settle { await f.ray.jobCalls == asked + 1 && f.clock.sleeperCount == 1 })
+        f.clock.advance(by: .seconds(5))
+        await f.ray.set(status: .succeeded)
+        f.clock.advance(by: .milliseconds(9_750))
+        #expect(await f.clock.settle { f.clock.sleeperCount == 1 })
+        #expect(await f.ray.jobCalls == asked + 1)
+        f.clock.advance(by: .milliseconds(250))
+        #expect(await f.clock.settle { f.events.ends == [.succeeded] }, "checked 15 s after the one before")
+        #expect(f.clock.now.offset == .milliseconds(15_250))
+        #expect(await f.finish(task))
     }
 
     @Test func aRunThatEndedWithoutADriverGivesItsJobLog() async throws {

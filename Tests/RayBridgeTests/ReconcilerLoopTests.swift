@@ -41,7 +41,8 @@ import Testing
             let (clock, cluster, s3) = (clock, cluster, s3)
             let logs = LogFollowing(
                 statusDirectory: statusDirectory, configuration: LogShippingConfiguration(partSize: 64, drainWindow: .seconds(2), queueCapacity: 256),
-                ray: { _ in cluster }, s3: { _ in s3 }, clock: clock, logger: Logger(label: "test"))
+                ray: { _ in cluster }, s3: { _ in s3 }, clock: clock, date: { Fixture.t0 + clock.now.offset.timeInterval },
+                logger: Logger(label: "test"))
             let reconciler = try Reconciler(
                 statusDirectory: statusDirectory,
                 machine: .init(jobName: "job", exitOnCompletion: exitOnCompletion, drainTimeout: drainTimeout),

@@ -44,6 +44,8 @@ public struct LogFollowing<C: Clock>: Sendable where C.Duration == Duration {
     /// changes where the log is read from.
     let tokenAuth: @Sendable () -> Bool
     let clock: C
+    /// Wall time: a run's age (Ray's `start_time`) paces the checks for its end.
+    let date: @Sendable () -> Date
     let logger: Logger
     /// The last failure to refresh temporary S3 credentials, shown with each shipment.
     let credentialError: @Sendable () -> String?
@@ -52,7 +54,7 @@ public struct LogFollowing<C: Clock>: Sendable where C.Duration == Duration {
 
     public init(
         statusDirectory: String, configuration: LogShippingConfiguration, ray: @escaping RayReader, s3: @escaping S3Connection,
-        tokenAuth: @escaping @Sendable () -> Bool = { false }, clock: C, logger: Logger,
+        tokenAuth: @escaping @Sendable () -> Bool = { false }, clock: C, date: @escaping @Sendable () -> Date = { Date() }, logger: Logger,
         credentialError: @escaping @Sendable () -> String? = { nil }, output: any LogOutput = StandardOutput.shared
     ) {
         self.output = output
@@ -62,6 +64,7 @@ public struct LogFollowing<C: Clock>: Sendable where C.Duration == Duration {
         self.s3 = s3
         self.tokenAuth = tokenAuth
         self.clock = clock
+        self.date = date
         self.logger = logger
         self.credentialError = credentialError
     }
@@ -125,12 +128,12 @@ public struct LogFollowing<C: Clock>: Sendable where C.Duration == Duration {
 
     private func follower(_ plan: ReconcilerStateMachine.LogFollowPlan, logger: Logger) -> @Sendable (FollowMode) -> DriverLogFollower<C> {
         let ray = ray(plan.rayURL)
-        let (configuration, clock, id) = (configuration, clock, plan.submissionId)
+        let (configuration, clock, date, id) = (configuration, clock, date, plan.submissionId)
         let source = DriverLogSource.of(plan.rayVersion, tokenAuth: tokenAuth())
         return { mode in
             DriverLogFollower(
                 submissionId: id, ray: ray, source: source, mode: mode, timing: configuration.followTiming,
-                queueCapacity: configuration.queueCapacity, clock: clock, logger: logger)
+                queueCapacity: configuration.queueCapacity, clock: clock, date: date, logger: logger)
         }
     }
 }

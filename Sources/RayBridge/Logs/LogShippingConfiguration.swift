@@ -18,6 +18,11 @@ public struct LogShippingConfiguration: Sendable {
     /// Sign each part's SHA-256 over https too (`RAYBRIDGE_S3_SIGN_PAYLOAD=1`), instead of
     /// UNSIGNED-PAYLOAD with a CRC-32: for `make bench`, to measure the difference.
     public var signsPayload = false
+    /// `--end-check-cap`: the longest a followed run goes unchecked for its end once it is old
+    /// (`FollowTiming.checkCap`); the follow of a run without S3 uses it too.
+    public var endCheckCap: Duration = .seconds(15)
+    /// Added to every run's age for the pace of its end check (`FollowTiming.ageOffset`): bench only.
+    public var runAgeOffset: Duration = .zero
 
     public init(partSize: Int = 5 << 20, drainWindow: Duration = .seconds(2), queueCapacity: Int = 1 << 20) {
         self.partSize = partSize
@@ -41,6 +46,8 @@ public struct LogShippingConfiguration: Sendable {
         var timing = FollowTiming()
         timing.drainWindow = drainWindow
         timing.rereadLimit = rereadLimit
+        timing.checkCap = endCheckCap
+        timing.ageOffset = runAgeOffset
         return timing
     }
 }

@@ -16,6 +16,11 @@ actor FakeRay: RayJobsReading {
     let submissionId: String
     var status: RayJobStatus = .pending
     var node: String?
+    /// Ray's `start_time` (Unix ms): the run's age paces the follower's checks.
+    var startTime: Int64?
+    /// The run ends (SUCCEEDED) at this call of `job`, so that a follow on a clock that moves by
+    /// itself ends where the test wants.
+    var endsAtCall: Int?
     var file = ByteBuffer()
     /// Thrown by the next calls of `job`, in order.
     var jobFailures: [RayClientError] = []
@@ -39,6 +44,11 @@ actor FakeRay: RayJobsReading {
         if let node { self.node = node }
     }
 
+    func set(startTime: Int64?, endsAtCall: Int? = nil) {
+        self.startTime = startTime
+        self.endsAtCall = endsAtCall
+    }
+
     func failJob(_ errors: [RayClientError]) { jobFailures += errors }
     func failStreams(_ errors: [RayClientError]) { streamFailures += errors }
 
@@ -57,7 +67,8 @@ actor FakeRay: RayJobsReading {
     func job(_ submissionId: String) async throws(RayClientError) -> RayJobDetails {
         jobCalls += 1
         if !jobFailures.isEmpty { throw jobFailures.removeFirst() }
-        var details = RayJobDetails(submissionId: submissionId, status: status)
+        if let endsAtCall, jobCalls >= endsAtCall { status = .succeeded }
+        var details = RayJobDetails(submissionId: submissionId, status: status, startTime: startTime)
         details.driverNodeId = node
         return details
     }

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOCore
 import RayBridgeCore
@@ -20,12 +21,15 @@ public struct DriverLogFollower<C: Clock>: AsyncSequence, Sendable where C.Durat
     let timing: FollowTiming
     let queueCapacity: Int
     let clock: C
+    /// Wall time, to tell a run's age from Ray's `start_time` (the pace of the end check).
+    let date: @Sendable () -> Date
     let logger: Logger
 
     /// `queueCapacity`: bytes read ahead of the consumer before the reading waits for it.
     public init(
         submissionId: String, ray: any RayJobsReading, source: DriverLogSource, mode: FollowMode,
-        timing: FollowTiming = .init(), queueCapacity: Int = 1 << 20, clock: C, logger: Logger
+        timing: FollowTiming = .init(), queueCapacity: Int = 1 << 20, clock: C, date: @escaping @Sendable () -> Date = { Date() },
+        logger: Logger
     ) {
         self.submissionId = submissionId
         self.ray = ray
@@ -34,6 +38,7 @@ public struct DriverLogFollower<C: Clock>: AsyncSequence, Sendable where C.Durat
         self.timing = timing
         self.queueCapacity = queueCapacity
         self.clock = clock
+        self.date = date
         var logger = logger
         logger[metadataKey: "submission"] = "\(submissionId)"
         self.logger = logger
@@ -79,8 +84,8 @@ public enum FollowMode: Sendable, Equatable {
     /// Every byte of the log from `offset` on, exactly, ending once the run is over and its log
     /// complete (shipping).
     case exact(from: Int64)
-    /// Only the end of the run, noticed quickly: Ray is asked every `FollowTiming.checkEvery`, the
-    /// log is not read (a stream only as a sign of life cost Ray more than the checks it saved), and
+    /// Only the end of the run, noticed quickly: Ray is asked at `FollowTiming`'s pace for the run's
+    /// age (every 2.5 s while young, less often as it ages), the log is not read (a stream only as a sign of life cost Ray more than the checks it saved), and
     /// the sequence ends right after `.runEnded`.
     case endOnly
 }

@@ -4,11 +4,24 @@ import RayBridgeCore
 public struct FollowTiming: Sendable, Equatable {
     /// The run's state is asked only once the log has been quiet this long...
     public var quietFor: Duration = .milliseconds(250)
-    /// ...and at most this often. Ray has no push for a run's end, so this is the price of noticing
-    /// it: one `GET /api/jobs/{id}` costs a 2.60 head about 2.4 ms of CPU (its HTTP proxy, the job
-    /// module and the GCS; `make bench`, scale section), so a check every 2.5 s keeps a watched job
-    /// under 0.1 % of a core, and the end shows 1.25 s after it, in the median.
+    /// ...and at most this often while the run is young or its log printed lately. Ray has no push for a run's end, so this is the price of noticing it: one
+    /// `GET /api/jobs/{id}` costs a 2.60 head 2.4 to 5.6 ms of CPU (its HTTP proxy, the job module
+    /// and the GCS; `make bench`, scale section), about 0.2 % of a core per job at this pace, for
+    /// an end shown 1.25 s after it in the median.
     public var checkEvery: Duration = .milliseconds(2500)
+    /// A silent run older than `youngFor` is checked every `checkPerAge` of its age, between
+    /// `checkEvery` and `checkCap` (`--end-check-cap`): its end shows at most about 1 % of its
+    /// age late, and a fleet, which is mostly old runs, costs the head a fraction of the young
+    /// pace (every 6 s at 10 minutes, 15 s from 25 minutes on).
+    public var youngFor: Duration = .seconds(300)
+    public var checkPerAge = 0.01
+    public var checkCap: Duration = .seconds(15)
+    /// A line printed keeps a run on the young pace this long: the check it brings forward may
+    /// find the run still going, as the end a last line announces often comes a moment later.
+    public var printedFor: Duration = .seconds(10)
+    /// Added to every run's age (`RAYBRIDGE_BENCH_RUN_AGE_OFFSET`): lets `make bench` measure the
+    /// pace of old runs on runs it just started. Zero in production.
+    public var ageOffset: Duration = .zero
     /// How often Ray's log agent looks at the file for a follow stream. The bytes are not urgent
     /// (a part is megabytes), but each look costs the agent CPU for every followed run.
     public var streamInterval: Duration = .seconds(2)
@@ -27,4 +40,14 @@ public struct FollowTiming: Sendable, Equatable {
     public var rereadPause: ClosedRange<Duration> = .seconds(1)...(.seconds(30))
 
     public init() {}
+
+    /// How long after a check the next one may be due: `checkEvery` for a run `age` old (Ray's
+    /// `start_time` to that check) under `youngFor`, or whose log printed lately (`printed`: a
+    /// last line before the end is the common case, and noticed as fast as today); else a share
+    /// of its age. An unknown age (nil) is taken for young. The cap bounds every pace, the young one too.
+    public func checkInterval(age: Duration?, printed: Bool = false) -> Duration {
+        let young = min(checkEvery, checkCap)
+        guard !printed, let age, age + ageOffset >= youngFor else { return young }
+        return min(max((age + ageOffset) * checkPerAge, checkEvery), checkCap)
+    }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOCore
 import RayBridgeCore
@@ -11,6 +12,7 @@ actor FollowerEngine<C: Clock> where C.Duration == Duration {
     let mode: FollowMode
     let timing: FollowTiming
     let clock: C
+    let date: @Sendable () -> Date
     let logger: Logger
     var skipper: ReplaySkipper
     var output: ChunkQueue<FollowerOutput>?
@@ -23,6 +25,7 @@ actor FollowerEngine<C: Clock> where C.Duration == Duration {
         mode = follower.mode
         timing = follower.timing
         clock = follower.clock
+        date = follower.date
         logger = follower.logger
         if case .exact(let offset) = follower.mode {
             skipper = ReplaySkipper(from: offset)
@@ -191,26 +194,50 @@ extension FollowerEngine {
         }
     }
 
-    /// Asks Ray for the run's state only when the reader has waited `quietFor` for bytes, at most
-    /// every `checkEvery`; sleeps to the next moment a check could be due instead of ticking.
-    /// Once the run is over: done when its log can be read again cheaply, else when the stream has
-    /// stayed quiet for the drain window.
+    /// Asks Ray for the run's state only when the reader has waited `quietFor` for bytes, and no
+    /// sooner after the last check than `FollowTiming.checkInterval` allows for the run's age then
+    /// (young, or printed lately: every `checkEvery`); sleeps to the next moment a check could be
+    /// due instead of ticking. Once the run is over: done when its log can be read again cheaply,
+    /// else when the stream has stayed quiet for the drain window.
     func untilOver(_ activity: ReadActivity<C.Instant>) async throws -> LiveOutcome {
-        var lastCheck: C.Instant?
+        var lastCheck: (at: C.Instant, age: Duration?)?
         var overAt: C.Instant?
+        var generation = activity.current.generation
+        var printedAt: C.Instant?
         while true {
             let seen = activity.current
+            if seen.generation != generation {
+                generation = seen.generation
+                printedAt = clock.now
+            }
             var due = (seen.waitingSince ?? clock.now).advanced(by: overAt == nil ? timing.quietFor : timing.drainWindow)
+            var slowed = false
             if let overAt {
                 due = max(due, overAt.advanced(by: timing.drainWindow))
             } else if let lastCheck {
-                due = max(due, lastCheck.advanced(by: timing.checkEvery))
+                // Not only the check a line brings forward: the end it announces may come just after.
+                let printed = printedAt.map { lastCheck.at < $0.advanced(by: timing.printedFor) } ?? false
+                let pace = timing.checkInterval(age: lastCheck.age, printed: printed)
+                due = max(due, lastCheck.at.advanced(by: pace))
+                slowed = !printed && pace > timing.checkInterval(age: lastCheck.age, printed: true)
             }
-            try await clock.sleep(until: due, tolerance: nil)
+            if slowed, case .exact = mode {
+                // A line would bring this check forward: wake for it, not only at the slow pace.
+                try await sleep(until: due, orChunkAfter: seen, activity)
+            } else {
+                try await clock.sleep(until: due, tolerance: nil)
+            }
             guard seen.waitingSince != nil, activity.current == seen else { continue }
             if overAt != nil { return .over(rest: false) }
-            lastCheck = clock.now
-            guard let details = try? await ray.job(submissionId) else { continue }
+            let checked = clock.now
+            guard let details = try? await ray.job(submissionId) else {
+                lastCheck = (checked, lastCheck?.age)
+                continue
+            }
+            lastCheck = (checked, age(of: details))
+            logger.trace(
+                "asked Ray for the run's state",
+                metadata: ["status": "\(details.status.rawValue)", "age": "\(lastCheck?.age.map { "\($0)" } ?? "unknown")", "generation": "\(seen.generation)"])
             guard details.status.isTerminal else {
                 await emit(.runGoesOn(details))
                 continue
@@ -220,6 +247,28 @@ extension FollowerEngine {
             if skipper.emitted <= timing.rereadLimit { return .over(rest: true) }
             overAt = clock.now
         }
+    }
+}
+
+extension FollowerEngine {
+    /// Sleeps until `deadline`, or less if the reader gets a chunk meanwhile.
+    func sleep(until deadline: C.Instant, orChunkAfter seen: ReadActivity<C.Instant>.State, _ activity: ReadActivity<C.Instant>) async throws {
+        let clock = clock
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await clock.sleep(until: deadline, tolerance: nil) }
+            group.addTask { await activity.chunk(after: seen) }
+            defer { group.cancelAll() }
+            try await group.next()
+        }
+        try Task.checkCancellation()
+    }
+
+    /// The run's age now by Ray's `start_time` (its head's clock against ours: a skew of seconds
+    /// matters little at the ages that slow the pace; a start in our future is taken for now).
+    func age(of details: RayJobDetails) -> Duration? {
+        guard let start = details.startTime else { return nil }
+        let now = Int64((date().timeIntervalSince1970 * 1000).rounded())
+        return .milliseconds(max(now - start, 0))
     }
 }
 

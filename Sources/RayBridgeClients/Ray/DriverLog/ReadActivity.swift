@@ -12,22 +12,52 @@ final class ReadActivity<Instant: InstantProtocol>: Sendable {
         var waitingSince: Instant?
     }
 
-    private let state: Mutex<State>
-
-    init(waitingSince: Instant) {
-        state = Mutex(State(waitingSince: waitingSince))
+    private struct Guarded {
+        var state: State
+        /// The end check waiting for a chunk (`chunk(after:)`): there is one per read.
+        var waiter: CheckedContinuation<Void, Never>?
     }
 
-    var current: State { state.withLock { $0 } }
+    private let guarded: Mutex<Guarded>
+
+    init(waitingSince: Instant) {
+        guarded = Mutex(Guarded(state: State(waitingSince: waitingSince)))
+    }
+
+    var current: State { guarded.withLock { $0.state } }
 
     func received() {
-        state.withLock {
-            $0.generation += 1
-            $0.waitingSince = nil
+        let waiter = guarded.withLock { guarded in
+            guarded.state.generation += 1
+            guarded.state.waitingSince = nil
+            defer { guarded.waiter = nil }
+            return guarded.waiter
         }
+        waiter?.resume()
     }
 
     func waiting(since instant: Instant) {
-        state.withLock { $0.waitingSince = instant }
+        guarded.withLock { $0.state.waitingSince = instant }
+    }
+
+    /// Returns once a chunk came after `seen` (at once if one did already), or when cancelled.
+    func chunk(after seen: State) async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let now = guarded.withLock {
+                    // Cancelled before the handler could find a waiter: it has run already.
+                    if $0.state.generation != seen.generation || Task.isCancelled { return true }
+                    $0.waiter = continuation
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        } onCancel: {
+            let waiter = guarded.withLock { guarded in
+                defer { guarded.waiter = nil }
+                return guarded.waiter
+            }
+            waiter?.resume()
+        }
     }
 }
