@@ -76,8 +76,11 @@ image-test: release
 	scripts/image-test.sh
 
 ## Measures the release binary against the alternatives; writes docs/benchmarks.md.
+## BENCH names sections to run alone (scripts/bench.py): `make bench BENCH=revisions`, RSS after
+## 50 and after 500 revisions (about 40 minutes; BENCH_REVISIONS sets the count).
+BENCH ?=
 bench: release
-	RAYBRIDGE_BIN=$(CURDIR)/.build-release/release/raybridge scripts/services.sh run scripts/bench.sh
+	RAYBRIDGE_BIN=$(CURDIR)/.build-release/release/raybridge scripts/services.sh run scripts/bench.sh $(BENCH)
 
 services-up: deps
 	scripts/services.sh up

@@ -5,9 +5,10 @@ Measured here: log shipping of a large log (time from the run's end to the compl
 CPU seconds, peak RSS, MiB/s), reaction to a kubelet-style edit (internal histogram and the status
 file) next to `ray job submit --no-wait`, and idle cost. Medians over RUNS runs with min and max.
 This is the entry point: the other sections have their own files (bench_s3.py, bench_scale.py
-with bench_scale_costs.py), which import only bench_common.py (and bench_scale.py its costs).
+with bench_scale_costs.py, bench_revisions.py), which import only bench_common.py (and
+bench_scale.py its costs).
 
-  bench.py [reaction|log|end|storm|s3|scale ...]   those sections only (default: all)
+  bench.py [reaction|log|end|storm|s3|scale|revisions ...]   those sections only (default: all)
 """
 import json
 import os
@@ -17,6 +18,7 @@ import sys
 import time
 import urllib.request
 
+import bench_revisions
 import bench_s3
 import bench_scale
 from bench_common import (BIN, LOG_MIB, PY, RAY, RAY_URL, ROOT, RUNS, VENV, Sidecar, kubelet_write, proc_stats, ray_job,
@@ -267,9 +269,21 @@ def bench_edit_storm(rows):
         sidecar.stop()
 
 
+def later_sections():
+    """docs/benchmarks.md from its first "## " section on, or "": what the sections with their own
+    files (bench_scale.py, bench_revisions.py) wrote."""
+    try:
+        with open(os.path.join(ROOT, "docs/benchmarks.md")) as f:
+            doc = f.read()
+    except OSError:
+        return ""
+    start = doc.find("\n## ")
+    return doc[start + 1:] if start >= 0 else ""
+
+
 def main():
     rows = []
-    which = sys.argv[1:] or ["reaction", "log", "end", "storm", "s3", "scale"]
+    which = sys.argv[1:] or ["reaction", "log", "end", "storm", "s3", "scale", "revisions"]
     if "reaction" in which:
         bench_reaction_and_idle(rows)
     if "log" in which:
@@ -287,16 +301,20 @@ def main():
               f"{ray_version}, binary {os.path.relpath(BIN, ROOT)}; medians over {RUNS} runs "
               "with min and max.")
     table = "| measure | value |\n|---|---|\n" + "\n".join(f"| {a} | {b} |" for a, b in rows)
-    print(header)
-    print(table)
+    if rows:
+        print(header)
+        print(table)
     os.makedirs(os.path.join(ROOT, "docs"), exist_ok=True)
     if rows:
-        # The scale section (scripts/bench_scale.py) is kept when it is not measured again.
-        kept = bench_scale.current_section()
+        # The sections after the table (scale, revisions: their own files) are kept when they are
+        # not measured again.
+        kept = later_sections()
         with open(os.path.join(ROOT, "docs/benchmarks.md"), "w") as f:
             f.write("# Benchmarks\n\n`make bench` writes this file.\n\n" + header + "\n\n" + table + "\n" + ("\n" + kept if kept else ""))
     if "scale" in which:
         bench_scale.main([])
+    if "revisions" in which:
+        bench_revisions.main()
 
 
 if __name__ == "__main__":
