@@ -52,9 +52,15 @@ demo: build
 	scripts/services.sh run scripts/demo.sh
 
 ## The binary a container runs: release mode, Swift runtime linked in (no Swift libraries needed
-## on the image, and ~5 MiB less resident memory than the dynamically linked one).
+## on the image, and ~5 MiB less resident memory than the dynamically linked one). Linked by lld
+## (the toolchain's), for what gold cannot do: relative relocations packed (DT_RELR, glibc >= 2.36:
+## 2 MB of .rela.dyn that every start read, gone); and without -export-dynamic, which the
+## static-stdlib link adds so that dlsym finds Swift symbols (full Foundation's NSClassFromString;
+## nothing here): 35,000 exported symbols, 3 MB of tables the loader read. Both: RSS of a sidecar
+## waiting for an unreachable Ray 29.0 -> 22.2 MiB (docs/performance.md).
+RELEASE_FLAGS := -Xswiftc -use-ld=lld -Xlinker --no-export-dynamic -Xlinker -z -Xlinker pack-relative-relocs
 release: deps
-	$(SWIFT) build -c release --scratch-path .build-release --product raybridge --static-swift-stdlib
+	$(SWIFT) build -c release --scratch-path .build-release --product raybridge --static-swift-stdlib $(RELEASE_FLAGS)
 
 ## The container image (deploy/Dockerfile), with docker if a Docker engine answers, else podman.
 ## IMAGE names it (push it with `docker push` / `podman push`). IMAGE_BINARY=build compiles in the

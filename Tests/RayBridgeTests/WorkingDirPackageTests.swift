@@ -18,8 +18,8 @@ import ZIPFoundation
         let entry = try #require(entries.first)
         #expect(entry.type == .file)
         #expect(entry.isCompressed)
-        #expect(entry.checksum == (try archive.checksum(of: entry, bufferSize: 1 << 16)))
         var out = Data()
+        // Checks the entry's CRC-32 against the bytes.
         _ = try archive.extract(entry, skipCRC32: false) { out.append($0) }
         #expect(out == Data(script.utf8))
         #expect(package.zip.count < max(200, script.utf8.count / 5))

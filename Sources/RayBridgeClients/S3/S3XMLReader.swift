@@ -4,10 +4,9 @@
 /// SWXMLHash built on it) bring libxml2 and a second ICU (36 MB of a 233 MiB image) for five
 /// documents of a dozen elements. It is a strict reader of XML 1.0's well-formedness rules for what
 /// these documents use (prolog, elements, attributes, the five predefined entities, character
-/// references, CDATA, comments, processing instructions, a DOCTYPE without internal subset), and it
-/// refuses anything else (`nil`): an entity it does not know, mismatched tags, text after the root,
+/// references, CDATA, comments, processing instructions), and it refuses anything else (`nil`): an entity it does not know, mismatched tags, text after the root,
 /// bytes that are not UTF-8. Attributes are checked and dropped: S3's readers look at element names
-/// and text only. `S3XMLReaderTests` compares it with libxml2 through `XMLParser`.
+/// and text only. `S3XMLReaderTests` compares it with libxml2 through `XMLParser` and with expat.
 struct S3XMLReader {
     /// libxml2's default limit too; S3's documents nest 3 deep.
     static let maximumDepth = 256
@@ -31,16 +30,16 @@ struct S3XMLReader {
     private mutating func document() -> S3XMLElement? {
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { index = 3 }
         if starts(with: "<?xml"), index + 5 < bytes.count, Self.isSpace(bytes[index + 5]) {
-            guard processingInstruction(declaration: true) else { return nil }
+            guard declaration() else { return nil }
         }
-        guard miscellany(allowDoctype: true), index < bytes.count, bytes[index] == UInt8(ascii: "<") else { return nil }
-        guard let root = element(), miscellany(allowDoctype: false), index == bytes.count else { return nil }
+        guard miscellany(), index < bytes.count, bytes[index] == UInt8(ascii: "<") else { return nil }
+        guard let root = element(), miscellany(), index == bytes.count else { return nil }
         return root
     }
 
-    /// Comments, processing instructions and white space around the root (and one DOCTYPE before it).
-    private mutating func miscellany(allowDoctype: Bool) -> Bool {
-        var doctypeSeen = false
+    /// Comments, processing instructions and white space around the root. A DOCTYPE is refused:
+    /// S3 sends none, and its internal subset could declare entities.
+    private mutating func miscellany() -> Bool {
         while index < bytes.count {
             if Self.isSpace(bytes[index]) {
                 index += 1
@@ -48,35 +47,11 @@ struct S3XMLReader {
                 guard comment() else { return false }
             } else if starts(with: "<?") {
                 guard processingInstruction() else { return false }
-            } else if starts(with: "<!DOCTYPE") {
-                guard allowDoctype, !doctypeSeen, doctype() else { return false }
-                doctypeSeen = true
             } else {
                 break
             }
         }
         return true
-    }
-
-    /// A DOCTYPE's internal subset could declare entities; none of S3's documents has one, so one is
-    /// refused rather than half-read.
-    private mutating func doctype() -> Bool {
-        index += 9
-        var quote: UInt8?
-        while index < bytes.count {
-            let byte = bytes[index]
-            index += 1
-            if let open = quote {
-                if byte == open { quote = nil }
-            } else if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "'") {
-                quote = byte
-            } else if byte == UInt8(ascii: "[") {
-                return false
-            } else if byte == UInt8(ascii: ">") {
-                return true
-            }
-        }
-        return false
     }
 
     private mutating func comment() -> Bool {
@@ -94,10 +69,45 @@ struct S3XMLReader {
         return false
     }
 
-    /// The XML declaration is one only at the very start; elsewhere its target `xml` is reserved.
-    private mutating func processingInstruction(declaration: Bool = false) -> Bool {
+    /// `<?xml version="1.x" encoding="UTF-8" standalone="yes"?>`, the last two optional. Another
+    /// encoding is refused: the bytes are read as UTF-8.
+    private mutating func declaration() -> Bool {
+        index += 5
+        var seen: [String] = []
+        while true {
+            let spaced = skipSpace()
+            if consume("?>") { return seen.first == "version" }
+            guard spaced, let name = name().map({ String(decoding: $0, as: UTF8.self) }) else { return false }
+            skipSpace()
+            guard consume("=") else { return false }
+            skipSpace()
+            guard index < bytes.count else { return false }
+            let quote = bytes[index]
+            guard quote == UInt8(ascii: "\"") || quote == UInt8(ascii: "'"),
+                let end = bytes[(index + 1)...].firstIndex(of: quote)
+            else { return false }
+            let value = String(decoding: bytes[(index + 1)..<end], as: UTF8.self)
+            index = end + 1
+            // VersionNum as XML 1.0 (2nd edition) wrote it; expat checks no more.
+            let valid =
+                switch name {
+                case "version":
+                    seen.isEmpty && !value.isEmpty && value.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "_.:-".contains($0)) }
+                case "encoding": seen == ["version"] && value.lowercased() == "utf-8"
+                case "standalone": !seen.contains("standalone") && seen.first == "version" && (value == "yes" || value == "no")
+                default: false
+                }
+            guard valid else { return false }
+            seen.append(name)
+        }
+    }
+
+    /// The target `xml` is reserved (the declaration is read by `declaration`, at the start only).
+    private mutating func processingInstruction() -> Bool {
         index += 2
-        guard let target = name(), declaration || String(decoding: target, as: UTF8.self).lowercased() != "xml" else { return false }
+        guard let target = name(), String(decoding: target, as: UTF8.self).lowercased() != "xml" else { return false }
+        if consume("?>") { return true }
+        guard skipSpace() else { return false }
         while index + 1 < bytes.count {
             if bytes[index] == UInt8(ascii: "?"), bytes[index + 1] == UInt8(ascii: ">") {
                 index += 2
