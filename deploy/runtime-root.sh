@@ -24,19 +24,22 @@ for library in $libraries; do
   # The package owning it (dpkg knows the merged-/usr path): its status entry goes in too.
   real=$(readlink -f "$library")
   owner=$(dpkg -S "$real" 2>/dev/null || dpkg -S "$library" 2>/dev/null || true)
-  packages="$packages ${owner%%:*}"
+  packages="$packages
+${owner%%:*}"
 done
 
 # https to Ray and S3: the system roots, where NIOSSL looks first on Debian.
 cp -L /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"
-packages="$packages ca-certificates"
+packages="$packages
+ca-certificates"
 
 # What a vulnerability scanner reads to know the distribution and the packages these files come
 # from (the layout distroless images use: one status file a package), and the packages' licences
 # where the base kept them.
 cp -L /etc/os-release "$root/usr/lib/os-release"
 ln -s ../usr/lib/os-release "$root/etc/os-release"
-for package in $(printf '%s\n' $packages | sort -u); do
+printf '%s\n' "$packages" | sort -u | while read -r package; do
+  [ -n "$package" ] || continue
   dpkg-query -s "$package" >"$root/var/lib/dpkg/status.d/$package"
   if [ -f "/usr/share/doc/$package/copyright" ]; then
     mkdir -p "$root/usr/share/doc/$package"
