@@ -53,6 +53,9 @@ def ran(binary, outputs):
 
 def main():
     work = tempfile.mkdtemp(prefix="raybridge-order-")
+    # valgrind 3.19 cannot read Swift 6.3's DWARF 5 and gives up: a copy without it, symbols kept.
+    binary = os.path.join(work, "raybridge")
+    subprocess.run(["strip", "--strip-debug", "-o", binary, BIN], check=True)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -60,13 +63,15 @@ def main():
     kubelet_write(config, "--set", f"resourceURL={RAY_URL}", "--set", "jobdata.jobScript=print('order')",
                   "--set", "s3.endpoint=127.0.0.1:9000", "--set", "s3.secure=false", "--set", "s3upload.bucket=ray-logs")
     cmd = ["valgrind", "--tool=callgrind", "--demangle=no", f"--callgrind-out-file={work}/callgrind.%p",
-           BIN, "run", "--config-dir", config, "--status-dir", status, "--job-name", f"order-{int(time.time())}",
+           binary, "run", "--config-dir", config, "--status-dir", status, "--job-name", f"order-{int(time.time())}",
            "--s3-credentials-dir", os.path.join(ROOT, ".run/s3"), "--ray-credentials-dir", "/nonexistent",
            "--listen", f"127.0.0.1:{port}"]
     with open(os.path.join(work, "sidecar.log"), "w") as log:
         sidecar = subprocess.Popen(cmd, stdout=log, stderr=log)
         try:
             def done(previous):
+                if sidecar.poll() is not None:
+                    raise RuntimeError(f"the sidecar under valgrind exited ({sidecar.returncode}): see {work}/sidecar.log")
                 s = read_status(status)
                 return s.get("id") != previous and s.get("jobStatus") == "SUCCEEDED" and (s.get("log") or {}).get("complete") and s
             first = wait(lambda: done(None), timeout=600, step=0.2)
@@ -79,7 +84,9 @@ def main():
         finally:
             sidecar.send_signal(signal.SIGTERM)
             sidecar.wait(120)
-    names = ran(BIN, glob.glob(f"{work}/callgrind.*"))
+    names = ran(binary, glob.glob(f"{work}/callgrind.*"))
+    if not names:
+        sys.exit(f"order-file: no function of the binary in the callgrind output ({work})")
     with open(OUT, "w") as f:
         f.write("# scripts/order_file.py wrote this: the functions a sidecar runs, for lld --symbol-ordering-file\n")
         f.write("\n".join(names) + "\n")
