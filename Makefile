@@ -3,7 +3,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 SWIFT_BUILD_FLAGS ?=
 
-.PHONY: all deps build release image image-test lint format test unit-test integration-test compat demo bench services-up services-down clean
+.PHONY: all deps build release order-file image image-test lint format test unit-test integration-test compat demo bench services-up services-down clean
 
 all: build
 
@@ -52,9 +52,28 @@ demo: build
 	scripts/services.sh run scripts/demo.sh
 
 ## The binary a container runs: release mode, Swift runtime linked in (no Swift libraries needed
-## on the image, and ~5 MiB less resident memory than the dynamically linked one).
+## on the image, and ~5 MiB less resident memory than the dynamically linked one). An idle
+## sidecar's memory is mostly its code paged in, so the link keeps that small (docs/performance.md):
+## - lld (the toolchain's) for what gold cannot do: relative relocations packed (DT_RELR, glibc
+##   >= 2.36), 2 MB of .rela.dyn that every start read, gone;
+## - without the -export-dynamic the static-stdlib link adds (for dlsym of Swift symbols: full
+##   Foundation's NSClassFromString, nothing here): 35,000 exported symbols, 3 MB of tables read;
+## - each function in its own section, laid out as deploy/raybridge.order lists (the functions a
+##   sidecar runs, `make order-file`): together, not spread over 20 MB of code of which the kernel
+##   maps 64 KiB around every page touched.
+## deploy/Dockerfile builds with the same flags. A changed order file relinks (the build does not
+## see it).
+RELEASE_FLAGS := -Xswiftc -use-ld=lld -Xswiftc -Xfrontend -Xswiftc -function-sections \
+  -Xlinker --no-export-dynamic -Xlinker -z -Xlinker pack-relative-relocs \
+  -Xlinker --symbol-ordering-file=$(CURDIR)/deploy/raybridge.order -Xlinker --no-warn-symbol-ordering
 release: deps
-	$(SWIFT) build -c release --scratch-path .build-release --product raybridge --static-swift-stdlib
+	@if [ deploy/raybridge.order -nt .build-release/release/raybridge ]; then rm -f .build-release/release/raybridge; fi
+	$(SWIFT) build -c release --scratch-path .build-release --product raybridge --static-swift-stdlib $(RELEASE_FLAGS)
+
+## deploy/raybridge.order anew, from the functions the release binary runs under valgrind against
+## the local Ray and S3 (scripts/order_file.py); then `make release` links by it.
+order-file: release
+	RAYBRIDGE_BIN=$(CURDIR)/.build-release/release/raybridge scripts/services.sh run scripts/order-file.sh
 
 ## The container image (deploy/Dockerfile), with docker if a Docker engine answers, else podman.
 ## IMAGE names it (push it with `docker push` / `podman push`). IMAGE_BINARY=build compiles in the
@@ -76,8 +95,11 @@ image-test: release
 	scripts/image-test.sh
 
 ## Measures the release binary against the alternatives; writes docs/benchmarks.md.
+## BENCH names sections to run alone (scripts/bench.py): `make bench BENCH=revisions`, RSS after
+## 50 and after 500 revisions (about 40 minutes; BENCH_REVISIONS sets the count).
+BENCH ?=
 bench: release
-	RAYBRIDGE_BIN=$(CURDIR)/.build-release/release/raybridge scripts/services.sh run scripts/bench.sh
+	RAYBRIDGE_BIN=$(CURDIR)/.build-release/release/raybridge scripts/services.sh run scripts/bench.sh $(BENCH)
 
 services-up: deps
 	scripts/services.sh up

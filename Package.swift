@@ -18,8 +18,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        // For the tests only: an independent reader of the working_dir zip the product writes.
         .package(url: "https://github.com/weichsel/ZIPFoundation.git", from: "0.9.20"),
-        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
     ],
     targets: [
@@ -34,6 +34,9 @@ let package = Package(
         // (Not "CZlib": ZIPFoundation has a module of that name.) compress-nio would not replace
         // it: it offers no CRC-32, links the same zlib, and its gzip writer needs the same loop.
         .systemLibrary(name: "CSystemZlib", providers: [.apt(["zlib1g-dev"])]),
+        // Debian's libyaml-dev: `raybridge validate FILE.yaml`. Not Yams (which wraps the same
+        // libyaml): it links full Foundation and so ICU, 34 MB of the binary for one command.
+        .systemLibrary(name: "CYAML", providers: [.apt(["libyaml-dev"])]),
         // Layers, lowest first; a target sees only the ones above it in this list.
         // Core: the job's spec (Config/), the run's record and status (Run/), files written
         // atomically (Status/), metric names. No network, no inotify.
@@ -41,8 +44,8 @@ let package = Package(
             name: "RayBridgeCore",
             dependencies: [
                 .product(name: "Crypto", package: "swift-crypto"),
+                "CYAML",
                 .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Yams", package: "Yams"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
@@ -59,7 +62,6 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ]
         ),
         // The sidecar: the reconcile loop, the driver log's shipping, the ConfigMap watch and the
@@ -104,6 +106,7 @@ let package = Package(
             dependencies: [
                 "RayBridge", "RayBridgeCore", "RayBridgeClients", "RayBridgeTestKit",
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ]
         ),
         .testTarget(

@@ -5,10 +5,10 @@ Measured here: log shipping of a large log (time from the run's end to the compl
 CPU seconds, peak RSS, MiB/s), reaction to a kubelet-style edit (internal histogram and the status
 file) next to `ray job submit --no-wait`, and idle cost. Medians over RUNS runs with min and max.
 This is the entry point: the other sections have their own files (bench_s3.py, bench_scale.py
-with bench_scale_costs.py, bench_table.py), which import only bench_common.py (and bench_scale.py
-its costs).
+with bench_scale_costs.py, bench_table.py, bench_revisions.py), which import only bench_common.py
+(and bench_scale.py its costs).
 
-  bench.py [reaction|log|end|storm|s3|scale|table ...]   those sections only (default: all)
+  bench.py [reaction|log|end|storm|s3|scale|table|revisions ...]   those sections only (default: all)
 """
 import json
 import os
@@ -18,6 +18,7 @@ import sys
 import time
 import urllib.request
 
+import bench_revisions
 import bench_s3
 import bench_scale
 import bench_table
@@ -271,7 +272,7 @@ def bench_edit_storm(rows):
 
 def main():
     rows = []
-    which = sys.argv[1:] or ["reaction", "log", "end", "storm", "s3", "scale", "table"]
+    which = sys.argv[1:] or ["reaction", "log", "end", "storm", "s3", "scale", "table", "revisions"]
     if "reaction" in which:
         bench_reaction_and_idle(rows)
     if "log" in which:
@@ -289,11 +290,13 @@ def main():
               f"{ray_version}, binary {os.path.relpath(BIN, ROOT)}; medians over {RUNS} runs "
               "with min and max.")
     table = "| measure | value |\n|---|---|\n" + "\n".join(f"| {a} | {b} |" for a, b in rows)
-    print(header)
-    print(table)
+    if rows:
+        print(header)
+        print(table)
     os.makedirs(os.path.join(ROOT, "docs"), exist_ok=True)
     if rows:
-        # The sections that write themselves (scale, job table) are kept when not measured again.
+        # The sections that write themselves (scale, job table, revisions) are kept when not
+        # measured again.
         kept = sections()
         with open(os.path.join(ROOT, "docs/benchmarks.md"), "w") as f:
             f.write("# Benchmarks\n\n`make bench` writes this file.\n\n" + header + "\n\n" + table + "\n" + ("\n" + kept if kept else ""))
@@ -301,6 +304,8 @@ def main():
         bench_scale.main([])
     if "table" in which:
         bench_table.main()
+    if "revisions" in which:
+        bench_revisions.main()
 
 
 if __name__ == "__main__":

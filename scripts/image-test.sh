@@ -34,10 +34,11 @@ prepare() {
   out=$("${ENGINE[@]}" run --rm --network host "$BASE_LOCAL" true 2>&1) ||
     die "podman cannot run a container on this machine: $out"
   IMAGE=$IMAGE IMAGE_BINARY=release BASE_IMAGE=local scripts/image.sh build
-  # The app: bash and inotifywait, nothing of raybridge's.
-  log "building $APP_IMAGE (inotify-tools on the same base)"
+  # The app: bash and inotifywait, nothing of raybridge's; and a static busybox, which the checks
+  # run in the sidecar's container (its image has no tools).
+  log "building $APP_IMAGE (inotify-tools and busybox-static on the same base)"
   mkdir -p "$CACHE/empty-context"
-  printf 'FROM %s\nRUN apt-get update && apt-get install -y --no-install-recommends inotify-tools && rm -rf /var/lib/apt/lists/*\n' \
+  printf 'FROM %s\nRUN apt-get update && apt-get install -y --no-install-recommends inotify-tools busybox-static && rm -rf /var/lib/apt/lists/*\n' \
     "$BASE_LOCAL" | "${ENGINE[@]}" build --pull=never -q -t "$APP_IMAGE" -f - "$CACHE/empty-context" >/dev/null
   log "images ready in $((($(now_ms) - t0) / 1000)) s"
 }

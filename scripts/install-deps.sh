@@ -23,6 +23,13 @@ if [ ! -f /usr/include/zlib.h ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq zlib1g-dev >/dev/null
 fi
 
+if [ ! -f /usr/include/yaml.h ]; then
+  log "installing libyaml-dev from Debian (raybridge validate FILE.yaml)"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libyaml-dev >/dev/null
+fi
+
 # The virtual-hosted S3 test sends to ray-logs.s3.localhost: glibc resolves a *.localhost name
 # only through /etc/hosts (curl and browsers special-case it, getaddrinfo does not).
 if ! getent hosts ray-logs.s3.localhost >/dev/null 2>&1; then

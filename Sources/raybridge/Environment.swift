@@ -1,5 +1,10 @@
 import ArgumentParser
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Every flag of `raybridge run` can also come from the environment, as Kubernetes sets it.
 enum Environment {

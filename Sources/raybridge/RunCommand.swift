@@ -1,6 +1,5 @@
 import ArgumentParser
 import CMalloc
-import Foundation
 import Logging
 import Metrics
 import Prometheus
@@ -10,6 +9,12 @@ import RayBridgeCore
 import ServiceLifecycle
 import Synchronization
 import UnixSignals
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,8 +1,13 @@
 import ArgumentParser
-import Foundation
 import RayBridge
 import RayBridgeClients
 import RayBridgeCore
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 struct ValidateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,11 +23,11 @@ struct ValidateCommand: AsyncParsableCommand {
 
     func run() async throws {
         let snapshot: DirectorySnapshot
-        var isDirectory: ObjCBool = false
+        var isDirectory = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw ValidationError("\(path) does not exist")
         }
-        if isDirectory.boolValue {
+        if isDirectory {
             // The sidecar's own reader: the same bytes checks, so both give the same verdict.
             snapshot = try DirectorySnapshot.read(directory: path)
         } else {

@@ -1,8 +1,13 @@
-import Foundation
 import Logging
 import RayBridgeClients
 import RayBridgeCore
 import Synchronization
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// What the log followers tell the reconciler's loop while they run (their end is their task's
 /// result).

@@ -1,6 +1,11 @@
-import Foundation
 import RayBridgeClients
 import RayBridgeCore
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// Where a run's log upload stands, persisted after every part so a restart resumes it.
 public struct LogUploadState: Sendable, Equatable, Codable {
@@ -81,7 +86,7 @@ public struct LogUploadStore: Sendable {
     }
 
     public func path(for submissionId: String) -> String {
-        (directory as NSString).appendingPathComponent("\(Self.prefix)\(submissionId).json")
+        FilePaths.join(directory, "\(Self.prefix)\(submissionId).json")
     }
 
     public func load(_ submissionId: String) -> LogUploadState? {
@@ -133,7 +138,7 @@ public struct LogUploadStore: Sendable {
     }
 
     private func printedPath(for submissionId: String) -> String {
-        (directory as NSString).appendingPathComponent("\(Self.printedPrefix)\(submissionId).json")
+        FilePaths.join(directory, "\(Self.printedPrefix)\(submissionId).json")
     }
 
     public func save(_ state: LogUploadState) throws {

@@ -1,8 +1,13 @@
-import Foundation
 import Logging
 import NIOCore
 import RayBridgeClients
 import RayBridgeCore
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// One run's log object in S3 and the state file that lets a restart resume it: creates the
 /// multipart upload when the first full part is there (a short log is one PutObject), uploads the

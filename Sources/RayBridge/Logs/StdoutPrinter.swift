@@ -1,10 +1,15 @@
-import Foundation
 import Logging
 import NIOCore
 import NIOPosix
 import RayBridgeClients
 import RayBridgeCore
 import SystemPackage
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// Where `--driver-log-stdout` writes: the sidecar's standard output, a recorder in tests.
 public protocol LogOutput: Sendable {

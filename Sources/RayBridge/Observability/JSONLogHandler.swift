@@ -1,7 +1,13 @@
-import Foundation
 import Logging
 import RayBridgeClients
 import RayBridgeCore
+import SystemPackage
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// One JSON object per line on stderr, for log collectors. Metadata values are strings.
 public struct JSONLogHandler: LogHandler {
@@ -31,6 +37,7 @@ public struct JSONLogHandler: LogHandler {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         guard var data = try? encoder.encode(object) else { return }
         data.append(0x0A)
-        FileHandle.standardError.write(data)
+        // write(2) until all is out: a line is never split by a short write.
+        _ = try? FileDescriptor.standardError.writeAll(data)
     }
 }

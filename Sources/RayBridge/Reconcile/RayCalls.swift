@@ -1,7 +1,12 @@
 import AsyncHTTPClient
-import Foundation
 import RayBridgeClients
 import RayBridgeCore
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 #if canImport(Glibc)
 import Glibc

@@ -1,10 +1,15 @@
 import AsyncHTTPClient
-import Foundation
 import Logging
 import RayBridgeClients
 import RayBridgeCore
 import ServiceLifecycle
 import Synchronization
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// Executes what `ReconcilerStateMachine` decides.
 ///

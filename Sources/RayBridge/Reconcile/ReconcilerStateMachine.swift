@@ -1,6 +1,11 @@
-import Foundation
 import RayBridgeClients
 import RayBridgeCore
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// "Given this desired spec and what Ray says, what next?"
 ///

@@ -1,9 +1,14 @@
-import Foundation
 import Logging
 import RayBridgeClients
 import RayBridgeCore
 import Synchronization
 import SystemPackage
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 #if canImport(Glibc)
 import Glibc
@@ -94,8 +99,7 @@ public final class InotifyThread: Sendable {
         case .none:
             break
         case .start:
-            let thread = Thread { [self] in InotifyWorker(owner: self).run() }
-            thread.start()
+            Self.detachThread { [self] in InotifyWorker(owner: self).run() }
         case .wake(let name):
             do {
                 try touch(name)
@@ -105,6 +109,29 @@ public final class InotifyThread: Sendable {
                 logger.debug("cannot wake the inotify thread", metadata: ["error": "\(error)"])
             }
         }
+    }
+
+    /// A detached POSIX thread running `body`, as Foundation's `Thread` ran it (FoundationEssentials
+    /// has no threads).
+    private static func detachThread(_ body: @escaping @Sendable () -> Void) {
+        final class Body {
+            let run: @Sendable () -> Void
+            init(_ run: @escaping @Sendable () -> Void) { self.run = run }
+        }
+        var attributes = pthread_attr_t()
+        pthread_attr_init(&attributes)
+        defer { pthread_attr_destroy(&attributes) }
+        pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
+        var thread = pthread_t()
+        let context = Unmanaged.passRetained(Body(body)).toOpaque()
+        let status = pthread_create(
+            &thread, &attributes,
+            { context in
+                Unmanaged<Body>.fromOpaque(context!).takeRetainedValue().run()
+                return nil
+            }, context)
+        // Fails only without memory or at the process's thread limit; Thread trapped then too.
+        precondition(status == 0, "pthread_create failed (\(status))")
     }
 
     /// Creates and removes `name` in the wake directory; the CREATE event wakes the thread.

@@ -1,8 +1,13 @@
 import CInotifyTools
-import Foundation
 import RayBridgeClients
 import RayBridgeCore
 import SystemPackage
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 #if canImport(Glibc)
 import Glibc

@@ -1,5 +1,10 @@
-import Foundation
 import RayBridgeCore
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// Which working_dir packages are known to be on the cluster right now, so that a quick
 /// succession of submissions (edits of parameters, `resubmit`, an edit storm) does not wait for

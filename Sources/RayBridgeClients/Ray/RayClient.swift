@@ -1,9 +1,14 @@
 import AsyncHTTPClient
-import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
 import RayBridgeCore
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// The Ray Jobs REST API (dashboard port 8265), the calls raybridge needs and nothing more.
 public struct RayClient: Sendable {
@@ -136,7 +141,8 @@ public struct RayClient: Sendable {
     }
 
     func escape(_ id: String) -> String {
-        id.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? id
+        // What Foundation's `.urlPathAllowed` without "/" keeps literal: RFC 3986's pchar.
+        S3Path.encode(id.utf8, keepingSlash: false, alsoKeeping: "!$&'()*+,;=:@")
     }
 
     private func decode<T: Decodable>(_ type: T.Type, from data: Data, what: String) throws(RayClientError) -> T {
@@ -306,9 +312,9 @@ public struct RayCredentials: Sendable {
 
     public func token() -> String? {
         guard let directory,
-            let data = FileManager.default.contents(atPath: (directory as NSString).appendingPathComponent("token"))
+            let data = FileManager.default.contents(atPath: FilePaths.join(directory, "token"))
         else { return nil }
-        let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let token = String(decoding: data, as: UTF8.self).trimmingWhitespace()
         return token.isEmpty ? nil : token
     }
 

@@ -1,8 +1,13 @@
-import Foundation
 import Logging
 import RayBridgeCore
 import Synchronization
 import SystemPackage
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// One extra request header for the Ray dashboard (`--ray-headers-file`). The value is a secret,
 /// like the Ray token: it is sent and never shown.

@@ -1,5 +1,10 @@
-import Foundation
 import RayBridgeCore
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// A Ray release as `/api/version` names it (`2.9.3`, `2.47.1`, `3.0.0.dev0`): what the cluster
 /// understands depends on it, so it is read once per connection and compared, never guessed.
@@ -20,7 +25,7 @@ public struct RayVersion: Sendable, Hashable, Comparable, CustomStringConvertibl
     /// Reads `MAJOR.MINOR[.PATCH][suffix]`; nil for anything else. A pre-release compares as its
     /// release: a `2.54.0rc1` cluster already has what 2.54.0 has for the fields raybridge sends.
     public init?(_ text: String) {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let trimmed = text.trimmingSpacesAndTabs()
         var numbers: [Int] = []
         var digits = ""
         for character in trimmed {

@@ -1,9 +1,14 @@
 import AsyncHTTPClient
 import Crypto
-import Foundation
 import NIOCore
 import RayBridgeCore
 import Synchronization
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// A job's whole working directory as a zip in S3 (`jobdata.scriptLocation: s3` with a `.zip`
 /// key): checked from its last bytes, named after its content, and copied from S3 to Ray as it

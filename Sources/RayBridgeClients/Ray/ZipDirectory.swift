@@ -1,5 +1,10 @@
-import Foundation
 import RayBridgeCore
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// The listing of a zip that raybridge did not write (a working directory in S3), read from the
 /// archive's end the way Python's `zipfile` (Ray's unpacker) reads it: the end record, a zip64

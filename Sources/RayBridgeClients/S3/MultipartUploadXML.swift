@@ -1,5 +1,10 @@
-import Foundation
 import RayBridgeCore
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 // The XML of a multipart upload, in the order of its calls: what CreateMultipartUpload answers,
 // the body CompleteMultipartUpload sends and what it answers, and ListParts for a resume.
@@ -129,7 +134,7 @@ public struct ListPartsResult: Sendable, Equatable {
         var parts: [Part] = []
         for element in root.children("Part") {
             guard let number = element.int("PartNumber"), let etag = element.text("ETag"),
-                let size = element.text("Size").flatMap({ Int64($0.trimmingCharacters(in: .whitespaces)) })
+                let size = element.text("Size").flatMap({ Int64($0.trimmingSpacesAndTabs()) })
             else {
                 throw .malformedResponse("ListParts response has a Part without PartNumber, ETag or Size")
             }

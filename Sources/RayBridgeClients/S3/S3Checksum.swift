@@ -1,7 +1,12 @@
 import CSystemZlib
-import Foundation
 import NIOCore
 import RayBridgeCore
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// The integrity checksum sent with every body S3 stores: `x-amz-checksum-crc32`, base64 of the
 /// big-endian CRC-32 (zlib's, the same polynomial as S3's). S3 refuses a body that does not match

@@ -1,9 +1,14 @@
 import AsyncHTTPClient
-import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
 import RayBridgeCore
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// The S3 calls raybridge makes, path-style, signed with SigV4. Each call is sent once: the caller
 /// decides about retrying (`S3Error.isRetryable`), so that a call is never retried at two levels.
@@ -131,7 +136,7 @@ public struct S3Client: Sendable {
         while text.hasSuffix("/") { text.removeLast() }
         let secure = endpoint.scheme?.lowercased() == "https"
         if let host = endpoint.host(percentEncoded: true), addressingStyle.virtualHosted(bucket: bucket, host: host, secure: secure),
-            let range = text.range(of: "://")
+            let range = text.firstRange(of: "://")
         {
             // The bucket becomes the first label of the host name; the path is the key alone.
             text.insert(contentsOf: bucket + ".", at: range.upperBound)
@@ -226,7 +231,7 @@ public struct S3Client: Sendable {
         let secrets = [credentials.secretAccessKey] + (credentials.sessionToken.map { [$0] } ?? [])
         var text = SecretRedaction.redact(String(decoding: data, as: UTF8.self), secrets: secrets)
         if !credentials.accessKeyId.isEmpty {
-            text = text.replacingOccurrences(of: credentials.accessKeyId, with: S3Credentials.masked(accessKeyId: credentials.accessKeyId))
+            text = text.replacing(credentials.accessKeyId, with: S3Credentials.masked(accessKeyId: credentials.accessKeyId))
         }
         return Data(text.utf8)
     }

@@ -1,5 +1,10 @@
-import Foundation
 import RayBridgeCore
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// A failed S3 call, described so that the user can tell what to fix.
 ///

@@ -15,11 +15,14 @@ public enum S3Path {
         encode(component.utf8, keepingSlash: false)
     }
 
-    static func encode(_ bytes: some Sequence<UInt8>, keepingSlash: Bool) -> String {
+    static func encode(_ bytes: some Sequence<UInt8>, keepingSlash: Bool, alsoKeeping extra: String = "") -> String {
         let hex = Array("0123456789ABCDEF".utf8)
+        let kept = Set(extra.utf8)
         var out: [UInt8] = []
         for byte in bytes {
             switch byte {
+            case _ where kept.contains(byte):
+                out.append(byte)
             case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."),
                 UInt8(ascii: "_"), UInt8(ascii: "~"):

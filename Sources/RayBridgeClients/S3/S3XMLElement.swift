@@ -1,8 +1,9 @@
-import Foundation
 import RayBridgeCore
 
-#if canImport(FoundationXML)
-import FoundationXML
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
 #endif
 
 /// An XML element reduced to what S3's responses need: local name, text and children.
@@ -28,20 +29,16 @@ struct S3XMLElement: Sendable, Equatable {
     }
 
     func int(_ name: String) -> Int? {
-        text(name).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        text(name).flatMap { Int($0.trimmingWhitespace()) }
     }
 
     func bool(_ name: String) -> Bool {
-        text(name)?.trimmingCharacters(in: .whitespacesAndNewlines).lowercased() == "true"
+        text(name)?.trimmingWhitespace().lowercased() == "true"
     }
 
     /// Returns nil when `data` is not well-formed XML.
     static func parse(_ data: Data) -> S3XMLElement? {
-        let parser = XMLParser(data: data)
-        let builder = S3XMLTreeBuilder()
-        parser.delegate = builder
-        guard parser.parse() else { return nil }
-        return builder.root
+        S3XMLReader.parse(Array(data))
     }
 
     /// Parses the body of a successful response. S3 can answer HTTP 200 with an `<Error>` body
@@ -55,38 +52,5 @@ struct S3XMLElement: Sendable, Equatable {
             throw .service(status: 200, response: S3ErrorResponse(root), bucket: nil, key: nil)
         }
         return root
-    }
-}
-
-/// Collects XMLParser's events into an `S3XMLElement` tree.
-final class S3XMLTreeBuilder: NSObject, XMLParserDelegate {
-    private(set) var root: S3XMLElement?
-    private var stack: [S3XMLElement] = []
-
-    func parser(
-        _ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
-        qualifiedName: String?, attributes: [String: String] = [:]
-    ) {
-        let localName = elementName.split(separator: ":").last.map(String.init) ?? elementName
-        stack.append(S3XMLElement(name: localName, text: "", children: []))
-    }
-
-    func parser(_ parser: XMLParser, foundCharacters string: String) {
-        if !stack.isEmpty { stack[stack.count - 1].text += string }
-    }
-
-    func parser(_ parser: XMLParser, foundCDATA CDATABlock: Data) {
-        if !stack.isEmpty { stack[stack.count - 1].text += String(decoding: CDATABlock, as: UTF8.self) }
-    }
-
-    func parser(
-        _ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName: String?
-    ) {
-        guard let element = stack.popLast() else { return }
-        if stack.isEmpty {
-            root = element
-        } else {
-            stack[stack.count - 1].children.append(element)
-        }
     }
 }

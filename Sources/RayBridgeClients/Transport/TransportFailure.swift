@@ -1,7 +1,12 @@
 import AsyncHTTPClient
-import Foundation
 import NIOSSL
 import RayBridgeCore
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// How a failed HTTP exchange (refused, timed out, reset) reads in an error message, the same for
 /// Ray and S3: AsyncHTTPClient's own words, other errors cut to a length that fits a status file.

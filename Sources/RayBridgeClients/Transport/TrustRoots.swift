@@ -1,8 +1,13 @@
-import Foundation
 import Logging
 import NIOSSL
 import RayBridgeCore
 import Synchronization
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 #if canImport(Glibc)
 import Glibc

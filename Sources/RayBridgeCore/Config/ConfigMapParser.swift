@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Turns the keys of the mounted ConfigMap into a `JobSpec`, collecting every problem at once
 /// so one edit can fix them all.
@@ -20,7 +24,7 @@ public struct ConfigMapParser: Sendable {
     public func parse(_ values: [String: String], invalidBytes: [String: String] = [:]) -> ConfigParseResult {
         var problems: [ConfigProblem] = []
         var warnings: [String] = []
-        func text(_ key: String) -> String { (values[key] ?? "").trimmingCharacters(in: .whitespacesAndNewlines) }
+        func text(_ key: String) -> String { (values[key] ?? "").trimmingWhitespace() }
         func fail(_ key: String, _ message: String) { problems.append(ConfigProblem(key: key, message)) }
 
         for key in values.keys.sorted() where !ConfigKey.known.contains(key) && !ConfigKey.isIgnored(key) && !ConfigKey.isFile(key) {

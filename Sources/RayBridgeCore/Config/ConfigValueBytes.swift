@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Turns the bytes of a ConfigMap file into text without hiding what cannot be text.
 ///
@@ -19,7 +23,8 @@ public enum ConfigValueBytes {
             return "contains a NUL byte at byte offset \(nul); values must be text without NUL"
         }
         if let bad = firstInvalidUTF8(bytes) {
-            return "is not valid UTF-8 (first bad byte 0x\(String(format: "%02X", bytes[bad])) at byte offset \(bad)); values must be UTF-8 text"
+            return
+                "is not valid UTF-8 (first bad byte 0x\(bytes[bad].hexDigits(width: 2, uppercase: true)) at byte offset \(bad)); values must be UTF-8 text"
         }
         return nil
     }

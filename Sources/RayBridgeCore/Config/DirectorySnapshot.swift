@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The keys of a watched directory at one moment.
 public struct DirectorySnapshot: Sendable, Equatable {

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 #if canImport(Glibc)
 import Glibc
@@ -32,13 +36,14 @@ public struct HTTPURLParts: Sendable, Equatable {
 
         for (offset, scalar) in text.unicodeScalars.enumerated() {
             if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) {
-                return failure("must not contain control characters (U+\(String(format: "%04X", scalar.value)) at character \(offset + 1))")
+                return failure(
+                    "must not contain control characters (U+\(scalar.value.hexDigits(width: 4, uppercase: true)) at character \(offset + 1))")
             }
             if scalar.properties.isWhitespace {
                 return failure("must not contain whitespace (at character \(offset + 1))")
             }
         }
-        guard let separator = text.range(of: "://") else {
+        guard let separator = text.firstRange(of: "://") else {
             return failure("must be an http:// or https:// URL")
         }
         let scheme = text[..<separator.lowerBound].lowercased()
@@ -141,7 +146,9 @@ public struct HTTPURLParts: Sendable, Equatable {
                 else {
                     return "has a '%' in its path that is not followed by two hex digits"
                 }
-                if value < 0x20 || value == 0x7F { return "has an escaped control character (%\(String(format: "%02X", value))) in its path" }
+                if value < 0x20 || value == 0x7F {
+                    return "has an escaped control character (%\(value.hexDigits(width: 2, uppercase: true))) in its path"
+                }
                 i += 3
                 continue
             }

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// A strict RFC 8259 parser for the JSON keys of the ConfigMap.
 ///
@@ -262,7 +266,7 @@ public struct JSONParser {
         }
     }
 
-    private func hex(_ byte: UInt8) -> String { "U+" + String(format: "%04X", byte) }
+    private func hex(_ byte: UInt8) -> String { "U+" + byte.hexDigits(width: 4, uppercase: true) }
 
     /// What stands at the current position, for "expected X, found Y"; never more than one
     /// character, so a secret in the value is not echoed.
@@ -271,7 +275,7 @@ public struct JSONParser {
         let rest = String(decoding: bytes[index..<min(bytes.count, index + 4)], as: UTF8.self)
         guard let scalar = rest.unicodeScalars.first else { return "byte \(bytes[index])" }
         if scalar.value < 0x20 || scalar.value == 0x7F || !scalar.isASCII {
-            return "U+" + String(format: "%04X", scalar.value)
+            return "U+" + scalar.value.hexDigits(width: 4, uppercase: true)
         }
         return quoted ? "'\(Character(scalar))'" : String(Character(scalar))
     }

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// A parsed JSON value that keeps numbers as written, so `10` is passed on as `10`, not `10.0`.
 ///
@@ -128,7 +132,7 @@ extension JSONValue {
             case "\u{08}": out += "\\b"
             case "\u{0C}": out += "\\f"
             case _ where scalar.value < 0x20 || scalar.value == 0x7F:
-                out += String(format: "\\u%04x", scalar.value)
+                out += "\\u" + scalar.value.hexDigits(width: 4)
             default: out.unicodeScalars.append(scalar)
             }
         }

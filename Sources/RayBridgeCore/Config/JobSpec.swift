@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// A validated ConfigMap: everything needed to run, stop or attach to the job.
 public struct JobSpec: Sendable, Equatable {

@@ -1,5 +1,10 @@
 import Crypto
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// A hash of every key that defines a run. Two ConfigMaps with the same revision ask for the
 /// same run; the first 8 hex digits go into the deterministic submission id.
@@ -19,7 +24,7 @@ public struct Revision: Sendable, Hashable, Codable, CustomStringConvertible {
             if value.allSatisfy(\.isWhitespace) && !ConfigKey.isFile(key) { continue }
             hasher.update(data: Data("\(key.utf8.count):\(key)\(value.utf8.count):\(value)".utf8))
         }
-        self.hex = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        self.hex = hasher.finalize().lowercaseHex
     }
 
     public var short: String { String(hex.prefix(8)) }

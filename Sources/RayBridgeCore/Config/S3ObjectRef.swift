@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// `bucket:key`, the ray pod's way of naming an object in a ConfigMap value.
 public struct S3ObjectRef: Sendable, Equatable, Hashable, CustomStringConvertible {
@@ -12,7 +16,7 @@ public struct S3ObjectRef: Sendable, Equatable, Hashable, CustomStringConvertibl
 
     /// Parses `bucket:key`; the message says what is wrong, for a problem naming the key.
     public static func parse(_ text: String) -> Result<S3ObjectRef, ConfigProblemText> {
-        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = text.trimmingWhitespace()
         guard let colon = trimmed.firstIndex(of: ":") else {
             return .failure(.init("must be bucket:key, found no ':' in \"\(trimmed.prefix(80))\""))
         }

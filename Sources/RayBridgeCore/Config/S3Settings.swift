@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Where the sidecar (log stream, S3 scripts) and the app (`s3_*` kwargs) find S3.
 public struct S3Settings: Sendable, Equatable {

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The parsed `jobdata.scriptMetadata` and `jobdata.jobParameters`.
 public struct ScriptExtras: Sendable, Equatable {
@@ -42,7 +46,7 @@ public struct ScriptExtras: Sendable, Equatable {
                             problems.append(.init(key: metadataKey, "pip package \(JSONValue.quoted(name)) contains a NUL character"))
                             continue
                         }
-                        let trimmed = v.trimmingCharacters(in: .whitespaces)
+                        let trimmed = v.trimmingSpacesAndTabs()
                         // A bare name or a full specifier (">=1.2") is passed as is; a plain version gets "==".
                         if trimmed.isEmpty || trimmed == "*" {
                             extras.pip.append(name)

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// What must survive a container restart: every run made for this job name (newest per
 /// revision), which one is current, and the next sequence number.

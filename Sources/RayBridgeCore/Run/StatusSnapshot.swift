@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// What the status directory says; derived from the reconciler's state after every event.
 public struct StatusSnapshot: Sendable, Equatable {

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The journal as a hidden file in the status directory (an emptyDir survives container
 /// restarts). Written with write-to-temp, fsync, rename, so a crash leaves the old or the new one.
@@ -10,7 +14,7 @@ public struct JournalStore: Sendable {
     public var path: String
 
     public init(statusDirectory: String) {
-        self.path = (statusDirectory as NSString).appendingPathComponent(Self.fileName)
+        self.path = FilePaths.join(statusDirectory, Self.fileName)
     }
 
     public func load() throws -> Journal? {

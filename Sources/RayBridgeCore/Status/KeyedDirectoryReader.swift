@@ -1,5 +1,10 @@
-import Foundation
 import SystemPackage
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// Reads the keys of a mounted ConfigMap-like directory, either through `..data` or as plain files.
 package enum KeyedDirectoryReader {

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Renders a `StatusSnapshot` as the files of the status directory.
 public enum StatusFiles {

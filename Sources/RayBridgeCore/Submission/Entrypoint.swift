@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The command Ray runs: `exec python <script> --kwargs 'k=v' ...`, every word shell-quoted.
 ///
@@ -34,7 +38,7 @@ public enum Entrypoint {
 /// which is written as `'"'"'`.
 public enum ShellQuote {
     public static func quote(_ word: String) -> String {
-        "'" + word.replacingOccurrences(of: "'", with: #"'"'"'"#) + "'"
+        "'" + word.replacing("'", with: #"'"'"'"#) + "'"
     }
 }
 

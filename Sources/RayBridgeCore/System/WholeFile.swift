@@ -1,5 +1,10 @@
-import Foundation
 import SystemPackage
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 #if canImport(Glibc)
 import Glibc
@@ -75,6 +80,6 @@ public enum DurableFile {
         try FileSystemCalls.rename(tmp, to: path)
         // Without it the rename may not survive a crash; either way the file is whole, old or new, so a
         // directory that cannot be synced is no reason to fail the write.
-        try? FileDescriptor.syncDirectory((path as NSString).deletingLastPathComponent)
+        try? FileDescriptor.syncDirectory(FilePaths.parent(of: path))
     }
 }

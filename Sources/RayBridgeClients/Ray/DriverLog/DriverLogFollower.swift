@@ -1,7 +1,12 @@
-import Foundation
 import Logging
 import NIOCore
 import RayBridgeCore
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// One run's driver log as an `AsyncSequence`: its bytes (`.bytes`) and the news that the run is
 /// over (`.runEnded`), for one submission. It waits for the driver, reads the stream or the file

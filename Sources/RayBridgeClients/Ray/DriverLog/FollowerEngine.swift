@@ -1,7 +1,12 @@
-import Foundation
 import Logging
 import NIOCore
 import RayBridgeCore
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// The reading behind one iteration of a `DriverLogFollower`: every Ray call, every wait and every
 /// decision of the follow, feeding its events into the iterator's queue.

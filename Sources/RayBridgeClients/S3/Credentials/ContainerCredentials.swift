@@ -1,6 +1,11 @@
 import AsyncHTTPClient
-import Foundation
 import RayBridgeCore
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// The container credentials endpoint (EKS Pod Identity, ECS): a GET with the authorization
 /// token (its file re-read on every fetch) answers JSON with temporary credentials.
@@ -32,7 +37,7 @@ public struct ContainerCredentials: Sendable, Equatable {
                         "cannot read the container authorization token \(tokenFile) (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE): check the pod's token projection"
                 )
             }
-            authorization = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            authorization = String(decoding: data, as: UTF8.self).trimmingWhitespace()
         }
         let what = "the container credentials endpoint \(RedactedURL.redact(url.absoluteString))"
         let secrets = authorization.map { [$0] } ?? []

@@ -1,8 +1,13 @@
 import AsyncHTTPClient
-import Foundation
 import NIOCore
 import NIOHTTP1
 import RayBridgeCore
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// The one HTTP exchange both credential endpoints (STS, the container endpoint) make.
 enum CredentialsHTTP {
@@ -26,11 +31,8 @@ enum CredentialsHTTP {
     /// ISO 8601 as STS (`2026-12-03T15:04:05Z`, sometimes with fractions) and the container
     /// endpoints write it.
     static func date(_ text: String) -> Date? {
-        let text = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        let plain = ISO8601DateFormatter()
-        if let date = plain.date(from: text) { return date }
-        let fractional = ISO8601DateFormatter()
-        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return fractional.date(from: text)
+        let text = text.trimmingWhitespace()
+        if let date = try? Date.ISO8601FormatStyle().parse(text) { return date }
+        return try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text)
     }
 }

@@ -1,7 +1,12 @@
-import Foundation
 import Logging
 import RayBridgeCore
 import Synchronization
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// Temporary credentials from one source (STS, the container endpoint), fetched when first
 /// needed and again ahead of their expiry: by a timer at the refresh time, or by the first

@@ -1,8 +1,13 @@
 import AsyncHTTPClient
-import Foundation
 import Logging
 import RayBridgeCore
 import Synchronization
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// S3 credentials from the first source that has them, as the AWS SDKs look: the Secret files
 /// (`--s3-credentials-dir`, read on every request so a rotated Secret is used at once), then the

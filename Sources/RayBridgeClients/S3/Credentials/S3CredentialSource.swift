@@ -1,5 +1,10 @@
-import Foundation
 import RayBridgeCore
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// The credential source the environment configures, after the Secret files, in the order the
 /// AWS SDKs look: the key variables, web identity, the container credentials endpoint.
@@ -23,7 +28,7 @@ public enum S3CredentialSource: Sendable, Equatable {
     /// nil when the environment names no source.
     public static func detect(_ env: [String: String], now: Date = Date()) -> S3CredentialSource? {
         func value(_ name: String) -> String? {
-            env[name].flatMap { $0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ? nil : $0 }
+            env[name].flatMap { $0.trimmingWhitespace().isEmpty ? nil : $0 }
         }
         if let access = value("AWS_ACCESS_KEY_ID"), let secret = value("AWS_SECRET_ACCESS_KEY") {
             return .environment(S3Credentials(accessKeyId: access, secretAccessKey: secret, sessionToken: value("AWS_SESSION_TOKEN")))
@@ -68,7 +73,7 @@ public enum S3CredentialSource: Sendable, Equatable {
     }
 
     static func isAllowedPlainHost(_ host: String) -> Bool {
-        let host = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        let host = host.lowercased().trimmingScalars { $0 == "[" || $0 == "]" }
         return host == "localhost" || host.hasPrefix("127.") || host == "::1" || host == "169.254.170.2" || host == "169.254.170.23"
             || host == "fd00:ec2::23"
     }

@@ -1,5 +1,10 @@
-import Foundation
 import RayBridgeCore
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// S3 credentials as Kubernetes mounts a Secret: `accesskey`, `secretkey`, optional
 /// `sessiontoken`. Read on every request, so a rotated Secret is used without a restart; the
@@ -13,9 +18,9 @@ public struct S3CredentialsFile: Sendable {
 
     public func load() throws(S3CredentialsError) -> S3Credentials {
         func read(_ name: String) -> String? {
-            let path = (directory as NSString).appendingPathComponent(name)
+            let path = FilePaths.join(directory, name)
             guard let data = FileManager.default.contents(atPath: path) else { return nil }
-            let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            let text = String(decoding: data, as: UTF8.self).trimmingWhitespace()
             return text.isEmpty ? nil : text
         }
         guard let access = read("accesskey"), let secret = read("secretkey") else {

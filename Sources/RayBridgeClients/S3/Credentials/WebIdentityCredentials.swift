@@ -1,7 +1,12 @@
 import AsyncHTTPClient
-import Foundation
 import NIOCore
 import RayBridgeCore
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// IAM roles for service accounts: the projected service account token (re-read on every fetch,
 /// the kubelet rotates it) exchanged for temporary credentials with STS
@@ -22,7 +27,7 @@ public struct WebIdentityCredentials: Sendable, Equatable {
 
     public func fetch(http: HTTPClient, trust: TrustRoots?, now: Date = Date()) async throws(S3CredentialsError) -> TemporaryCredentials {
         guard let data = FileManager.default.contents(atPath: tokenFile),
-            case let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty
+            case let token = String(decoding: data, as: UTF8.self).trimmingWhitespace(), !token.isEmpty
         else {
             throw S3CredentialsError(
                 description:
