@@ -25,11 +25,11 @@ format:
 	$(SWIFT) format format --in-place --recursive --parallel $(SWIFT_FORMAT_PATHS)
 
 ## Lint, then starts a local Ray head and S3 (moto), runs every test, and always stops them again;
-## then the image test (make image-test).
+## then the image test (make image-test), whose release build runs beside the suites
+## (scripts/test.sh).
 test: lint build
 	scripts/validate-manifests.sh
-	scripts/services.sh run $(SWIFT) test $(SWIFT_BUILD_FLAGS) --skip-build
-	$(MAKE) image-test
+	SWIFT="$(SWIFT)" MAKE="$(MAKE)" scripts/test.sh
 
 ## Unit tests only: no services, no Ray or moto installed (botocore only, for the SigV4 oracle).
 unit-test:

@@ -3,6 +3,7 @@
 #
 #   scripts/image-test.sh          build the images, then (holding the services lock) start Ray and
 #                                  S3, run the checks, stop everything
+#   scripts/image-test.sh prepare  the images alone (scripts/test.sh makes them while the suites run)
 #   scripts/image-test.sh checks   the checks alone, with Ray and S3 already up (and the images built)
 #
 # Needs `make release` (the image is the Dockerfile's `prebuilt` target around that binary, on a
@@ -58,9 +59,13 @@ case ${1:-all} in
     log "holding the services lock (waited $((($(now_ms) - LOCK_WAIT_FROM) / 1000)) s)"
     scripts/services.sh run "$0" checks
     ;;
+  prepare)
+    [ -x .build-release/release/raybridge ] || die "no .build-release/release/raybridge: run make release (make image-test does)"
+    prepare
+    ;;
   checks)
     engine_pick
     checks
     ;;
-  *) echo "usage: $0 [checks]" >&2; exit 2 ;;
+  *) echo "usage: $0 [prepare|checks]" >&2; exit 2 ;;
 esac

@@ -240,9 +240,13 @@ extension FollowerEngine {
                 continue
             }
             lastCheck = (checked, age(of: details))
+            // Trace: what the paced checks saw, to tell a slow end check from a slow Ray.
             logger.trace(
                 "asked Ray for the run's state",
-                metadata: ["status": "\(details.status.rawValue)", "age": "\(lastCheck?.age.map { "\($0)" } ?? "unknown")", "generation": "\(seen.generation)"])
+                metadata: [
+                    "status": "\(details.status.rawValue)",
+                    "age": "\(lastCheck?.age.map { "\($0)" } ?? "unknown")",
+                ])
             guard details.status.isTerminal else {
                 await emit(.runGoesOn(details))
                 continue
