@@ -52,6 +52,24 @@ import Testing
         #expect(problems.first?.description.contains("whole number") == true, "\(problems)")
     }
 
+    /// The messages say the unit and the range, and quote what was found (at most 40 characters).
+    @Test(arguments: [
+        ("updateInterval", "0", "must be a whole number of seconds from 1 to 86400, found \"0\""),
+        ("backoffLimit", "two", "must be a whole number of retries from 0 to 50, found \"two\""),
+        ("activeDeadlineSeconds", "5s", "must be a whole number of seconds from 1 to 31536000, found \"5s\""),
+        (
+            "preRunningDeadlineSeconds", String(repeating: "9", count: 50),
+            "must be a whole number of seconds from 1 to 31536000, found \"\(String(repeating: "9", count: 40))\""
+        ),
+    ])
+    func badWholeNumbersSayTheUnitAndTheRange(key: String, value: String, message: String) {
+        guard case .invalid(let problems, _) = Self.parse([key: value]) else {
+            Issue.record("\(key)=\(value) should be invalid"); return
+        }
+        #expect(problems.count == 1)
+        #expect(problems.first?.description.contains(message) == true, "\(problems)")
+    }
+
     @Test func neitherKeyIsPartOfTheRevisionNorUnknown() throws {
         let plain = try #require(Self.parse([:]).spec)
         let result = Self.parse(["backoffLimit": "2", "activeDeadlineSeconds": "10"])

@@ -37,15 +37,8 @@ public struct ConfigMapParser: Sendable {
         let attachId = text(ConfigKey.id).isEmpty ? nil : text(ConfigKey.id)
         let kill = parseBool(ConfigKey.kill, text(ConfigKey.kill), default: false, fail: fail)
 
-        var interval = Self.defaultUpdateInterval
-        let intervalText = text(ConfigKey.updateInterval)
-        if !intervalText.isEmpty {
-            if let seconds = Int(intervalText), seconds >= 1, seconds <= 86_400 {
-                interval = seconds
-            } else {
-                fail(ConfigKey.updateInterval, "must be a whole number of seconds from 1 to 86400, found \"\(intervalText.prefix(40))\"")
-            }
-        }
+        let interval =
+            wholeNumber(ConfigKey.updateInterval, of: "seconds", in: 1...86_400, text: text, fail: fail) ?? Self.defaultUpdateInterval
 
         let lifecycle = parseLifecycle(text: text, fail: fail)
         let s3 = parseS3(values, text: text, fail: fail)
@@ -309,16 +302,8 @@ extension ConfigMapParser {
         let (limit, deadline) = parseRetries(text: text, fail: fail)
         lifecycle.backoffLimit = limit
         lifecycle.deadline = deadline
-        let preRunningText = text(ConfigKey.preRunningDeadlineSeconds)
-        if !preRunningText.isEmpty {
-            if let n = Int(preRunningText), (1...Self.maxActiveDeadlineSeconds).contains(n) {
-                lifecycle.preRunningDeadline = n
-            } else {
-                fail(
-                    ConfigKey.preRunningDeadlineSeconds,
-                    "must be a whole number of seconds from 1 to \(Self.maxActiveDeadlineSeconds), found \"\(preRunningText.prefix(40))\"")
-            }
-        }
+        lifecycle.preRunningDeadline = wholeNumber(
+            ConfigKey.preRunningDeadlineSeconds, of: "seconds", in: 1...Self.maxActiveDeadlineSeconds, text: text, fail: fail)
         let keepText = text(ConfigKey.keepFinishedRuns)
         if !keepText.isEmpty {
             if keepText.lowercased() == "all" {
@@ -334,28 +319,21 @@ extension ConfigMapParser {
 
     /// `backoffLimit` and `activeDeadlineSeconds`, both optional whole numbers.
     private func parseRetries(text: (String) -> String, fail: (String, String) -> Void) -> (backoffLimit: Int, deadline: Int?) {
-        var limit = 0
-        let limitText = text(ConfigKey.backoffLimit)
-        if !limitText.isEmpty {
-            if let n = Int(limitText), (0...Self.maxBackoffLimit).contains(n) {
-                limit = n
-            } else {
-                fail(
-                    ConfigKey.backoffLimit,
-                    "must be a whole number of retries from 0 to \(Self.maxBackoffLimit), found \"\(limitText.prefix(40))\"")
-            }
-        }
-        var deadline: Int?
-        let deadlineText = text(ConfigKey.activeDeadlineSeconds)
-        if !deadlineText.isEmpty {
-            if let n = Int(deadlineText), (1...Self.maxActiveDeadlineSeconds).contains(n) {
-                deadline = n
-            } else {
-                fail(
-                    ConfigKey.activeDeadlineSeconds,
-                    "must be a whole number of seconds from 1 to \(Self.maxActiveDeadlineSeconds), found \"\(deadlineText.prefix(40))\"")
-            }
-        }
+        let limit = wholeNumber(ConfigKey.backoffLimit, of: "retries", in: 0...Self.maxBackoffLimit, text: text, fail: fail) ?? 0
+        let deadline = wholeNumber(
+            ConfigKey.activeDeadlineSeconds, of: "seconds", in: 1...Self.maxActiveDeadlineSeconds, text: text, fail: fail)
         return (limit, deadline)
+    }
+
+    /// The whole number under `key` within `range`; nil when the key is absent or empty, or when
+    /// its value is not such a number (then `fail` says so, naming the key, the unit and the range).
+    private func wholeNumber(
+        _ key: String, of unit: String, in range: ClosedRange<Int>, text: (String) -> String, fail: (String, String) -> Void
+    ) -> Int? {
+        let value = text(key)
+        guard !value.isEmpty else { return nil }
+        if let n = Int(value), range.contains(n) { return n }
+        fail(key, "must be a whole number of \(unit) from \(range.lowerBound) to \(range.upperBound), found \"\(value.prefix(40))\"")
+        return nil
     }
 }
