@@ -190,7 +190,7 @@ DOC = os.path.join(ROOT, "docs/benchmarks.md")
 
 def sections(path=DOC):
     """Every `## ` section of docs/benchmarks.md as it is (the sections that write themselves:
-    scale, job table), or ""."""
+    scale, job table, revisions), or ""."""
     try:
         with open(path) as f:
             doc = f.read()

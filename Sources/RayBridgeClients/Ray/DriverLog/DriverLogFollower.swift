@@ -90,8 +90,9 @@ public enum FollowMode: Sendable, Equatable {
     /// complete (shipping).
     case exact(from: Int64)
     /// Only the end of the run, noticed quickly: Ray is asked at `FollowTiming`'s pace for the run's
-    /// age (every 2.5 s while young, less often as it ages), the log is not read (a stream only as a sign of life cost Ray more than the checks it saved), and
-    /// the sequence ends right after `.runEnded`.
+    /// age (every 2.5 s while young, less often as it ages), the log is not read (a stream only as
+    /// a sign of life cost Ray more than the checks it saved), and the sequence ends right after
+    /// `.runEnded`.
     case endOnly
 }
 

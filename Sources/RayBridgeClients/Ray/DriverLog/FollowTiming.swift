@@ -4,8 +4,8 @@ import RayBridgeCore
 public struct FollowTiming: Sendable, Equatable {
     /// The run's state is asked only once the log has been quiet this long...
     public var quietFor: Duration = .milliseconds(250)
-    /// ...and at most this often while the run is young or its log printed lately. Ray has no push for a run's end, so this is the price of noticing it: one
-    /// `GET /api/jobs/{id}` costs a 2.60 head 2.4 to 5.6 ms of CPU (its HTTP proxy, the job module
+    /// ...and at most this often while the run is young or its log printed lately. Ray has no push
+    /// for a run's end, so this is the price of noticing it: one `GET /api/jobs/{id}` costs a 2.60 head 2.4 to 5.6 ms of CPU (its HTTP proxy, the job module
     /// and the GCS; `make bench`, scale section), about 0.2 % of a core per job at this pace, for
     /// an end shown 1.25 s after it in the median.
     public var checkEvery: Duration = .milliseconds(2500)
@@ -44,7 +44,8 @@ public struct FollowTiming: Sendable, Equatable {
     /// How long after a check the next one may be due: `checkEvery` for a run `age` old (Ray's
     /// `start_time` to that check) under `youngFor`, or whose log printed lately (`printed`: a
     /// last line before the end is the common case, and noticed as fast as today); else a share
-    /// of its age. An unknown age (nil) is taken for young. The cap bounds every pace, the young one too.
+    /// of its age. An unknown age (nil) is taken for young. The cap bounds every pace, the young
+    /// one too.
     public func checkInterval(age: Duration?, printed: Bool = false) -> Duration {
         let young = min(checkEvery, checkCap)
         guard !printed, let age, age + ageOffset >= youngFor else { return young }

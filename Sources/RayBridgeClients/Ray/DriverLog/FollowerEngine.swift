@@ -239,14 +239,12 @@ extension FollowerEngine {
                 lastCheck = (checked, lastCheck?.age)
                 continue
             }
-            lastCheck = (checked, age(of: details))
+            let age = age(of: details)
+            lastCheck = (checked, age)
             // Trace: what the paced checks saw, to tell a slow end check from a slow Ray.
             logger.trace(
                 "asked Ray for the run's state",
-                metadata: [
-                    "status": "\(details.status.rawValue)",
-                    "age": "\(lastCheck?.age.map { "\($0)" } ?? "unknown")",
-                ])
+                metadata: ["status": "\(details.status.rawValue)", "age": "\(age.map { "\($0)" } ?? "unknown")"])
             guard details.status.isTerminal else {
                 await emit(.runGoesOn(details))
                 continue
