@@ -287,11 +287,14 @@ public struct Reconciler<C: Clock>: Sendable where C.Duration == Duration {
     /// Writes the newest status; a refusal is retried after a backoff, with whatever is newest then.
     private func writeStatus(_ loop: inout Loop, _ group: inout TaskGroup<Event>) {
         guard let status = loop.unwrittenStatus else { return }
+        let changed = status.jobStatus != loop.written?.jobStatus || status.submissionId != loop.written?.submissionId
+        // The gauge first: whoever sees the new status in the files finds it in /metrics too (set
+        // after the write, a reader of both saw the file ahead of the metric on a busy machine).
+        if changed { RayBridgeMetrics.jobStatus(status.jobStatus) }
         do {
             try statusWriter.write(StatusFiles.render(status, updatedAt: date()))
             loop.unwrittenStatus = nil
-            if status.jobStatus != loop.written?.jobStatus || status.submissionId != loop.written?.submissionId {
-                RayBridgeMetrics.jobStatus(status.jobStatus)
+            if changed {
                 logger.info("status", metadata: ["jobStatus": "\(status.jobStatus.rawValue)", "submission": "\(status.submissionId)"])
             }
             loop.written = status
