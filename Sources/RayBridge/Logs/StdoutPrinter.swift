@@ -104,6 +104,14 @@ actor StdoutPrinter {
         if !failed {
             do {
                 try await output.write(chunk)
+            } catch is CancellationError {
+                // A shutdown caught the write before it ran (the thread pool then writes nothing):
+                // not printed, so not counted, and the next process prints it. Counting it as the
+                // failure below would skip it for good.
+                var unprinted = chunk
+                unprinted.writeBuffer(&pending)
+                pending = unprinted
+                throw CancellationError()
             } catch {
                 // Standard output is gone (nobody reads the pipe): the log still goes to S3, if set.
                 failed = true
