@@ -18,7 +18,18 @@ public struct ChildProcess: Sendable {
 
     public var text: String { String(decoding: output, as: UTF8.self) }
 
-    /// Runs `arguments` through `/usr/bin/env` (so the first word is looked up in `PATH`), with the
+    /// What to give a `Process` so that the child starts with every signal unblocked and at its
+    /// default action, as a shell or a container runtime would start it: `/usr/bin/env
+    /// --default-signal`, which then runs `executable`. The test runner's threads (libdispatch's
+    /// and NIO's) block SIGTERM and most other signals, a `Process` hands that mask on, and all
+    /// that the child starts inherits it. A Ray head restarted by a test had SIGTERM blocked in
+    /// every job's driver: Ray's stop of a job sat out its 3 s grace and then killed it, so a
+    /// 5 s deadline ended the run after 8 s.
+    public static func launch(_ executable: String, _ arguments: [String]) -> (executableURL: URL, arguments: [String]) {
+        (URL(fileURLWithPath: "/usr/bin/env"), ["--default-signal", executable] + arguments)
+    }
+
+    /// Runs `arguments` through `/usr/bin/env` (so the first word is looked up in `PATH`; `launch`), with the
     /// test's environment plus `environment`, no standard input, and the output in a file rather
     /// than a pipe so that nothing can block on a full pipe buffer.
     public static func run(
@@ -33,8 +44,7 @@ public struct ChildProcess: Sendable {
         defer { try? output.close() }
 
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
+        (process.executableURL, process.arguments) = launch(arguments[0], Array(arguments.dropFirst()))
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardOutput = output
         process.standardError = standardErrorToo ? output : FileHandle.standardError

@@ -14,7 +14,7 @@ extension IntegrationSuite {
     /// (its STS issues the temporary credentials its S3 checks): a 40 MiB log byte-exact, the
     /// temporary ones expiring twice or more in the middle of the stream, and no secret anywhere
     /// a user or a scraper can read.
-    @Suite(.serialized) struct CredentialChainTests {
+    @Suite struct CredentialChainTests {
         /// The sidecar with no Secret files (`--s3-credentials-dir` points nowhere) and `environment`.
         func sidecar(_ ws: Workspace, environment: [String: String], metricsPort: Int) throws -> SidecarProcess {
             try SidecarProcess(
@@ -53,13 +53,14 @@ extension IntegrationSuite {
             _ = try KubeletConfigMap(directory: ws.configDir, values: try config(seconds: 0))
             let read = { (name: String) in try String(contentsOfFile: S3Server.credentialsDirectory + "/" + name, encoding: .utf8) }
             let (key, secret) = (try read("accesskey"), try read("secretkey"))
-            let sidecar = try sidecar(ws, environment: ["AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret], metricsPort: 9534)
+            let port = LoopbackPort.next()
+            let sidecar = try sidecar(ws, environment: ["AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret], metricsPort: port)
             defer { sidecar.signal(SIGKILL) }
             let status = try await sidecar.waitForStatus(timeout: .seconds(180), "the log complete", LogStatus.complete)
             try await ShippedLog.expectByteExact(status, jobName: ws.jobName)
             #expect(sidecar.log.contains("S3 credential source"), "the source is logged")
             #expect(sidecar.log.contains("source=environment"), "\(sidecar.log.suffix(2000))")
-            try await expectNoSecret([secret], sidecar: sidecar, metricsPort: 9534)
+            try await expectNoSecret([secret], sidecar: sidecar, metricsPort: port)
             await sidecar.stop()
         }
 
@@ -72,12 +73,13 @@ extension IntegrationSuite {
             let ws = try Workspace("credweb")
             defer { ws.cleanup() }
             _ = try KubeletConfigMap(directory: ws.configDir, values: try config(seconds: 25))
+            let port = LoopbackPort.next()
             let sidecar = try sidecar(
                 ws,
                 environment: [
                     "AWS_WEB_IDENTITY_TOKEN_FILE": sts.tokenFile, "AWS_ROLE_ARN": CredentialsEndpoint.roleArn,
                     "AWS_ROLE_SESSION_NAME": "raybridge-it", "AWS_ENDPOINT_URL_STS": sts.url,
-                ], metricsPort: 9535)
+                ], metricsPort: port)
             defer { sidecar.signal(SIGKILL) }
             let status = try await sidecar.waitForStatus(timeout: .seconds(180), "the log complete", LogStatus.complete)
             try await ShippedLog.expectByteExact(status, jobName: ws.jobName)
@@ -85,7 +87,7 @@ extension IntegrationSuite {
             #expect(sts.issued.count >= 3, "credentials of 10 s over a 25 s stream are fetched 3 times or more: \(sts.issued.count)")
             #expect(sts.answers.allSatisfy { $0["status"] == "200" }, "every call carried the token: \(sts.answers.map { $0["status"] ?? "" })")
             let secrets = sts.issued.flatMap { [$0["secret"] ?? "", $0["sessionToken"] ?? ""] } + [token]
-            try await expectNoSecret(secrets, sidecar: sidecar, metricsPort: 9535)
+            try await expectNoSecret(secrets, sidecar: sidecar, metricsPort: port)
             await sidecar.stop()
         }
 
@@ -98,12 +100,13 @@ extension IntegrationSuite {
             let ws = try Workspace("credcontainer")
             defer { ws.cleanup() }
             _ = try KubeletConfigMap(directory: ws.configDir, values: try config(seconds: 25))
+            let port = LoopbackPort.next()
             let sidecar = try sidecar(
                 ws,
                 environment: [
                     "AWS_CONTAINER_CREDENTIALS_FULL_URI": endpoint.url + "/v1/credentials",
                     "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": endpoint.tokenFile,
-                ], metricsPort: 9536)
+                ], metricsPort: port)
             defer { sidecar.signal(SIGKILL) }
             try await sidecar.waitForStatus("a part shipped") { LogStatus.parts($0) >= 1 }
             // The endpoint fails through the next refresh (7-7.5 s after the first fetch): shown in
@@ -113,7 +116,7 @@ extension IntegrationSuite {
                 (LogStatus.info($0)?["credentialsError"] as? String)?.contains("container credentials endpoint") == true
             }
             #expect((LogStatus.info(failing)?["credentialsError"] as? String)?.contains("HTTP 500") == true)
-            let metrics = try await ObservabilityTests.get(9536, "/metrics").body
+            let metrics = try await ObservabilityTests.get(port, "/metrics").body
             #expect(
                 (ObservabilityTests.sample(metrics, "raybridge_s3_credential_refreshes_total", #"outcome="failed""#) ?? 0) >= 1, "\(metrics)")
             endpoint.heal()
@@ -123,7 +126,7 @@ extension IntegrationSuite {
             #expect(sidecar.log.contains("source=container-endpoint"), "\(sidecar.log.suffix(2000))")
             #expect(endpoint.issued.count >= 3, "expired twice or more mid-stream: \(endpoint.issued.count) fetches")
             let secrets = endpoint.issued.flatMap { [$0["secret"] ?? "", $0["sessionToken"] ?? ""] } + [token]
-            try await expectNoSecret(secrets, sidecar: sidecar, metricsPort: 9536)
+            try await expectNoSecret(secrets, sidecar: sidecar, metricsPort: port)
             await sidecar.stop()
         }
     }

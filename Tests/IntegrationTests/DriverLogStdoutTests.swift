@@ -10,7 +10,7 @@ import Glibc
 extension IntegrationSuite {
     /// `--driver-log-stdout` against the real Ray (and moto): what `kubectl logs` would read from
     /// the sidecar's standard output is Ray's driver log, across a SIGTERM and a SIGKILL.
-    @Suite(.serialized) struct DriverLogStdoutTests {
+    @Suite struct DriverLogStdoutTests {
         @Test(arguments: [false, true])
         func standardOutputIsRaysLogAcrossASigtermAndASigkill(s3: Bool) async throws {
             try await RayHead.ensure(.open)

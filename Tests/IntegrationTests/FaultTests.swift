@@ -11,7 +11,7 @@ import Glibc
 extension IntegrationSuite {
     /// Faults a real Ray cannot produce on demand, injected by scripts/fault_proxy.py in front of
     /// it, and edits the way users make them.
-    @Suite(.serialized) struct FaultTests {
+    @Suite struct FaultTests {
         /// Sleeps for its `s` parameter: one script serves a long and a short revision.
         static let sleeper = "import sys, time\ntime.sleep(int(sys.argv[-1].split('=')[1]))\nprint('slept')"
 
@@ -83,7 +83,7 @@ extension IntegrationSuite {
 
         /// 500 kubelet-style edits in about 3 s: the running revision is stopped, the newest runs,
         /// and nothing in between is submitted.
-        @Test func aBurstOfEditsRunsOnlyTheNewestSoonAfterTheLastEdit() async throws {
+        @Test(.rayHead(.exclusive)) func aBurstOfEditsRunsOnlyTheNewestSoonAfterTheLastEdit() async throws {
             try await RayHead.ensure(.open)
             let ws = try Workspace("storm")
             defer { ws.cleanup() }
@@ -111,7 +111,7 @@ extension IntegrationSuite {
             await sidecar.stop()
         }
 
-        @Test func sighupShutsDownLikeSigterm() async throws {
+        @Test(.rayHead(.exclusive)) func sighupShutsDownLikeSigterm() async throws {
             try await RayHead.ensure(.open)
             let ws = try Workspace("hup")
             defer { ws.cleanup() }
@@ -201,13 +201,14 @@ extension IntegrationSuite {
                 let ws = try Workspace("hostile")
                 defer { ws.cleanup() }
                 _ = try KubeletConfigMap(directory: ws.configDir, values: Self.config(url: server.url, seconds: 1))
-                let sidecar = try ws.sidecar(rayCredentialsDir: tokenDir, arguments: ["--listen", "127.0.0.1:9533"])
+                let port = LoopbackPort.next()
+                let sidecar = try ws.sidecar(rayCredentialsDir: tokenDir, arguments: ["--listen", "127.0.0.1:\(port)"])
                 defer { sidecar.signal(SIGKILL) }
                 let status = try await sidecar.waitForStatus(timeout: .seconds(30), "WAITING on the server") {
                     $0["status.jobStatus"] == "WAITING" && ($0["status.message"] ?? "").contains("HTTP")
                 }
                 try await Task.sleep(for: .seconds(2))
-                let readyz = try await TestEnvironment.shell(["curl", "-s", "http://127.0.0.1:9533/readyz"]).output
+                let readyz = try await TestEnvironment.shell(["curl", "-s", "http://127.0.0.1:\(port)/readyz"]).output
                 #expect(!server.requests.isEmpty, "the server was asked")
                 for (place, text) in [("status files", status.values.joined(separator: "\n")), ("log", sidecar.log), ("/readyz", readyz)] {
                     #expect(!text.contains(token), "the token is in the \(place)")

@@ -10,10 +10,10 @@ import Glibc
 extension IntegrationSuite {
     /// `activeDeadlineSeconds`, and a run that Ray forgot when its head restarted without
     /// persistence, against the real Ray.
-    @Suite(.serialized) struct LifecycleDeadlineTests {
+    @Suite struct LifecycleDeadlineTests {
         /// `sleep 600` with a 5 s deadline: STOPPED on Ray and FAILED/DeadlineExceeded in the
         /// status within 7 s of its submission, also when the sidecar was SIGKILLed in between.
-        @Test(arguments: [false, true])
+        @Test(.rayHead(.exclusive), arguments: [false, true])
         func aRunPastItsDeadlineIsStoppedAndFailed(restarted: Bool) async throws {
             try await RayHead.ensure(.open)
             let ws = try Workspace(restarted ? "deadlinerestart" : "deadline")
@@ -22,7 +22,8 @@ extension IntegrationSuite {
             values["activeDeadlineSeconds"] = "5"
             values["backoffLimit"] = "2"  // not retried all the same
             _ = try KubeletConfigMap(directory: ws.configDir, values: values)
-            let listen = ["--listen", "127.0.0.1:9541"]
+            let port = LoopbackPort.next()
+            let listen = ["--listen", "127.0.0.1:\(port)"]
             var sidecar = try ws.sidecar(arguments: listen)
             defer { sidecar.signal(SIGKILL) }
             let id = try #require(try await sidecar.waitForStatus(timeout: .seconds(60), "RUNNING") { $0["status.jobStatus"] == "RUNNING" }["id"])
@@ -33,7 +34,7 @@ extension IntegrationSuite {
             let final = try await sidecar.waitForStatus(timeout: .seconds(30), "FAILED") { $0["status.jobStatus"] == "FAILED" }
             let seen = Date()
             // The end is counted once, by the process that saw it, in KubeRay's style of metrics.
-            let metrics = try await ObservabilityTests.get(9541, "/metrics").body
+            let metrics = try await ObservabilityTests.get(port, "/metrics").body
             await sidecar.stop()
             #expect(ObservabilityTests.sample(metrics, "raybridge_job_deadline_exceeded_total") == 1, "\(metrics)")
             #expect(ObservabilityTests.sample(metrics, "raybridge_job_attempts_total", #"outcome="DeadlineExceeded""#) == 1)
@@ -56,7 +57,7 @@ extension IntegrationSuite {
         /// The head stopped and started again (no GCS persistence) while attempt 1 runs: with
         /// `backoffLimit: "1"` it is submitted again and succeeds, with "0" it is FAILED/RunLost.
         /// Either way the lost attempt's log object is completed with what was read of it.
-        @Test func aRunLostWithTheHeadIsRetriedOrFailed() async throws {
+        @Test(.rayHead(.exclusive)) func aRunLostWithTheHeadIsRetriedOrFailed() async throws {
             try await RayHead.ensure(.open)
             try await S3Server.ensure()
             let retried = try Workspace("lostretry")

@@ -11,7 +11,7 @@ extension IntegrationSuite {
     /// exactly one submission per attempt across SIGKILLs and a lost status directory. The
     /// product's backoff (10 s, then 20 s) is shortened (RAYBRIDGE_TEST_BACKOFF_SCALE): these tests are
     /// about what happens around it; its length is the state machine's tables' (RetryTests).
-    @Suite(.serialized) struct LifecycleRetryTests {
+    @Suite struct LifecycleRetryTests {
         /// flaky.py fails its first two attempts and succeeds on the third.
         @Test(arguments: [(3, "SUCCEEDED", 3), (1, "FAILED", 2)])
         func aScriptThatFailsTwiceIsRetried(backoffLimit: Int, ends: String, submissions: Int) async throws {

@@ -11,7 +11,7 @@ import Glibc
 extension IntegrationSuite {
     /// The driver log streamed to the real moto S3 while the job runs on the real Ray: the object
     /// must equal Ray's own copy byte for byte, whatever happens in between.
-    @Suite(.serialized) struct LogStreamTests {
+    @Suite struct LogStreamTests {
         @Test(arguments: [0, 1024, (5 << 20) - 1, (5 << 20) + 1, 40 << 20])
         func theObjectEqualsRaysLogByteForByte(size: Int) async throws {
             try await RayHead.ensure(.open)

@@ -12,7 +12,7 @@ import Glibc
 
 extension IntegrationSuite {
     /// The running sidecar's probes and metrics, and its graceful shutdown, against the real Ray and S3.
-    @Suite(.serialized) struct ObservabilityTests {
+    @Suite struct ObservabilityTests {
         static func get(_ port: Int, _ path: String) async throws -> (status: Int, body: String) {
             let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)"), timeout: .seconds(5))
             let body = try await response.body.collect(upTo: 1 << 20)
@@ -33,7 +33,7 @@ extension IntegrationSuite {
             try await RayHead.ensure(.open)
             let ws = try Workspace("metrics")
             defer { ws.cleanup() }
-            let port = 9533
+            let port = LoopbackPort.next()
             var cm = try KubeletConfigMap(
                 directory: ws.configDir,
                 values: ConfigMapValues.inline(script: try TestEnvironment.app("sleeper.py"), parameters: #"{"seconds": 60}"#))
@@ -68,11 +68,11 @@ extension IntegrationSuite {
             await sidecar.stop()
         }
 
-        @Test func readinessFailsWhileRayIsDown() async throws {
+        @Test(.rayHead(.exclusive)) func readinessFailsWhileRayIsDown() async throws {
             try await RayHead.ensure(.open)
             let ws = try Workspace("ready")
             defer { ws.cleanup() }
-            let port = 9534
+            let port = LoopbackPort.next()
             _ = try KubeletConfigMap(
                 directory: ws.configDir,
                 values: ConfigMapValues.inline(script: try TestEnvironment.app("sleeper.py"), parameters: #"{"seconds": 300}"#))
@@ -91,7 +91,7 @@ extension IntegrationSuite {
             }
         }
 
-        @Test func sigtermMidStreamExitsWithin5sAndARestartCompletesTheLogByteExact() async throws {
+        @Test(.rayHead(.exclusive)) func sigtermMidStreamExitsWithin5sAndARestartCompletesTheLogByteExact() async throws {
             try await RayHead.ensure(.open)
             try await S3Server.ensure()
             let ws = try Workspace("sigterm")

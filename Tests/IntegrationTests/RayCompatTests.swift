@@ -11,7 +11,7 @@ import Glibc
 extension IntegrationSuite {
     /// What differs between Ray releases, checked against whichever release runs (`make compat`
     /// runs this suite against each of `RAY_VERSIONS`).
-    @Suite(.serialized) struct RayCompatTests {
+    @Suite struct RayCompatTests {
         /// A log whose last line has no newline, of a size that ends mid-block of the old framing.
         @Test func aLogEndingWithoutANewlineIsByteExactAndTheStatusNamesTheRelease() async throws {
             try await RayHead.ensure(.open)
@@ -76,7 +76,7 @@ extension IntegrationSuite {
         /// With token auth the log still reaches S3 byte-exact: on Ray 2.52.x, whose state API
         /// refuses the token, through the job API instead. (Named `tokenAuth...`: `make compat`
         /// leaves it out below 2.52, which has no token auth.)
-        @Test func tokenAuthTheLogStillReachesS3ByteExact() async throws {
+        @Test(.rayHead(.exclusive)) func tokenAuthTheLogStillReachesS3ByteExact() async throws {
             let token = "rb-test-token-\(UUID().uuidString.prefix(8))"
             try await RayHead.with(.token(token)) {
                 try await S3Server.ensure()

@@ -13,22 +13,22 @@ extension IntegrationSuite {
     /// The real Ray behind a real authenticating proxy (nginx from scripts/tls-proxy.sh, which
     /// answers 401 to any request without its header), reached with `--ray-headers-file` mounted
     /// like a Secret.
-    @Suite(.serialized) struct RayHeadersFileTests {
-        static let metricsPort = 9547
-
-        func sidecar(_ ws: Workspace, caDirectory: String, headersFile: String?, rayCredentialsDir: String? = nil) throws -> SidecarProcess {
+    @Suite struct RayHeadersFileTests {
+        func sidecar(
+            _ ws: Workspace, port: Int, caDirectory: String, headersFile: String?, rayCredentialsDir: String? = nil
+        ) throws -> SidecarProcess {
             try ws.logShippingSidecar(
                 rayCredentialsDir: rayCredentialsDir,
-                arguments: ["--ca-file", caDirectory + "/ca.pem", "--listen", "127.0.0.1:\(Self.metricsPort)"]
+                arguments: ["--ca-file", caDirectory + "/ca.pem", "--listen", "127.0.0.1:\(port)"]
                     + (headersFile.map { ["--ray-headers-file", $0] } ?? []))
         }
 
         /// The sidecar's log, every file of its status directory (hidden ones too), /metrics and
         /// /readyz hold none of `secrets`.
-        func expectShownNowhere(_ secrets: [String], _ sidecars: [SidecarProcess]) async throws {
+        func expectShownNowhere(_ secrets: [String], _ sidecars: [SidecarProcess], port: Int) async throws {
             var texts: [String: String] = [
-                "/metrics": try await ObservabilityTests.get(Self.metricsPort, "/metrics").body,
-                "/readyz": try await ObservabilityTests.get(Self.metricsPort, "/readyz").body,
+                "/metrics": try await ObservabilityTests.get(port, "/metrics").body,
+                "/readyz": try await ObservabilityTests.get(port, "/readyz").body,
             ]
             for (n, sidecar) in sidecars.enumerated() {
                 texts["log of sidecar \(n)"] = sidecar.log
@@ -72,7 +72,8 @@ extension IntegrationSuite {
             _ = try KubeletConfigMap(directory: ws.configDir, values: config)
 
             // No headers file: refused, and the message says where headers would come from.
-            let bare = try sidecar(ws, caDirectory: caDirectory, headersFile: nil)
+            let port = LoopbackPort.next()
+            let bare = try sidecar(ws, port: port, caDirectory: caDirectory, headersFile: nil)
             defer { bare.signal(SIGKILL) }
             let refused = try await bare.waitForStatus(timeout: .seconds(30), "WAITING, refused without the header") {
                 $0["status.jobStatus"] == "WAITING" && ($0["status.message"] ?? "").contains("HTTP 401")
@@ -80,13 +81,13 @@ extension IntegrationSuite {
             let message = refused["status.message"] ?? ""
             #expect(message.contains("--ray-headers-file"), "\(message)")
             #expect(message.contains("401 Authorization Required"), "the proxy's answer is quoted: \(message)")
-            let readyz = try await ObservabilityTests.get(Self.metricsPort, "/readyz")
+            let readyz = try await ObservabilityTests.get(port, "/readyz")
             #expect(readyz.status == 503 && readyz.body.contains("HTTP 401"), "\(readyz)")
             await bare.stop()
 
             // A wrong value: refused, naming the header sent, never its value.
             var mounted = try KubeletConfigMap(directory: headersDirectory, values: ["headers": "# the proxy's header\nX-Proxy-Auth: \(wrong)\n"])
-            let sidecar = try sidecar(ws, caDirectory: caDirectory, headersFile: headersDirectory + "/headers")
+            let sidecar = try sidecar(ws, port: port, caDirectory: caDirectory, headersFile: headersDirectory + "/headers")
             defer { sidecar.signal(SIGKILL) }
             let wrongStatus = try await sidecar.waitForStatus(timeout: .seconds(30), "WAITING, the wrong value refused") {
                 ($0["status.message"] ?? "").contains("with the headers X-Proxy-Auth of --ray-headers-file")
@@ -103,7 +104,7 @@ extension IntegrationSuite {
             #expect(try await RayHead.submissions(of: ws.jobName).count == 1)
             #expect(sidecar.log.contains("Ray headers read"), "the file's change is logged")
             #expect(sidecar.log.contains("X-Proxy-Auth"), "by the header's name")
-            try await expectShownNowhere([secret, wrong], [bare, sidecar])
+            try await expectShownNowhere([secret, wrong], [bare, sidecar], port: port)
             await sidecar.stop()
         }
 
@@ -111,7 +112,7 @@ extension IntegrationSuite {
         /// header from the file goes to the proxy, the Ray token (a mounted `token` file, as a
         /// projected service-account token is) travels in X-Ray-Authorization, and Ray accepts it.
         /// (Named `tokenAuth...`: Ray before 2.52 has no token auth.)
-        @Test func tokenAuthBehindAProxyTakingAuthorizationTheTokenTravelsInXRayAuthorization() async throws {
+        @Test(.rayHead(.exclusive)) func tokenAuthBehindAProxyTakingAuthorizationTheTokenTravelsInXRayAuthorization() async throws {
             let token = "rb-proxy-token-\(UUID().uuidString.prefix(8))"
             try await RayHead.with(.token(token)) {
                 try await S3Server.ensure()
@@ -131,14 +132,16 @@ extension IntegrationSuite {
                 var config = try ConfigMapValues.logShipping(["bytes": 1 << 20, "seconds": 2])
                 config["resourceURL"] = TLSProxy.rayBasicAuthURL
                 _ = try KubeletConfigMap(directory: ws.configDir, values: config)
-                let sidecar = try sidecar(ws, caDirectory: caDirectory, headersFile: headersDirectory + "/headers", rayCredentialsDir: credentials)
+                let port = LoopbackPort.next()
+                let sidecar = try sidecar(
+                    ws, port: port, caDirectory: caDirectory, headersFile: headersDirectory + "/headers", rayCredentialsDir: credentials)
                 defer { sidecar.signal(SIGKILL) }
                 let status = try await sidecar.waitForStatus(timeout: .seconds(120), "SUCCEEDED and the log complete") {
                     $0["status.jobStatus"] == "SUCCEEDED" && LogStatus.complete($0)
                 }
                 #expect(try await RayHead.submissions(of: ws.jobName, token: token).count == 1)
                 #expect(LogStatus.info(status)?["bytes"] as? Int ?? 0 >= 1 << 20)
-                try await expectShownNowhere([basic, token], [sidecar])
+                try await expectShownNowhere([basic, token], [sidecar], port: port)
                 await sidecar.stop()
             }
         }

@@ -11,7 +11,7 @@ import Glibc
 extension IntegrationSuite {
     /// The S3 keys of the second round against the real moto (and nginx for TLS): gzip objects,
     /// virtual-hosted addressing, and a certificate that does not verify.
-    @Suite(.serialized) struct S3ConnectionTests {
+    @Suite struct S3ConnectionTests {
         /// Every part a gzip member: `gzip -d` of the object is Ray's log, also after a SIGKILL.
         @Test func gzipObjectGunzipsToRaysLogAlsoAfterASIGKILL() async throws {
             try await RayHead.ensure(.open)

@@ -12,7 +12,7 @@ import Glibc
 extension IntegrationSuite {
     /// The sidecar end to end: the real binary, a real Ray head, a ConfigMap directory updated the
     /// way the kubelet does it. One Ray cluster serves them all, so they run one at a time.
-    @Suite(.serialized) struct SidecarCoreTests {
+    @Suite struct SidecarCoreTests {
         @Test func inlineScriptGetsExactlyTheParametersAndEnvGivenAndNothingIsInjected() async throws {
             try await RayHead.ensure(.open)
             let ws = try Workspace("echo")
@@ -234,7 +234,7 @@ extension IntegrationSuite {
             }
         }
 
-        @Test func rayDownAtStartMeansWaitingThenTheJobIsSubmittedOnce() async throws {
+        @Test(.rayHead(.exclusive)) func rayDownAtStartMeansWaitingThenTheJobIsSubmittedOnce() async throws {
             try await RayHead.stop()
             let ws = try Workspace("down")
             defer { ws.cleanup() }
@@ -251,7 +251,7 @@ extension IntegrationSuite {
             await sidecar.stop()
         }
 
-        @Test func tokenAuthWrongOrMissingTokenIsAClearStatusAndARotatedTokenIsPickedUp() async throws {
+        @Test(.rayHead(.exclusive)) func tokenAuthWrongOrMissingTokenIsAClearStatusAndARotatedTokenIsPickedUp() async throws {
             let token = "rb-test-token-\(UUID().uuidString.prefix(8))"
             try await RayHead.with(.token(token)) {
 

@@ -11,7 +11,7 @@ import Glibc
 extension IntegrationSuite {
     /// Ray and S3 behind a real TLS terminator (nginx) with a private CA, Ray under a path prefix
     /// as ingresses put it: the CA comes from `--ca-file`, mounted like a Secret.
-    @Suite(.serialized) struct TLSTests {
+    @Suite struct TLSTests {
         func sidecar(_ ws: Workspace, caDirectory: String) throws -> SidecarProcess {
             try SidecarProcess(
                 configDir: ws.configDir, statusDir: ws.statusDir, jobName: ws.jobName,

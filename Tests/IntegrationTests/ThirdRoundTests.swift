@@ -10,7 +10,7 @@ import Glibc
 extension IntegrationSuite {
     /// What RayJob users ask for, against the real Ray (and moto): suspend and resume, a deadline
     /// before running, a job table that stays small.
-    @Suite(.serialized) struct ThirdRoundTests {
+    @Suite struct ThirdRoundTests {
         /// kill "true" stops the run; kill "false" runs the job again as one new submission.
         @Test func killThenKillFalseRunsTheJobAgainOnce() async throws {
             try await RayHead.ensure(.open)

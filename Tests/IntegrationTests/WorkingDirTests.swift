@@ -11,7 +11,7 @@ import Glibc
 extension IntegrationSuite {
     /// Jobs of several files on the real Ray: inline `jobdata.file.*` keys beside the script, and
     /// a whole working directory as a zip in moto.
-    @Suite(.serialized) struct WorkingDirTests {
+    @Suite struct WorkingDirTests {
         /// The driver's line starting with `marker`, from Ray's own copy of the log.
         static func printed(_ marker: String, by status: [String: String]) async throws -> String {
             let logs = try await RayHead.client().logs(try #require(status["id"]))
@@ -107,11 +107,13 @@ extension IntegrationSuite {
             try await RayHead.ensure(.open)
             try await S3Server.ensure()
             let prefix = "it-\(UUID().uuidString.prefix(6))"
-            let zip = try await Self.putZip(Self.zipFiles, key: "\(prefix)/job.zip")
+            // A file of this test's own: the package is new to the cluster, whatever ran before or beside.
+            let files = Self.zipFiles.merging(["run.txt": prefix]) { $1 }
+            let zip = try await Self.putZip(files, key: "\(prefix)/job.zip")
             let ws = try Workspace("zip")
             defer { ws.cleanup() }
             var cm = try KubeletConfigMap(directory: ws.configDir, values: Self.zipJob("\(prefix)/job.zip"))
-            let port = 9534
+            let port = LoopbackPort.next()
             let sidecar = try ws.logShippingSidecar(arguments: ["--listen", "127.0.0.1:\(port)"])
             defer { sidecar.signal(SIGKILL) }
 
@@ -123,7 +125,7 @@ extension IntegrationSuite {
             #expect(String(decoding: object, as: UTF8.self).contains("RB_ZIP 7 helper conf"))
 
             // The same bytes under another key: another revision, the same package, not sent again.
-            _ = try await Self.putZip(Self.zipFiles, key: "\(prefix)/copy.zip")
+            _ = try await Self.putZip(files, key: "\(prefix)/copy.zip")
             try cm.update(["jobdata.jobScript": "ray-scripts:\(prefix)/copy.zip"])
             let second = try await sidecar.waitForStatus("the copy SUCCEEDED", { $0["status.jobStatus"] == "SUCCEEDED" && $0["id"] != first["id"] })
             #expect(try await Self.printed("RB_ZIP", by: second).hasSuffix(String(zip.name.dropLast(4))))

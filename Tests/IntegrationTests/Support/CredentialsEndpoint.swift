@@ -27,12 +27,13 @@ final class CredentialsEndpoint {
         logPath = base + ".log"
         for path in [flag, logPath] { try? FileManager.default.removeItem(atPath: path) }
         try token.write(toFile: tokenFile, atomically: true, encoding: .utf8)
-        process.executableURL = URL(fileURLWithPath: RepositoryLayout.venvPython)
-        process.arguments = [
-            TestEnvironment.script("credentials_endpoint.py"), "--mode", mode.rawValue, "--port", "\(port)",
-            "--upstream", "http://\(S3Server.endpoint)", "--credentials-dir", S3Server.credentialsDirectory, "--token-file", tokenFile,
-            "--lifetime", "\(lifetime)", "--fail-flag", flag, "--log", logPath,
-        ]
+        (process.executableURL, process.arguments) = ChildProcess.launch(
+            RepositoryLayout.venvPython,
+            [
+                TestEnvironment.script("credentials_endpoint.py"), "--mode", mode.rawValue, "--port", "\(port)",
+                "--upstream", "http://\(S3Server.endpoint)", "--credentials-dir", S3Server.credentialsDirectory, "--token-file", tokenFile,
+                "--lifetime", "\(lifetime)", "--fail-flag", flag, "--log", logPath,
+            ])
         try process.run()
         do {
             try await LoopbackPort.waitUntilAccepting(port, what: "the credentials endpoint")

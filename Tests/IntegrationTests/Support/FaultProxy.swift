@@ -19,10 +19,9 @@ final class FaultProxy {
         logPath = NSTemporaryDirectory() + "raybridge-fault-\(port).log"
         try? FileManager.default.removeItem(atPath: flag)
         try? FileManager.default.removeItem(atPath: logPath)
-        process.executableURL = URL(fileURLWithPath: RepositoryLayout.venvPython)
-        process.arguments = [
-            TestEnvironment.script("fault_proxy.py"), "--port", "\(port)", "--upstream", upstream, "--fail-flag", flag, "--log", logPath,
-        ]
+        (process.executableURL, process.arguments) = ChildProcess.launch(
+            RepositoryLayout.venvPython,
+            [TestEnvironment.script("fault_proxy.py"), "--port", "\(port)", "--upstream", upstream, "--fail-flag", flag, "--log", logPath])
         try process.run()
         do {
             try await LoopbackPort.waitUntilAccepting(port, what: "the fault proxy")

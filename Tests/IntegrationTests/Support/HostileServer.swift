@@ -17,8 +17,8 @@ final class HostileServer {
         logPath = NSTemporaryDirectory() + "raybridge-hostile-\(port).log"
         try? FileManager.default.removeItem(atPath: logPath)
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: RepositoryLayout.venvPython)
-        process.arguments = [TestEnvironment.script("hostile_server.py"), "--port", "\(port)", "--log", logPath] + mode
+        (process.executableURL, process.arguments) = ChildProcess.launch(
+            RepositoryLayout.venvPython, [TestEnvironment.script("hostile_server.py"), "--port", "\(port)", "--log", logPath] + mode)
         try process.run()
         do {
             try await LoopbackPort.waitUntilAccepting(port, what: "the hostile server")

@@ -21,13 +21,14 @@ final class SidecarProcess {
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         log.seekToEndOfFile()
-        process.executableURL = URL(fileURLWithPath: TestEnvironment.binary)
-        process.arguments =
+        // Through `env --default-signal`, as a container runtime would start it (`ChildProcess.launch`).
+        (process.executableURL, process.arguments) = ChildProcess.launch(
+            TestEnvironment.binary,
             [
                 "run", "--config-dir", configDir, "--status-dir", statusDir, "--job-name", jobName,
                 "--ray-credentials-dir", rayCredentialsDir ?? "/nonexistent-ray-credentials",
                 "--s3-credentials-dir", "/nonexistent-s3-credentials",
-            ] + arguments
+            ] + arguments)
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "RAYBRIDGE_TEST_CRASH_AT")
         process.environment = env.merging(environment) { $1 }
