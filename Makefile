@@ -24,12 +24,11 @@ lint:
 format:
 	$(SWIFT) format format --in-place --recursive --parallel $(SWIFT_FORMAT_PATHS)
 
-## Lint, then starts a local Ray head and S3 (moto), runs every test, and always stops them again;
-## then the image test (make image-test), whose release build runs beside the suites
-## (scripts/test.sh).
-test: lint build
-	scripts/validate-manifests.sh
-	SWIFT="$(SWIFT)" MAKE="$(MAKE)" scripts/test.sh
+## Lint and the debug build (the venv's Ray and moto installed meanwhile), then starts a local Ray
+## head and S3 (moto), runs every test, and always stops them again; then the image test (make
+## image-test), whose release build runs beside the suites (scripts/test.sh).
+test:
+	SWIFT="$(SWIFT)" MAKE="$(MAKE)" SWIFT_BUILD_FLAGS="$(SWIFT_BUILD_FLAGS)" scripts/test.sh
 
 ## Unit tests only: no services, no Ray or moto installed (botocore only, for the SigV4 oracle).
 unit-test:

@@ -1,16 +1,38 @@
 #!/usr/bin/env bash
-# `make test` once lint and the debug build are done: every suite against a local Ray and S3
-# (services.sh starts and always stops them), then the image test.
+# `make test`: lint, the debug build, every suite against a local Ray and S3 (services.sh starts
+# and always stops them), then the image test.
 #
-# The image's release build and its images are made beside the suites, at the lowest CPU priority:
-# the suites mostly wait on Ray and S3, and the two one after the other cost a fresh clone about
-# 7 minutes more. A failed side build fails the run after the suites, with its log's tail.
+# A fresh clone spends its first minutes on three things that need not wait for each other:
+# - the venv's Ray and moto (pip, mostly waiting on the network) are installed while lint and the
+#   debug build run; only what the build needs (Debian's -dev packages) comes first;
+# - the image's release build and its images are made beside the suites, at the lowest CPU
+#   priority: the suites wait on Ray and S3 much of the time. A failed side build fails the run
+#   after the suites, with its log's tail.
 LOG_TAG=make-test
 . "$(dirname "$0")/lib.sh"
 
 SWIFT=${SWIFT:-swift}
 MAKE=${MAKE:-make}
 mkdir -p .run
+
+RAYBRIDGE_DEPS=build scripts/install-deps.sh
+deps_log=.run/install-deps.log
+log "Ray and moto are installed into the venv beside lint and the build (log: $deps_log)"
+scripts/install-deps.sh >"$deps_log" 2>&1 &
+deps=$!
+trap 'kill "$deps" 2>/dev/null || true' EXIT
+"$MAKE" --no-print-directory lint
+# shellcheck disable=SC2086  # flags are words
+"$SWIFT" build ${SWIFT_BUILD_FLAGS:-} --build-tests
+t0=$(now_ms)
+if ! wait "$deps"; then
+  tail -n 40 "$deps_log" >&2
+  die "installing the test dependencies failed (whole log: $deps_log)"
+fi
+trap - EXIT
+log "waited $((($(now_ms) - t0) / 1000)) s for the venv after the build"
+scripts/validate-manifests.sh
+
 side_log=.run/release-and-images.log
 log "the release build and the images are made beside the suites (log: $side_log)"
 # Its own process group, so that an interrupted run stops the whole side build, not just its shell.
