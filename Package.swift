@@ -12,6 +12,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
@@ -33,10 +34,6 @@ let package = Package(
         // (Not "CZlib": ZIPFoundation has a module of that name.) compress-nio would not replace
         // it: it offers no CRC-32, links the same zlib, and its gzip writer needs the same loop.
         .systemLibrary(name: "CSystemZlib", providers: [.apt(["zlib1g-dev"])]),
-        // Debian's libssl-dev: SHA-256 and HMAC-SHA-256 from the system's libcrypto (OpenSSL 3), for
-        // SigV4 and the content hashes. Not swift-crypto, which compiles a BoringSSL of its own (366
-        // C++ files, 146 s of CPU in a cold debug build) for these two functions.
-        .systemLibrary(name: "CSystemCrypto", providers: [.apt(["libssl-dev"])]),
         // Debian's libyaml-dev: `raybridge validate FILE.yaml`. Not Yams (which wraps the same
         // libyaml): it links full Foundation and so ICU, 34 MB of the binary for one command.
         .systemLibrary(name: "CYAML", providers: [.apt(["libyaml-dev"])]),
@@ -46,7 +43,7 @@ let package = Package(
         .target(
             name: "RayBridgeCore",
             dependencies: [
-                "CSystemCrypto",
+                .product(name: "Crypto", package: "swift-crypto"),
                 "CYAML",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -63,6 +60,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

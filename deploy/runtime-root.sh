@@ -1,7 +1,7 @@
 #!/bin/sh
 # deploy/runtime-root.sh BINARY ROOT: gathers under ROOT the whole root filesystem of the runtime
 # image, on the Debian stage of deploy/Dockerfile that has the binary's libraries installed: the
-# binary, each library `ldd` names (glibc, libstdc++, libgcc_s, libinotifytools, zlib, libyaml, libcrypto), the CA
+# binary, each library `ldd` names (glibc, libstdc++, libgcc_s, libinotifytools, zlib, libyaml), the CA
 # bundle, and the few files glibc and scanners read. Nothing else: no shell, no package manager.
 set -eu
 binary=$1 root=$2

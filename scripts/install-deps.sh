@@ -23,13 +23,6 @@ if [ ! -f /usr/include/zlib.h ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq zlib1g-dev >/dev/null
 fi
 
-if [ ! -f /usr/include/openssl/evp.h ]; then
-  log "installing libssl-dev from Debian (SHA-256 and HMAC of SigV4, from libcrypto)"
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libssl-dev >/dev/null
-fi
-
 if [ ! -f /usr/include/yaml.h ]; then
   log "installing libyaml-dev from Debian (raybridge validate FILE.yaml)"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

@@ -134,25 +134,3 @@ import Testing
         #expect(S3Path.decode("%41%zz%4") == Array("A%zz%4".utf8))
     }
 }
-
-/// The digests under SigV4 and the content names (libcrypto's), against published vectors:
-/// FIPS 180-2's "abc" and RFC 4231's HMAC-SHA-256 cases 1 and 2.
-@Suite struct SHA256Tests {
-    @Test func digestsMatchThePublishedVectorsAlsoFedPieceByPiece() {
-        #expect(SHA256Hasher.hash(Array("abc".utf8)).lowercaseHex == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        #expect(SHA256Hasher.hash([UInt8]()).lowercaseHex == SigV4SignerTests.emptySHA256)
-        let text = Array(String(repeating: "the driver log, line by line\n", count: 1000).utf8)
-        var hasher = SHA256Hasher()
-        for start in stride(from: 0, to: text.count, by: 777) { hasher.update(text[start..<min(start + 777, text.count)]) }
-        #expect(hasher.finalize() == SHA256Hasher.hash(text))
-    }
-
-    @Test func hmacMatchesRFC4231() {
-        let case1 = HMACSHA256.authenticationCode(for: Array("Hi There".utf8), key: [UInt8](repeating: 0x0b, count: 20))
-        #expect(case1.lowercaseHex == "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7")
-        let case2 = HMACSHA256.authenticationCode(for: Array("what do ya want for nothing?".utf8), key: Array("Jefe".utf8))
-        #expect(case2.lowercaseHex == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
-        let empty = HMACSHA256.authenticationCode(for: [], key: Array("key".utf8))
-        #expect(empty.lowercaseHex == "5d5d139563c95b5967b9bd9a8c9b233a9dedb45072794cd232dc1b74832607d0")
-    }
-}

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Crypto
 import NIOCore
 import RayBridgeCore
 import Synchronization
@@ -128,13 +129,13 @@ public struct S3ZipWorkingDir: Sendable, Equatable {
         do {
             return try await withThrowingTaskGroup(of: String?.self) { group in
                 group.addTask {
-                    var hasher = SHA256Hasher()
-                    hasher.update(Data("zip\0".utf8))
+                    var hasher = SHA256()
+                    hasher.update(data: Data("zip\0".utf8))
                     var read: Int64 = 0
                     for try await chunk in body {
                         read += Int64(chunk.readableBytes)
                         guard read <= size else { break }
-                        chunk.withUnsafeReadableBytes { hasher.update($0) }
+                        chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
                     }
                     guard read == size else {
                         throw S3ZipError.unreadable("\(ref) gave \(read) bytes where its length is \(size); it is read again")

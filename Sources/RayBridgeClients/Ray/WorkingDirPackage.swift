@@ -1,4 +1,5 @@
 import CSystemZlib
+import Crypto
 import RayBridgeCore
 
 #if canImport(FoundationEssentials)
@@ -38,22 +39,22 @@ public struct WorkingDirPackage: Sendable, Equatable {
     /// with files, every entry is length-prefixed, and the different first bytes ("script.py\0"
     /// against "files\0") keep the two forms apart.
     static func name(_ entries: [(String, [UInt8])]) -> String {
-        var hasher = SHA256Hasher()
+        var hasher = SHA256()
         if entries.count == 1, let (path, bytes) = entries.first {
-            hasher.update(Array("\(path)\0".utf8))
-            hasher.update(bytes)
+            hasher.update(data: Array("\(path)\0".utf8))
+            hasher.update(data: bytes)
         } else {
-            hasher.update(Array("files\0".utf8))
+            hasher.update(data: Array("files\0".utf8))
             for (path, bytes) in entries {
-                hasher.update(Array("\(path)\0\(bytes.count)\0".utf8))
-                hasher.update(bytes)
+                hasher.update(data: Array("\(path)\0\(bytes.count)\0".utf8))
+                hasher.update(data: bytes)
             }
         }
         return packageName(hasher.finalize())
     }
 
     /// `_ray_pkg_<first 16 bytes of the digest in hex>.zip`, for built packages and zips from S3 alike.
-    static func packageName(_ digest: [UInt8]) -> String {
+    static func packageName(_ digest: SHA256.Digest) -> String {
         "_ray_pkg_\(digest.prefix(16).lowercaseHex).zip"
     }
 }

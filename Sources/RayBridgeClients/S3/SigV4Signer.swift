@@ -1,3 +1,4 @@
+import Crypto
 import RayBridgeCore
 
 #if canImport(FoundationEssentials)
@@ -62,11 +63,11 @@ public struct SigV4Signer: Sendable {
         let stringToSign = [
             "AWS4-HMAC-SHA256", timestamp, scope, Self.sha256Hex(Array(canonical.request.utf8)),
         ].joined(separator: "\n")
-        var key = Array("AWS4\(credentials.secretAccessKey)".utf8)
+        var key = SymmetricKey(data: Array("AWS4\(credentials.secretAccessKey)".utf8))
         for part in [day, region, service, "aws4_request"] {
-            key = HMACSHA256.authenticationCode(for: Array(part.utf8), key: key)
+            key = SymmetricKey(data: HMAC<SHA256>.authenticationCode(for: Array(part.utf8), using: key))
         }
-        let signature = HMACSHA256.authenticationCode(for: Array(stringToSign.utf8), key: key).lowercaseHex
+        let signature = Self.hex(HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: key))
         let authorization =
             "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyId)/\(scope), "
             + "SignedHeaders=\(canonical.signedHeaders), Signature=\(signature)"
@@ -74,7 +75,7 @@ public struct SigV4Signer: Sendable {
     }
 
     public static func sha256Hex(_ data: some DataProtocol) -> String {
-        SHA256Hasher.hash(data).lowercaseHex
+        hex(SHA256.hash(data: data))
     }
 
     func canonicalRequest(
@@ -159,5 +160,12 @@ public struct SigV4Signer: Sendable {
     // here is byte order.
     private static func bytewise(_ lhs: String, _ rhs: String) -> Bool {
         lhs.utf8.lexicographicallyPrecedes(rhs.utf8)
+    }
+
+    private static func hex(_ bytes: some Sequence<UInt8>) -> String {
+        bytes.map { byte in
+            let digits = String(byte, radix: 16)
+            return byte < 16 ? "0" + digits : digits
+        }.joined()
     }
 }

@@ -1,3 +1,5 @@
+import Crypto
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -16,11 +18,11 @@ public struct Revision: Sendable, Hashable, Codable, CustomStringConvertible {
     /// `jobdata.file.*` is an empty file, which a missing key is not.
     /// Keys are length-prefixed so no two different maps hash the same text.
     public init(values: [String: String]) {
-        var hasher = SHA256Hasher()
+        var hasher = SHA256()
         for key in values.keys.sorted() where !ConfigKey.operational.contains(key) && !ConfigKey.isIgnored(key) {
             let value = values[key] ?? ""
             if value.allSatisfy(\.isWhitespace) && !ConfigKey.isFile(key) { continue }
-            hasher.update(Data("\(key.utf8.count):\(key)\(value.utf8.count):\(value)".utf8))
+            hasher.update(data: Data("\(key.utf8.count):\(key)\(value.utf8.count):\(value)".utf8))
         }
         self.hex = hasher.finalize().lowercaseHex
     }
