@@ -15,6 +15,18 @@ SWIFT=${SWIFT:-swift}
 MAKE=${MAKE:-make}
 mkdir -p .run
 
+# Waits for what was started beside the main work (pid $1, log $2, named $3 in messages): on a
+# failure its log's tail and the run fails; else how long the main work had to wait for it.
+wait_beside() {
+  local t0
+  t0=$(now_ms)
+  if ! wait "$1"; then
+    tail -n 40 "$2" >&2
+    die "$3 failed (whole log: $2)"
+  fi
+  log "waited $((($(now_ms) - t0) / 1000)) s for $3"
+}
+
 RAYBRIDGE_DEPS=build scripts/install-deps.sh
 deps_log=.run/install-deps.log
 log "Ray and moto are installed into the venv beside lint and the build (log: $deps_log)"
@@ -24,13 +36,8 @@ trap 'kill "$deps" 2>/dev/null || true' EXIT
 "$MAKE" --no-print-directory lint
 # shellcheck disable=SC2086  # flags are words
 "$SWIFT" build ${SWIFT_BUILD_FLAGS:-} --build-tests
-t0=$(now_ms)
-if ! wait "$deps"; then
-  tail -n 40 "$deps_log" >&2
-  die "installing the test dependencies failed (whole log: $deps_log)"
-fi
+wait_beside "$deps" "$deps_log" "the venv (Ray, moto)"
 trap - EXIT
-log "waited $((($(now_ms) - t0) / 1000)) s for the venv after the build"
 scripts/validate-manifests.sh
 
 side_log=.run/release-and-images.log
@@ -41,13 +48,9 @@ side=$!
 trap 'kill -- -"$side" 2>/dev/null || true' EXIT
 
 suites=0
-scripts/services.sh run "$SWIFT" test --skip-build || suites=$?
-t0=$(now_ms)
-if ! wait "$side"; then
-  tail -n 40 "$side_log" >&2
-  die "the release build or the images failed (whole log: $side_log)"
-fi
+# shellcheck disable=SC2086  # flags are words (-c release must find the build made above)
+scripts/services.sh run "$SWIFT" test ${SWIFT_BUILD_FLAGS:-} --skip-build || suites=$?
+wait_beside "$side" "$side_log" "the release build and the images"
 trap - EXIT
-log "waited $((($(now_ms) - t0) / 1000)) s for the release build and the images after the suites"
 [ "$suites" = 0 ] || exit "$suites"
 scripts/image-test.sh

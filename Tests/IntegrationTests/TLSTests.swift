@@ -45,9 +45,10 @@ extension IntegrationSuite {
             try await ShippedLog.expectByteExact(status, jobName: ws.jobName)
             let runs = try await RayHead.submissions(of: ws.jobName)
             #expect(runs.map(\.status) == [.stopped, .succeeded])
-            // Every request went through the prefix: nginx's access log has them under /ray/.
+            // Every request went through the prefix: nginx's access log has this run's under /ray/
+            // (by its id: other tests run beside this one through the same proxy).
             let access = (try? String(contentsOfFile: TLSProxy.accessLog, encoding: .utf8)) ?? ""
-            #expect(access.contains("/ray/api/jobs/"), "the prefix is kept on every request")
+            #expect(access.contains("/ray/api/jobs/\(first["id"] ?? "?")"), "the prefix is kept on every request")
             await sidecar.stop()
         }
 

@@ -13,14 +13,14 @@ enum RayHead {
     static func ensure(_ mode: Mode) async throws {
         var args = [TestEnvironment.script("ray-head.sh"), "start"]
         if case .token(let token) = mode { args += ["--token", token] }
-        let (status, output) = try await ServiceStarts.shared.one { [args] in try await TestEnvironment.shell(args) }
+        let (status, output) = try await AccessGate.serviceStarts.holding(.exclusive) { [args] in try await TestEnvironment.shell(args) }
         guard status == 0 else {
             throw TestFailure("could not start the Ray head (\(args.joined(separator: " "))):\n\(output.suffix(4000))")
         }
     }
 
     static func stop() async throws {
-        let (status, output) = try await ServiceStarts.shared.one {
+        let (status, output) = try await AccessGate.serviceStarts.holding(.exclusive) {
             try await TestEnvironment.shell([TestEnvironment.script("ray-head.sh"), "stop"])
         }
         guard status == 0 else { throw TestFailure("could not stop the Ray head:\n\(output.suffix(4000))") }

@@ -16,12 +16,7 @@ import Testing
 /// `IntegrationSuite` gives every test `.shared` access; a test marked `.rayHead(.exclusive)` gets
 /// exclusive access instead (not both: shared then exclusive would wait for itself).
 struct RayHeadAccess: TestTrait, SuiteTrait, TestScoping {
-    enum Kind: Sendable, Equatable {
-        case shared
-        case exclusive
-    }
-
-    let kind: Kind
+    let kind: AccessGate.Kind
 
     var isRecursive: Bool { true }
 
@@ -34,12 +29,12 @@ struct RayHeadAccess: TestTrait, SuiteTrait, TestScoping {
     }
 
     func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
-        try await RayHeadGate.shared.holding(kind, function)
+        try await AccessGate.rayHead.holding(kind, function)
     }
 }
 
 extension Trait where Self == RayHeadAccess {
-    static func rayHead(_ kind: RayHeadAccess.Kind) -> Self { RayHeadAccess(kind: kind) }
+    static func rayHead(_ kind: AccessGate.Kind) -> Self { RayHeadAccess(kind: kind) }
 }
 
 /// Shared access for up to `width` tests at once, or exclusive access for one. Exclusive requests
@@ -47,33 +42,43 @@ extension Trait where Self == RayHeadAccess {
 /// exclusive test waiting runs, one after the other, before the shared ones go on. The tests all
 /// ask at the start of a run, so the head is handed over twice, not once per exclusive test. No
 /// one waits forever: a run has only so many exclusive tests.
-actor RayHeadGate {
-    /// `RAYBRIDGE_IT_WIDTH` (default 3): how many shared tests run at once. 1 runs them one after
-    /// the other, as before. Above 3 a 2-core machine is busy enough that the tests about timing
-    /// (an exit within 5 s, an end seen before the next check) would measure the machine.
-    static let shared = RayHeadGate(width: Int(ProcessInfo.processInfo.environment["RAYBRIDGE_IT_WIDTH"] ?? "") ?? 3)
+actor AccessGate {
+    enum Kind: Sendable, Equatable {
+        case shared
+        case exclusive
+    }
+
+    /// The Ray head (`RayHeadAccess`). `RAYBRIDGE_IT_WIDTH` (default 3): how many shared tests run
+    /// at once; 1 runs them one after the other, as before. From the build on a 2-core machine is
+    /// busy at 3 already: more would only take CPU from the release build beside the suites.
+    static let rayHead = AccessGate(width: Int(ProcessInfo.processInfo.environment["RAYBRIDGE_IT_WIDTH"] ?? "") ?? 3)
+
+    /// The service scripts' `start` (and the head's `stop`), taken exclusively: each checks and
+    /// starts one service, and two at once could both find it down and both start it.
+    static let serviceStarts = AccessGate(width: 1)
 
     private let width: Int
     private var sharedHolders = 0
     private var exclusiveHeld = false
-    private var queue: [(kind: RayHeadAccess.Kind, resume: CheckedContinuation<Void, Never>)] = []
+    private var queue: [(kind: Kind, resume: CheckedContinuation<Void, Never>)] = []
 
     init(width: Int) {
         self.width = max(1, width)
     }
 
-    func holding(_ kind: RayHeadAccess.Kind, _ body: @Sendable () async throws -> Void) async throws {
+    func holding<T: Sendable>(_ kind: Kind, _ body: @Sendable () async throws -> T) async throws -> T {
         await acquire(kind)
         do {
-            try await body()
+            let result = try await body()
+            release(kind)
+            return result
         } catch {
             release(kind)
             throw error
         }
-        release(kind)
     }
 
-    private func acquire(_ kind: RayHeadAccess.Kind) async {
+    private func acquire(_ kind: Kind) async {
         if queue.isEmpty, admits(kind) {
             enter(kind)
             return
@@ -82,7 +87,7 @@ actor RayHeadGate {
         await withCheckedContinuation { queue.append((kind, $0)) }
     }
 
-    private func release(_ kind: RayHeadAccess.Kind) {
+    private func release(_ kind: Kind) {
         switch kind {
         case .shared: sharedHolders -= 1
         case .exclusive: exclusiveHeld = false
@@ -98,38 +103,17 @@ actor RayHeadGate {
         }
     }
 
-    private func admits(_ kind: RayHeadAccess.Kind) -> Bool {
+    private func admits(_ kind: Kind) -> Bool {
         switch kind {
         case .shared: !exclusiveHeld && sharedHolders < width && !queue.contains { $0.kind == .exclusive }
         case .exclusive: !exclusiveHeld && sharedHolders == 0
         }
     }
 
-    private func enter(_ kind: RayHeadAccess.Kind) {
+    private func enter(_ kind: Kind) {
         switch kind {
         case .shared: sharedHolders += 1
         case .exclusive: exclusiveHeld = true
         }
-    }
-}
-
-/// The service scripts' `start` checks and starts one service; two at once could both find it
-/// down and both start it. Tests running side by side call them one at a time through this.
-actor ServiceStarts {
-    static let shared = ServiceStarts()
-
-    private var busy = false
-    private var waiting: [CheckedContinuation<Void, Never>] = []
-
-    func one<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
-        if busy {
-            await withCheckedContinuation { waiting.append($0) }
-        } else {
-            busy = true
-        }
-        defer {
-            if waiting.isEmpty { busy = false } else { waiting.removeFirst().resume() }
-        }
-        return try await body()
     }
 }

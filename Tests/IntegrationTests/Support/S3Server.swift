@@ -11,7 +11,7 @@ enum S3Server {
     static var endpoint: String { "127.0.0.1:\(port)" }
 
     static func ensure() async throws {
-        let (status, output) = try await ServiceStarts.shared.one {
+        let (status, output) = try await AccessGate.serviceStarts.holding(.exclusive) {
             try await TestEnvironment.shell([TestEnvironment.script("s3-server.sh"), "start"])
         }
         guard status == 0 else { throw TestFailure("could not start the S3 server:\n\(output.suffix(4000))") }

@@ -26,7 +26,7 @@ enum TLSProxy {
 
     /// Starts it (or keeps it) in front of the services that run now: start S3 first.
     static func ensure() async throws {
-        let (status, output) = try await ServiceStarts.shared.one {
+        let (status, output) = try await AccessGate.serviceStarts.holding(.exclusive) {
             try await TestEnvironment.shell([TestEnvironment.script("tls-proxy.sh"), "start"])
         }
         guard status == 0 else { throw TestFailure("could not start the TLS proxy:\n\(output.suffix(4000))") }
