@@ -5,9 +5,10 @@ public struct FollowTiming: Sendable, Equatable {
     /// The run's state is asked only once the log has been quiet this long...
     public var quietFor: Duration = .milliseconds(250)
     /// ...and at most this often while the run is young or its log printed lately. Ray has no push
-    /// for a run's end, so this is the price of noticing it: one `GET /api/jobs/{id}` costs a 2.60 head 2.4 to 5.6 ms of CPU (its HTTP proxy, the job module
-    /// and the GCS; `make bench`, scale section), about 0.2 % of a core per job at this pace, for
-    /// an end shown 1.25 s after it in the median.
+    /// for a run's end, so this is the price of noticing it: one `GET /api/jobs/{id}` costs a 2.60
+    /// head 2.4 to 5.6 ms of CPU (its HTTP proxy, the job module and the GCS; `make bench`, scale
+    /// section), about 0.2 % of a core per job at this pace, for an end shown 1.25 s after it in
+    /// the median.
     public var checkEvery: Duration = .milliseconds(2500)
     /// A silent run older than `youngFor` is checked every `checkPerAge` of its age, between
     /// `checkEvery` and `checkCap` (`--end-check-cap`): its end shows at most about 1 % of its
